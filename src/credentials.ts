@@ -1,0 +1,84 @@
+// The contract between the upcall pipeline and the credential sources (the user's own ticket via
+// the TypeScript Kerberos initiator, and gssproxy). A source turns "uid U wants cifs/<host>" into
+// an RFC 2743 krb5 initial context token plus the session key the kernel will use. SPNEGO
+// wrapping and the kernel payload are the pipeline's job, identical for every source.
+import type { Trace } from './trace.ts';
+
+/** Who the credentials are for, already resolved from the passwd database by the pipeline. */
+export interface UpcallIdentity {
+  uid: number;
+  /** primary gid from the passwd entry */
+  gid: number;
+  /** login name from the passwd entry (gssproxy impersonates `name@default_realm`) */
+  username: string;
+}
+
+export interface CredentialRequest {
+  /** Host part of the service principal cifs/<host>: the kernel's host=, ASCII lower-cased. */
+  host: string;
+  /** `user=` of the key description (the mount's username=), absent when not sent or empty. */
+  mountUser?: string;
+  /**
+   * True when this session is the mount's own (credential uid 0 or the uid that mounted); only
+   * then may the keytab fallback obtain `mountUser`'s identity (cifs-upcall.md §3.11).
+   */
+  isMountSession: boolean;
+  identity: UpcallIdentity;
+  /** KRB5CCNAME found in the triggering process's environment, when probing was done and found one. */
+  probedCcacheName?: string;
+  /** Aborts every network wait when the upcall's overall time budget is spent. */
+  signal: AbortSignal;
+  trace: Trace;
+}
+
+/** What a source hands back: the token and the key the SMB session will be keyed with. */
+export interface InitiatorToken {
+  /** RFC 2743 InitialContextToken: 60 len 06 09 <krb5 OID> 01 00 <AP-REQ>. */
+  gssToken: Buffer;
+  /** Raw session key bytes (the AP-REQ authenticator subkey): 16 or 32 bytes. */
+  sessionKey: Buffer;
+  /** Kerberos enctype of the session key (17, 18, 19, 20, 23). */
+  enctype: number;
+  /** Client principal the token authenticates, e.g. alice@EXAMPLE.TEST. */
+  clientPrincipal: string;
+  /** Service principal the ticket is for, e.g. cifs/fs1.example.test@EXAMPLE.TEST. */
+  servicePrincipal: string;
+}
+
+/**
+ * Why a source could not produce a token. The strategy uses `kind` to decide what to try next:
+ * `service-unknown` → next host-name form (short-name domain guess, reverse DNS); anything else →
+ * next source when the strategy allows a fallback.
+ */
+export type CredentialFailureKind =
+  /** nothing usable for this user here: no cache, expired TGT, no keytab entry, gssproxy NO_CRED */
+  | 'no-credentials'
+  /** the KDC does not know the service principal for this host form */
+  | 'service-unknown'
+  /** the KDC or gssproxy refused by policy: not delegable, delegation not allowed, revoked, skew… */
+  | 'refused'
+  /** KDC or gssproxy unreachable, connection closed, or timed out */
+  | 'unreachable'
+  /** malformed data from a peer or a file (cache, reply) */
+  | 'protocol'
+  /** configuration problem (krb5.conf, unsupported ccache type, …) */
+  | 'config';
+
+export class CredentialError extends Error {
+  override readonly name = 'CredentialError';
+  constructor(
+    /** which source failed: "ccache", "keytab", "gssproxy" */
+    readonly source: string,
+    readonly kind: CredentialFailureKind,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface CredentialSource {
+  /** short name used in the trace and in configuration: "ccache", "keytab", "gssproxy" */
+  readonly name: string;
+  acquire(request: CredentialRequest): Promise<InitiatorToken>;
+}
