@@ -3,7 +3,7 @@
 //   keyctl(2) / add_key(2) / request_key(2)  kernel key protocol and KEYRING ccaches
 //   setns(2) / unshare(2)                    entering the namespaces of the triggering process
 //   getpwuid_r, setgroups, setres[ug]id     identity (glibc wrappers: applied to every thread)
-//   capget/capset, prctl                    capability trimming
+//   getgroups, capget/capset, prctl         capability trimming and checking the result
 //   openlog/syslog                          logging with cifs.upcall's ident and facility
 //
 // Every failure throws a JS Error carrying `errno`, `code` (e.g. "ENOKEY") and `syscall`.
@@ -539,6 +539,48 @@ Napi::Value Capset(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+Napi::Value Getgroups(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int n = getgroups(0, nullptr);
+  if (n < 0) {
+    SysError(env, "getgroups", errno).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::vector<gid_t> gids(n > 0 ? n : 1);
+  n = getgroups(gids.size(), gids.data());
+  if (n < 0) {
+    SysError(env, "getgroups", errno).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Array arr = Napi::Array::New(env, n);
+  for (int i = 0; i < n; i++) arr.Set(i, Napi::Number::New(env, gids[i]));
+  return arr;
+}
+
+// PR_CAPBSET_READ for one capability of the calling thread: true/false; throws EINVAL for a
+// capability this kernel does not know (that is how callers find the last one).
+Napi::Value CapBoundingRead(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t cap;
+  if (!ArgCount(info, 1) || !Int32Arg(info, 0, &cap)) return env.Undefined();
+  int r = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+  if (r < 0) {
+    SysError(env, "prctl(PR_CAPBSET_READ)", errno).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::Boolean::New(env, r == 1);
+}
+
+Napi::Value GetNoNewPrivs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int r = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
+  if (r < 0) {
+    SysError(env, "prctl(PR_GET_NO_NEW_PRIVS)", errno).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::Boolean::New(env, r == 1);
+}
+
 Napi::Value CapBoundingDrop(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int32_t cap;
@@ -629,6 +671,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("capget", Napi::Function::New(env, Capget));
   exports.Set("capset", Napi::Function::New(env, Capset));
   exports.Set("capBoundingDrop", Napi::Function::New(env, CapBoundingDrop));
+  exports.Set("capBoundingRead", Napi::Function::New(env, CapBoundingRead));
+  exports.Set("getgroups", Napi::Function::New(env, Getgroups));
+  exports.Set("getNoNewPrivs", Napi::Function::New(env, GetNoNewPrivs));
   exports.Set("setNoNewPrivs", Napi::Function::New(env, SetNoNewPrivs));
   exports.Set("clearAmbient", Napi::Function::New(env, ClearAmbient));
   exports.Set("openlog", Napi::Function::New(env, Openlog));

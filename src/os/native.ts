@@ -72,6 +72,10 @@ export interface NativeAddon {
   capget(): CapabilitySets;
   capset(effective: bigint, permitted: bigint, inheritable: bigint): void;
   capBoundingDrop(cap: number): void;
+  /** PR_CAPBSET_READ on the calling thread; throws EINVAL past the kernel's last capability */
+  capBoundingRead(cap: number): boolean;
+  getgroups(): number[];
+  getNoNewPrivs(): boolean;
   setNoNewPrivs(): void;
   clearAmbient(): void;
   // syslog(3)

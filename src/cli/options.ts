@@ -1,0 +1,215 @@
+// The command line of cifs-upcall: every cifs.upcall option with the same meaning
+// (cifs-upcall.md §1.3), plus the replay, trace and configuration options.
+import {
+  splitDescribeString,
+  type DescribedKey,
+} from '../kernel/key-description.ts';
+import { DEFAULT_KEY_TYPE, DEFAULT_NEGATIVE_TIMEOUT_SECONDS } from '../pipeline/upcall.ts';
+import { scanArguments, type LongOption } from './getopt.ts';
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** cifs.upcall's optstring, plus -h. */
+export const OPTSTRING = 'cEhk:K:ltve:';
+
+const SHORT_IDS: Record<string, string> = {
+  c: 'legacy-c',
+  E: 'no-env-probe',
+  h: 'help',
+  k: 'krb5conf',
+  K: 'keytab',
+  l: 'legacy-uid',
+  t: 'trust-dns',
+  v: 'version',
+  e: 'expire',
+};
+
+export const LONG_OPTIONS: readonly LongOption[] = [
+  // cifs.upcall's own
+  { name: 'no-env-probe', argument: 'none', id: 'no-env-probe', compat: true },
+  { name: 'krb5conf', argument: 'required', id: 'krb5conf', compat: true },
+  { name: 'keytab', argument: 'required', id: 'keytab', compat: true },
+  { name: 'legacy-uid', argument: 'none', id: 'legacy-uid', compat: true },
+  { name: 'trust-dns', argument: 'none', id: 'trust-dns', compat: true },
+  { name: 'expire', argument: 'required', id: 'expire', compat: true },
+  { name: 'version', argument: 'none', id: 'version', compat: true },
+  // ours
+  { name: 'help', argument: 'none', id: 'help' },
+  { name: 'verbose', argument: 'none', id: 'verbose' },
+  { name: 'replay', argument: 'required', id: 'replay' },
+  { name: 'key-owner', argument: 'required', id: 'key-owner' },
+  { name: 'payload-out', argument: 'required', id: 'payload-out' },
+  { name: 'trace', argument: 'optional', id: 'trace' },
+  { name: 'trace-format', argument: 'required', id: 'trace-format' },
+  { name: 'key-type', argument: 'required', id: 'key-type' },
+  { name: 'config', argument: 'required', id: 'config' },
+  { name: 'negative-timeout', argument: 'required', id: 'negative-timeout' },
+  { name: 'gssproxy-socket', argument: 'required', id: 'gssproxy-socket' },
+  { name: 'strategy', argument: 'required', id: 'strategy' },
+];
+
+export const DEFAULT_CONFIG_PATH = '/etc/cifs-upcall.conf';
+export const DEFAULT_DNS_EXPIRE_SECONDS = 600;
+/** Largest key serial: serials are positive signed 32-bit numbers. */
+const MAX_KEY_SERIAL = 0x7fffffff;
+const MAX_NEGATIVE_TIMEOUT = 86400;
+
+export type TraceFormat = 'text' | 'json';
+
+export interface RunOptions {
+  mode: 'kernel' | 'replay';
+  /** kernel mode: the key serial (first operand) */
+  keySerial?: number;
+  /** replay mode: the key as if KEYCTL_DESCRIBE had returned it */
+  replayKey?: DescribedKey;
+  /** replay: where the payload goes; undefined = hex on stdout */
+  payloadOut?: string;
+  /** undefined = no trace; null = stderr; string = file */
+  trace?: string | null;
+  traceFormat: TraceFormat;
+  keyType: string;
+  configPath: string;
+  negativeTimeoutSeconds: number;
+  gssproxySocket?: string;
+  strategy?: string;
+  verbose: boolean;
+  envProbe: boolean;
+  legacyUid: boolean;
+  trustDns: boolean;
+  krb5Conf?: string;
+  keytab?: string;
+  /** -e: timeout of dns_resolver keys (which this helper refuses; kept for compatibility) */
+  dnsExpireSeconds: number;
+  /** operands after the key serial (ignored, as cifs.upcall does) */
+  ignoredOperands: string[];
+}
+
+export type CommandLine = { mode: 'help' } | { mode: 'version' } | RunOptions;
+
+/**
+ * Interpret argv. -h/-v act as soon as they appear (getopt order), like cifs.upcall's -v; any
+ * other problem is a UsageError.
+ */
+export function parseCommandLine(argv: readonly string[]): CommandLine {
+  const scan = scanArguments(argv, OPTSTRING, SHORT_IDS, LONG_OPTIONS);
+  const o: RunOptions = {
+    mode: 'kernel',
+    traceFormat: 'text',
+    keyType: DEFAULT_KEY_TYPE,
+    configPath: DEFAULT_CONFIG_PATH,
+    negativeTimeoutSeconds: DEFAULT_NEGATIVE_TIMEOUT_SECONDS,
+    verbose: false,
+    envProbe: true,
+    legacyUid: false,
+    trustDns: false,
+    dnsExpireSeconds: DEFAULT_DNS_EXPIRE_SECONDS,
+    ignoredOperands: [],
+  };
+  let replay: string | undefined;
+  let keyOwner: { uid: number; gid: number } | undefined;
+
+  for (const item of scan.items) {
+    if (item.kind === 'error') throw new UsageError(item.message);
+    const value = item.value ?? '';
+    switch (item.id) {
+      case 'help': return { mode: 'help' };
+      case 'version': return { mode: 'version' };
+      case 'legacy-c': break; // -c: accepted and ignored, as cifs.upcall
+      case 'no-env-probe': o.envProbe = false; break;
+      case 'krb5conf': o.krb5Conf = nonEmpty(item.spelling, value); break;
+      case 'keytab': o.keytab = nonEmpty(item.spelling, value); break;
+      case 'legacy-uid': o.legacyUid = true; break;
+      case 'trust-dns': o.trustDns = true; break;
+      case 'expire': o.dnsExpireSeconds = decimal(item.spelling, value, 0, 0xffffffff); break;
+      case 'verbose': o.verbose = true; break;
+      case 'replay': replay = nonEmpty(item.spelling, value); break;
+      case 'key-owner': keyOwner = parseOwner(item.spelling, value); break;
+      case 'payload-out': o.payloadOut = nonEmpty(item.spelling, value); break;
+      case 'trace': o.trace = item.value === undefined ? null : nonEmpty(item.spelling, value); break;
+      case 'trace-format':
+        if (value !== 'text' && value !== 'json') throw new UsageError(`${item.spelling}: expected text or json, got '${value}'`);
+        o.traceFormat = value;
+        break;
+      case 'key-type':
+        if (!/^[A-Za-z0-9._-]+$/.test(value)) throw new UsageError(`${item.spelling}: '${value}' is not a key type name`);
+        o.keyType = value;
+        break;
+      case 'config': o.configPath = nonEmpty(item.spelling, value); break;
+      case 'negative-timeout': o.negativeTimeoutSeconds = decimal(item.spelling, value, 1, MAX_NEGATIVE_TIMEOUT); break;
+      case 'gssproxy-socket': o.gssproxySocket = nonEmpty(item.spelling, value); break;
+      case 'strategy': o.strategy = nonEmpty(item.spelling, value); break;
+      default: throw new UsageError(`internal: unhandled option ${item.spelling}`);
+    }
+  }
+
+  if (replay !== undefined) {
+    o.mode = 'replay';
+    if (scan.operands.length > 0) {
+      throw new UsageError(`--replay takes the description instead of a key serial (unexpected '${scan.operands[0]}')`);
+    }
+    o.replayKey = replayKey(replay, o.keyType, keyOwner);
+    return o;
+  }
+  if (keyOwner) throw new UsageError('--key-owner is only meaningful with --replay');
+  if (o.payloadOut !== undefined) throw new UsageError('--payload-out is only meaningful with --replay');
+  const [serial, ...rest] = scan.operands;
+  if (serial === undefined) throw new UsageError('no key serial given');
+  o.keySerial = keySerial(serial);
+  o.ignoredOperands = rest;
+  return o;
+}
+
+/**
+ * Strict decimal 1..2^31-1. Deliberately stricter than cifs.upcall's strtol without end check
+ * (`12abc` → 12, `0x10` → 0, negatives accepted): a wrong serial here is a configuration error.
+ */
+export function keySerial(text: string): number {
+  if (!/^[1-9][0-9]{0,9}$/.test(text) || Number(text) > MAX_KEY_SERIAL) {
+    throw new UsageError(`'${text}' is not a key serial (a decimal number from 1 to ${MAX_KEY_SERIAL})`);
+  }
+  return Number(text);
+}
+
+/** Perm of a kernel-made cifs.spnego key (test-environments.md §3.8). */
+const KERNEL_KEY_PERM = 0x39010000;
+
+/**
+ * `--replay` takes the full describe form `type;uid;gid;perm;description` (as keyctl rdescribe
+ * prints it) or just the description; the latter gets --key-type and --key-owner (default 0:0).
+ */
+export function replayKey(text: string, keyType: string, owner: { uid: number; gid: number } | undefined): DescribedKey {
+  let described: DescribedKey | undefined;
+  try {
+    described = splitDescribeString(text);
+    if (described.type.includes('=')) described = undefined;
+  } catch {
+    described = undefined;
+  }
+  if (described) {
+    if (owner) throw new UsageError('--key-owner conflicts with a --replay description that names its owner (type;uid;gid;perm;…)');
+    return described;
+  }
+  return { type: keyType, uid: owner?.uid ?? 0, gid: owner?.gid ?? 0, perm: KERNEL_KEY_PERM, description: text };
+}
+
+function parseOwner(spelling: string, value: string): { uid: number; gid: number } {
+  const m = /^(\d{1,10}):(\d{1,10})$/.exec(value);
+  if (!m || Number(m[1]) > 0xffffffff || Number(m[2]) > 0xffffffff) {
+    throw new UsageError(`${spelling}: expected UID:GID in decimal, got '${value}'`);
+  }
+  return { uid: Number(m[1]), gid: Number(m[2]) };
+}
+
+function decimal(spelling: string, value: string, min: number, max: number): number {
+  if (!/^[0-9]{1,10}$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new UsageError(`${spelling}: expected a whole number from ${min} to ${max}, got '${value}'`);
+  }
+  return Number(value);
+}
+
+function nonEmpty(spelling: string, value: string): string {
+  if (value === '') throw new UsageError(`${spelling}: empty argument`);
+  return value;
+}

@@ -1,0 +1,181 @@
+// The command-line driver: options → logging and trace sinks → the key (kernel or replay) → the
+// pipeline → exit status. Shared by the production entry (main.ts) and the test-only stand-in entry
+// (test/harness/standin/main.ts); they differ only in the credential sources they pass.
+//
+// Every output channel (syslog socket, trace file, payload file) is opened HERE, before the
+// pipeline runs, as root in the host's mount namespace; after the switch only writes to these
+// descriptors happen. Output is written synchronously (fs.writeSync), so process.exit() right
+// after loses nothing.
+import { closeSync, constants, openSync, writeSync } from 'node:fs';
+import type { CredentialSource } from '../credentials.ts';
+import { KernelKey, ReplayKey, type UpcallKey } from '../kernel/key.ts';
+import { correlationPrefix, SyslogLog } from '../os/syslog.ts';
+import type { Trace } from '../trace.ts';
+import { silentTrace } from '../trace.ts';
+import {
+  DEFAULT_TIME_BUDGET_MS,
+  runUpcall,
+  type SourceResolver,
+  type UpcallOptions,
+  type UpcallPlanContext,
+} from '../pipeline/upcall.ts';
+import { ExitCode, exitCodeFor } from './exit-codes.ts';
+import { helpText, usageLine } from './help.ts';
+import { parseCommandLine, UsageError, type RunOptions } from './options.ts';
+import { FileDescriptorTrace } from './trace-sink.ts';
+import { programVersion } from './version.ts';
+
+/**
+ * Chooses the sources for one upcall from the description and the command line (strategy,
+ * gssproxy socket, config path, -k/-K/-t…). Called by the pipeline in the host namespaces, as
+ * root, before any switch: the place to import source modules.
+ */
+export type CliSourceResolver = (context: UpcallPlanContext, options: RunOptions) => Promise<readonly CredentialSource[]>;
+
+export interface CliEnvironment {
+  /** fixed credential sources (tests), or a resolver */
+  sources: readonly CredentialSource[] | CliSourceResolver;
+  /** name used in messages (default "cifs-upcall") */
+  program?: string;
+}
+
+function writeFd(fd: number, text: string): void {
+  try {
+    writeSync(fd, text);
+  } catch {
+    /* nowhere to report it */
+  }
+}
+
+/** Run the command line; resolves to the process exit status. */
+export async function runCli(argv: readonly string[], env: CliEnvironment): Promise<number> {
+  const program = env.program ?? 'cifs-upcall';
+  let command;
+  try {
+    command = parseCommandLine(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    writeFd(2, `${program}: ${e.message}\n${usageLine(program)}\nTry '${program} --help' for more information.\n`);
+    try {
+      const log = new SyslogLog('[usage] ');
+      log.error(`bad command line: ${e.message}`);
+      log.close();
+    } catch {
+      /* the addon is missing: stderr has it */
+    }
+    return ExitCode.USAGE;
+  }
+  if (command.mode === 'help') {
+    writeFd(1, helpText(program));
+    return ExitCode.OK;
+  }
+  if (command.mode === 'version') {
+    writeFd(1, `version: ${programVersion()}\n`);
+    return ExitCode.OK;
+  }
+  return runUpcallCommand(command, env, program);
+}
+
+async function runUpcallCommand(o: RunOptions, env: CliEnvironment, program: string): Promise<number> {
+  const log = new SyslogLog(correlationPrefix(o.keySerial), o.verbose);
+  const opened: number[] = [];
+  const openOutput = (path: string, flags: number): number => {
+    // libuv opens with O_CLOEXEC; 0600: a payload holds a session key
+    // O_NOFOLLOW: root must not be steered into another file by a symlink planted at the path
+    const fd = openSync(path, flags | constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+    opened.push(fd);
+    return fd;
+  };
+  let trace: Trace = silentTrace;
+  let payloadFd: number | undefined;
+  try {
+    if (o.trace !== undefined) {
+      const fd = o.trace === null ? 2 : openOutput(o.trace, constants.O_APPEND);
+      trace = new FileDescriptorTrace(fd, o.traceFormat);
+    }
+    if (o.mode === 'replay' && o.payloadOut !== undefined) payloadFd = openOutput(o.payloadOut, constants.O_TRUNC);
+  } catch (e) {
+    const message = `cannot open output file: ${(e as Error).message}`;
+    writeFd(2, `${program}: ${message}\n`);
+    log.error(message);
+    closeAll(opened);
+    return ExitCode.USAGE;
+  }
+
+  let code: number;
+  try {
+    code = await runWithSinks(o, env, program, log, trace, payloadFd);
+  } catch (e) {
+    // runUpcall never throws; this is the CLI's own bug
+    log.error(`internal error: ${(e as Error).message}`);
+    trace.event('result', `internal error: ${(e as Error).stack ?? String(e)}`);
+    code = ExitCode.INTERNAL;
+  }
+  log.debug(`Exit status ${code}`);
+  trace.event('result', `exit status ${code}`, { exitStatus: code });
+  closeAll(opened);
+  log.close();
+  return code;
+}
+
+async function runWithSinks(
+  o: RunOptions,
+  env: CliEnvironment,
+  program: string,
+  log: SyslogLog,
+  trace: Trace,
+  payloadFd: number | undefined,
+): Promise<number> {
+  trace.event('cli', `${program} ${programVersion()}, pid ${process.pid}, ${o.mode === 'replay' ? 'replay of a description' : `kernel key ${o.keySerial}`}`, {
+    pid: process.pid, mode: o.mode, key: o.keySerial ?? null,
+  });
+  trace.event('cli', `options: key type ${o.keyType}, env probe ${o.envProbe ? 'on' : 'off (-E)'}, ${o.legacyUid ? 'uid= (-l)' : 'creduid='}, negative timeout ${o.negativeTimeoutSeconds} s, config ${o.configPath}${o.strategy ? `, strategy ${o.strategy}` : ''}${o.gssproxySocket ? `, gssproxy socket ${o.gssproxySocket}` : ''}${o.krb5Conf ? `, krb5.conf ${o.krb5Conf}` : ''}${o.keytab ? `, keytab ${o.keytab}` : ''}${o.trustDns ? ', trust DNS (-t)' : ''}`);
+  if (o.ignoredOperands.length > 0) trace.event('cli', `extra arguments ignored (as cifs.upcall): ${o.ignoredOperands.join(' ')}`);
+  if (o.krb5Conf !== undefined) {
+    // as cifs.upcall: -k sets KRB5_CONFIG in our own environment; the file is opened later, as the user
+    process.env['KRB5_CONFIG'] = o.krb5Conf;
+  }
+
+  const key: UpcallKey = o.mode === 'replay' ? new ReplayKey(o.replayKey!) : new KernelKey(o.keySerial!);
+  const options: UpcallOptions = {
+    keyType: o.keyType,
+    legacyUid: o.legacyUid,
+    envProbe: o.envProbe,
+    negativeTimeoutSeconds: o.negativeTimeoutSeconds,
+    timeBudgetMs: DEFAULT_TIME_BUDGET_MS,
+    replay: o.mode === 'replay',
+  };
+  const resolver = env.sources;
+  const sources: readonly CredentialSource[] | SourceResolver = typeof resolver === 'function'
+    ? (context) => resolver(context, o)
+    : resolver;
+  const outcome = await runUpcall(options, { key, sources, trace, log });
+  if (!outcome.ok) return exitCodeFor(outcome.error.kind);
+
+  if (o.mode === 'replay') {
+    try {
+      if (payloadFd !== undefined) {
+        for (let off = 0; off < outcome.payload.length; ) {
+          off += writeSync(payloadFd, outcome.payload, off, outcome.payload.length - off);
+        }
+      } else {
+        writeSync(1, `${outcome.payload.toString('hex')}\n`);
+      }
+    } catch (e) {
+      log.error(`cannot write the payload: ${(e as Error).message}`);
+      return ExitCode.INTERNAL;
+    }
+    trace.event('result', `payload of ${outcome.payload.length} bytes written to ${o.payloadOut ?? 'stdout (hex)'}`);
+  }
+  return ExitCode.OK;
+}
+
+function closeAll(fds: number[]): void {
+  for (const fd of fds.splice(0)) {
+    try {
+      closeSync(fd);
+    } catch {
+      /* already closed */
+    }
+  }
+}

@@ -1,0 +1,420 @@
+// One cifs.spnego upcall, start to finish. The order is the security argument (cifs-upcall.md §8,
+// issue 2), each step only after the previous one held:
+//
+//   1. describe the key (as root: we own kernel-created keys)
+//   2. refuse a key not owned by 0:0 — a request the SMB client did not make (CVE-2026-46243);
+//      nothing else is done with it, not even a negation: the kernel negates it when we exit
+//   3. refuse a key type we were not told to serve (--key-type)
+//   4. strict parse of the description (src/kernel/key-description.ts)
+//   5. choose the credential uid (creduid, or uid with -l)
+//   6. passwd lookup in the HOST namespaces as root, before any setns (CVE-2026-12505)
+//   7. decide where to run (upcall_target) and load the credential sources' code — module loading
+//      must happen here, while the main thread still sees the host's filesystem
+//   8. target app, pid ≠ 0: the thread must exist and be older than the request (pid reuse);
+//      open its namespace files and read KRB5CCNAME from its environ via the host procfs; check
+//      the thread is still the same one; setns (src/os/namespaces.ts)
+//   9. drop to uid/gid, no groups, no capabilities (src/os/privileges.ts)
+//  10. ask the credential sources in order; first token wins
+//  11. SPNEGO-wrap the token (src/spnego), encode cifs_spnego_msg, instantiate
+// Any failure after step 3: negate the key for a short time (the kernel still reports ENOKEY),
+// one LOG_ERR line with the cause, and a failure kind the CLI turns into an exit status.
+import {
+  CredentialError,
+  type CredentialRequest,
+  type CredentialSource,
+  type InitiatorToken,
+  type UpcallIdentity,
+} from '../credentials.ts';
+import type { Trace } from '../trace.ts';
+import {
+  credentialUid,
+  KeyDescriptionError,
+  parseSpnegoDescription,
+  splitDescribeString,
+  UPCALL_VERSION,
+  type SpnegoKeyDescription,
+} from '../kernel/key-description.ts';
+import type { UpcallKey } from '../kernel/key.ts';
+import { encodeCifsSpnegoMessage, SpnegoMessageError } from '../kernel/spnego-msg.ts';
+import { native } from '../os/native.ts';
+import {
+  enterNamespaces,
+  inspectStayingNamespaces,
+  NamespaceError,
+  openTargetNamespaces,
+  type OpenedNamespaces,
+} from '../os/namespaces.ts';
+import { lookupHostPasswd, PasswdLookupError } from '../os/passwd.ts';
+import { dropPrivileges, formatCapabilityMask, PrivilegeError } from '../os/privileges.ts';
+import { probeEnvironVariable, readProcessStat, referenceStartTime } from '../os/proc.ts';
+import type { UpcallLog } from '../os/syslog.ts';
+import { armPhaseGuards } from '../os/upcall-state.ts';
+import { cifsSpnegoInitToken } from '../spnego/spnego.ts';
+import { KRB5_MECH_OID, MS_KRB5_MECH_OID } from '../spnego/oids.ts';
+import { UpcallError } from './errors.ts';
+import { planTarget, servicePrincipalHost, type TargetPlan } from './target.ts';
+
+export { UpcallError, type UpcallFailureKind } from './errors.ts';
+
+export const DEFAULT_KEY_TYPE = 'cifs.spnego';
+export const DEFAULT_NEGATIVE_TIMEOUT_SECONDS = 5;
+export const DEFAULT_TIME_BUDGET_MS = 30_000;
+
+export interface UpcallOptions {
+  /** the only key type served (--key-type; default cifs.spnego) */
+  keyType: string;
+  /** -l: uid= instead of creduid= */
+  legacyUid: boolean;
+  /** false with -E */
+  envProbe: boolean;
+  /** how long a failed key stays negative */
+  negativeTimeoutSeconds: number;
+  /** overall budget for the credential sources (aborts their network waits) */
+  timeBudgetMs: number;
+  /** --replay: no request-key parent; the pid-reuse reference is our own start */
+  replay: boolean;
+}
+
+export const DEFAULT_UPCALL_OPTIONS: UpcallOptions = {
+  keyType: DEFAULT_KEY_TYPE,
+  legacyUid: false,
+  envProbe: true,
+  negativeTimeoutSeconds: DEFAULT_NEGATIVE_TIMEOUT_SECONDS,
+  timeBudgetMs: DEFAULT_TIME_BUDGET_MS,
+  replay: false,
+};
+
+/** What a source resolver may base its choice on (called before any namespace switch). */
+export interface UpcallPlanContext {
+  description: SpnegoKeyDescription;
+  identity: UpcallIdentity;
+  target: TargetPlan;
+}
+
+/**
+ * Produces the sources for this upcall. Called once, in the host namespaces, as root, before the
+ * switch: the place to import source modules (dynamic import after setns would load code from
+ * the caller's filesystem).
+ */
+export type SourceResolver = (context: UpcallPlanContext) => Promise<readonly CredentialSource[]>;
+
+export interface UpcallDependencies {
+  key: UpcallKey;
+  sources: readonly CredentialSource[] | SourceResolver;
+  trace: Trace;
+  log: UpcallLog;
+}
+
+export type UpcallOutcome =
+  | { ok: true; payload: Buffer; token: InitiatorToken; source: string }
+  | { ok: false; error: UpcallError; negated: boolean };
+
+/** Run one upcall. Never throws: failures come back as `{ ok: false }` after negation and logging. */
+export async function runUpcall(options: UpcallOptions, deps: UpcallDependencies): Promise<UpcallOutcome> {
+  const { key, trace, log } = deps;
+  armPhaseGuards();
+  const state = { trusted: false };
+  try {
+    const result = await upcallSteps(options, deps, state);
+    return result;
+  } catch (e) {
+    const error = asUpcallError(e);
+    log.error(error.message);
+    if (error.kind === 'internal' && error.cause instanceof Error) {
+      trace.event('result', `internal error: ${error.cause.stack ?? error.cause.message}`);
+    }
+    let negated = false;
+    if (state.trusted) {
+      try {
+        key.negate(options.negativeTimeoutSeconds);
+        negated = true;
+        trace.event('result', key.serial === undefined
+          ? `replay: the key would be negated for ${options.negativeTimeoutSeconds} s`
+          : `key ${key.serial} negated for ${options.negativeTimeoutSeconds} s: request_key() callers get ENOKEY`, {
+          timeoutSeconds: options.negativeTimeoutSeconds,
+        });
+      } catch (ne) {
+        log.error(`unable to negate the key: ${(ne as Error).message}`);
+        trace.event('result', `negating the key failed: ${(ne as Error).message}`);
+      }
+    }
+    return { ok: false, error, negated };
+  }
+}
+
+async function upcallSteps(
+  options: UpcallOptions,
+  deps: UpcallDependencies,
+  state: { trusted: boolean },
+): Promise<UpcallOutcome> {
+  const { key, trace, log } = deps;
+  // The addon is loaded now, from the host's filesystem, never later.
+  native();
+
+  // 1. describe
+  let described: string;
+  try {
+    described = key.describe();
+  } catch (e) {
+    throw new UpcallError('key-access', `unable to describe key ${key.serial}: ${(e as Error).message}`, { cause: e });
+  }
+  log.debug(`key description: ${described}`);
+  trace.event('key', `key ${key.serial ?? '(replay)'} describes itself as: ${described}`);
+  const header = splitDescribeString(described);
+
+  // 2. owner: only the kernel's own credential (0:0) makes legitimate requests
+  if (header.uid !== 0 || header.gid !== 0) {
+    trace.event('key', `refused: key owned by ${header.uid}:${header.gid}, not 0:0 — not created by the kernel's SMB client (forged request, CVE-2026-46243); the key is left alone`, {
+      owner: header.uid, group: header.gid,
+    });
+    throw new UpcallError('key-refused', `key owned by ${header.uid}:${header.gid}, not 0:0: refusing a request the kernel's SMB client did not make`);
+  }
+  // 3. type
+  if (header.type !== options.keyType) {
+    const hint = header.type === 'dns_resolver' || header.type === 'cifs.resolver'
+      ? ' (DNS resolution keys are not served: use keyutils\' key.dns_resolver)'
+      : '';
+    trace.event('key', `refused: key type ${header.type}, this helper serves ${options.keyType}${hint}`);
+    throw new UpcallError('key-refused', `key type ${header.type} refused: serving only ${options.keyType}${hint}`);
+  }
+  state.trusted = true;
+  trace.event('key', `owner 0:0 and type ${header.type}: a kernel request`);
+
+  // 4. parse
+  const d = parseSpnegoDescription(header.description);
+  logParsedFields(log, d);
+  const parsed = {
+    ver: d.version, host: d.host, ip: d.ip ?? null, sec: d.sec, uid: d.uid ?? null, creduid: d.creduid ?? null,
+    user: d.user ?? null, pid: d.pid, upcall_target: d.upcallTarget,
+  };
+  trace.event('parse', `description parsed: ${Object.entries(parsed).map(([k, v]) => `${k}=${v ?? '-'}`).join(' ')}`, parsed);
+  for (const f of d.unknownFields) trace.event('parse', `ignored unknown field ${f.name}=${f.value}`);
+  if (d.version !== UPCALL_VERSION) {
+    throw new UpcallError('bad-description',
+      `upcall version ${d.version} not supported: the kernel accepts only replies of version ${UPCALL_VERSION}`);
+  }
+
+  // 5. whose credentials
+  const chosen = credentialUid(d, options.legacyUid);
+  trace.event('identity', `credential uid ${chosen.uid} from ${chosen.from}=${options.legacyUid ? ' (-l)' : ''}`, {
+    uid: chosen.uid, from: chosen.from,
+  });
+
+  // 6. passwd, host namespaces, as root
+  const pw = lookupHostPasswd(chosen.uid);
+  if (!pw) throw new UpcallError('identity', `no passwd entry for uid ${chosen.uid} (host passwd database)`);
+  const identity: UpcallIdentity = { uid: pw.uid, gid: pw.gid, username: pw.name };
+  trace.event('identity', `uid ${pw.uid} is ${pw.name}, primary gid ${pw.gid} (host passwd via getpwuid_r, as root, before any namespace switch)`, {
+    uid: pw.uid, gid: pw.gid, name: pw.name,
+  });
+
+  // 7. where, and which sources (their code is loaded now)
+  const plan = planTarget(d, { uid: identity.uid, envProbe: options.envProbe });
+  log.info(plan.logLine);
+  trace.event('ns', plan.namespaceReason);
+  trace.event('env', plan.envProbe ? `will probe: ${plan.envProbeReason}` : `no probe: ${plan.envProbeReason}`);
+  const sources = typeof deps.sources === 'function'
+    ? await deps.sources({ description: d, identity, target: plan })
+    : deps.sources;
+
+  // 8. the caller's namespaces
+  let probedCcacheName: string | undefined;
+  if (plan.namespaces === 'caller') {
+    probedCcacheName = enterCallerNamespaces(plan, options, trace, log);
+  } else {
+    trace.event('ns', 'staying in the helper\'s own namespaces');
+  }
+
+  // 9. become the user
+  const report = dropPrivileges({ uid: identity.uid, gid: identity.gid });
+  trace.event('identity', `privileges dropped: uid ${report.ruid}/${report.euid}/${report.suid}, gid ${report.rgid}/${report.egid}/${report.sgid}, groups [${report.groups.join(',')}], main thread CapEff ${formatCapabilityMask(report.effective)} CapPrm ${formatCapabilityMask(report.permitted)} CapBnd ${formatCapabilityMask(report.bounding)}${report.noNewPrivs ? ', no_new_privs' : ''}`, {
+    uid: report.euid, gid: report.egid, groups: report.groups,
+    capEff: formatCapabilityMask(report.effective), capPrm: formatCapabilityMask(report.permitted),
+    capInh: formatCapabilityMask(report.inheritable), capBnd: formatCapabilityMask(report.bounding),
+    boundingTrimmed: report.boundingTrimmed, noNewPrivs: report.noNewPrivs,
+  });
+  if (identity.uid === 0) {
+    trace.event('identity', 'uid 0: only the main thread lost its capabilities; pool threads keep root\'s and run no user-driven work');
+  }
+
+  // 10. credentials
+  const request: CredentialRequest = {
+    host: servicePrincipalHost(d.host),
+    // The description cannot tell a mount made by uid N from a multiuser access by uid N (both
+    // send uid=creduid=N); only uid 0 is surely the mount's own session (cifs-upcall.md §3.11).
+    isMountSession: identity.uid === 0,
+    identity,
+    signal: AbortSignal.timeout(options.timeBudgetMs),
+    trace,
+    ...(d.user !== undefined ? { mountUser: d.user } : {}),
+    ...(probedCcacheName !== undefined ? { probedCcacheName } : {}),
+  };
+  const { token, source } = await askSources(sources, request, trace, log);
+
+  // 11. reply
+  if (token.gssToken.length === 0 || token.gssToken[0] !== 0x60) {
+    throw new UpcallError('reply', `source ${source} returned a token that is not an RFC 2743 initial context token`);
+  }
+  if (token.sessionKey.length === 0) throw new UpcallError('reply', `source ${source} returned an empty session key`);
+  // RFC 4178 NegTokenInit exactly as cifs.upcall: one mech (krb5 or MS-krb5 by sec=), mechToken only
+  const blob = cifsSpnegoInitToken(token.gssToken, d.sec);
+  const mech = d.sec === 'mskrb5' ? MS_KRB5_MECH_OID : KRB5_MECH_OID;
+  trace.event('spnego', `NegTokenInit with mech ${mech} (sec=${d.sec}), ${blob.length} bytes`, { mech, bytes: blob.length });
+  const payload = encodeCifsSpnegoMessage({ sessionKey: token.sessionKey, securityBlob: blob });
+  trace.event('payload', `cifs_spnego_msg v${UPCALL_VERSION}: ${token.sessionKey.length}-byte session key (enctype ${token.enctype}), ${blob.length}-byte blob, ${payload.length} bytes`, {
+    bytes: payload.length, sessionKeyBytes: token.sessionKey.length, blobBytes: blob.length,
+  });
+  try {
+    key.instantiate(payload);
+  } catch (e) {
+    throw new UpcallError('key-access', `unable to instantiate key ${key.serial}: ${(e as Error).message}`, { cause: e });
+  }
+  trace.event('result', key.serial === undefined
+    ? 'payload produced (replay: no key instantiated)'
+    : `key ${key.serial} instantiated`);
+  return { ok: true, payload, token, source };
+}
+
+function logParsedFields(log: UpcallLog, d: SpnegoKeyDescription): void {
+  log.debug(`ver=${d.version}`);
+  log.debug(`host=${d.host}`);
+  if (d.ip !== undefined) log.debug(`ip=${d.ip}`);
+  log.debug(`sec=${d.sec === 'krb5' ? 1 : 2}`);
+  if (d.uid !== undefined) log.debug(`uid=${d.uid}`);
+  if (d.creduid !== undefined) log.debug(`creduid=${d.creduid}`);
+  if (d.user !== undefined) log.debug(`user=${d.user}`);
+  log.debug(`pid=${d.pid}`);
+  log.debug(`upcall_target=${d.upcallTarget}`);
+}
+
+/** Steps 8a–8e; returns the probed KRB5CCNAME, if any. */
+function enterCallerNamespaces(plan: TargetPlan, options: UpcallOptions, trace: Trace, log: UpcallLog): string | undefined {
+  const pid = plan.pid;
+  const reference = referenceStartTime(options.replay);
+  const before = readProcessStat(pid);
+  if (!before || before.state === 'Z' || before.state === 'X') {
+    throw new UpcallError('namespace', `triggering thread ${pid} ${before ? 'has exited (zombie)' : 'no longer exists'}: refusing to run in the host namespaces instead`);
+  }
+  trace.event('ns', `thread ${pid} (${before.comm}) started at tick ${before.startTime}; reference: ${reference.source} at tick ${reference.startTime}`, {
+    pid, comm: before.comm, startTime: String(before.startTime), referenceStartTime: String(reference.startTime),
+  });
+  if (before.startTime > reference.startTime) {
+    throw new UpcallError('namespace', `thread ${pid} (${before.comm}) started after the request was made: its id was reused, refusing`);
+  }
+
+  let opened: OpenedNamespaces;
+  try {
+    opened = openTargetNamespaces(pid);
+  } catch (e) {
+    throw new UpcallError('namespace', `unable to switch to process namespace: ${(e as Error).message}`, { cause: e });
+  }
+  try {
+    for (const n of opened.decisions) {
+      const what = n.action === 'enter' ? 'enter' : n.action === 'same' ? 'same as ours, skipped' : 'not present, skipped';
+      trace.event('ns', `${n.type}: ${what} (ours ${n.ownInode ?? '?'}, target ${n.targetInode ?? '-'})`, {
+        type: n.type, action: n.action, ownInode: n.ownInode, targetInode: n.targetInode,
+      });
+    }
+    for (const s of inspectStayingNamespaces(pid)) {
+      const differs = s.targetInode !== null && s.ownInode !== null && s.targetInode !== s.ownInode;
+      trace.event('ns', `${s.type}: not entered (a multi-threaded process cannot), ${differs ? 'the caller\'s differs' : 'same as ours'} (ours ${s.ownInode ?? '?'}, target ${s.targetInode ?? '?'})${s.type === 'user' && differs ? '; the description\'s ids are init-namespace ids, used as such' : ''}`, {
+        type: s.type, action: 'stay', ownInode: s.ownInode, targetInode: s.targetInode,
+      });
+    }
+
+    let probed: string | undefined;
+    if (plan.envProbe) {
+      log.debug(`get_cachename_from_process_env: pathname=/proc/${pid}/environ`);
+      const r = probeEnvironVariable(pid, 'KRB5CCNAME');
+      switch (r.status) {
+        case 'found':
+          probed = r.value;
+          log.debug(`get_cachename_from_process_env: cachename = ${r.value}`);
+          trace.event('env', `KRB5CCNAME=${r.value} found in /proc/${pid}/environ (host procfs, ${r.environBytes} bytes)`, {
+            result: 'found', value: r.value, environBytes: r.environBytes,
+          });
+          break;
+        case 'absent':
+          trace.event('env', `no non-empty KRB5CCNAME in /proc/${pid}/environ (${r.environBytes} bytes)`, { result: 'absent' });
+          break;
+        case 'too-large':
+          trace.event('env', `environment of ${pid} is 128 KiB or more: ignored (as cifs.upcall)`, { result: 'too-large' });
+          break;
+        case 'unreadable':
+          trace.event('env', `/proc/${pid}/environ unreadable (${r.code}): no KRB5CCNAME`, { result: 'unreadable', code: r.code });
+          break;
+      }
+    }
+
+    // Still the same thread? A recycled id would show a later start time.
+    const after = readProcessStat(pid);
+    if (!after || after.startTime !== before.startTime) {
+      throw new UpcallError('namespace', `triggering thread ${pid} went away while its namespaces were opened: refusing`);
+    }
+    if (opened.toEnter.length === 0 && opened.decisions.every((n) => n.action === 'absent')) {
+      throw new UpcallError('namespace', `no namespace of thread ${pid} could be opened: refusing to run in the host namespaces instead`);
+    }
+    let entered: string[];
+    try {
+      entered = enterNamespaces(opened);
+    } catch (e) {
+      throw new UpcallError('namespace', (e as Error).message, { cause: e });
+    }
+    trace.event('ns', entered.length > 0
+      ? `entered ${entered.join(', ')} of thread ${pid} (main thread only)`
+      : `thread ${pid} shares all our namespaces: nothing to enter`, { entered });
+    return probed;
+  } finally {
+    opened.close();
+  }
+}
+
+async function askSources(
+  sources: readonly CredentialSource[],
+  request: CredentialRequest,
+  trace: Trace,
+  log: UpcallLog,
+): Promise<{ token: InitiatorToken; source: string }> {
+  if (sources.length === 0) {
+    trace.event('strategy', 'no credential source configured');
+    throw new UpcallError('no-credentials', 'no credential source configured');
+  }
+  const failures: string[] = [];
+  for (const source of sources) {
+    if (request.signal.aborted) {
+      failures.push(`${source.name}: not tried, time budget spent`);
+      break;
+    }
+    const started = process.hrtime.bigint();
+    trace.event('strategy', `asking ${source.name} for cifs/${request.host} as ${request.identity.username}`);
+    try {
+      const token = await source.acquire(request);
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      trace.event('strategy', `${source.name} succeeded in ${ms.toFixed(1)} ms: ${token.clientPrincipal} → ${token.servicePrincipal}`, {
+        source: source.name, outcome: 'ok', ms, client: token.clientPrincipal, service: token.servicePrincipal,
+      });
+      log.debug(`credentials from ${source.name}: ${token.clientPrincipal} for ${token.servicePrincipal}`);
+      return { token, source: source.name };
+    } catch (e) {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const kind = e instanceof CredentialError ? e.kind : 'protocol';
+      const message = e instanceof Error ? e.message : String(e);
+      trace.event('strategy', `${source.name} failed in ${ms.toFixed(1)} ms (${kind}): ${message}`, {
+        source: source.name, outcome: kind, ms,
+      });
+      log.debug(`${source.name}: ${message}`);
+      failures.push(`${source.name}: ${message}`);
+    }
+  }
+  throw new UpcallError('no-credentials', `Unable to obtain service ticket: ${failures.join('; ')}`);
+}
+
+function asUpcallError(e: unknown): UpcallError {
+  if (e instanceof UpcallError) return e;
+  if (e instanceof KeyDescriptionError) return new UpcallError('bad-description', e.message, { cause: e });
+  if (e instanceof PasswdLookupError) return new UpcallError('identity', e.message, { cause: e });
+  if (e instanceof NamespaceError) return new UpcallError('namespace', e.message, { cause: e });
+  if (e instanceof PrivilegeError) return new UpcallError('privileges', e.message, { cause: e });
+  if (e instanceof SpnegoMessageError) return new UpcallError('reply', e.message, { cause: e });
+  return new UpcallError('internal', `internal error: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+}

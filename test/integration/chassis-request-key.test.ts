@@ -1,0 +1,144 @@
+// The real request-key path (issue 2 "Must show"; cifs-upcall.md §1.1–1.2, §3.16–3.17;
+// test-environments.md §3.7–3.8): this kernel has no cifs.ko, so the kernel's `user` key type
+// stands in for cifs.spnego (--key-type user). Each test installs its own request-key.d line
+// matching a unique description, calls request_key(2) through `keyctl request2` in a fresh session
+// keyring, and removes its line.
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildChassisBundles, type ChassisBundles } from '../harness/standin/build.ts';
+import {
+  chassisUsers,
+  hex,
+  inSessionKeyring,
+  installRequestKeyLine,
+  readJsonTrace,
+  startPlainCaller,
+  uniqueTag,
+  type CallerProcess,
+} from '../harness/standin/harness.ts';
+
+/** cifs-upcall.md §7.4 */
+const PAYLOAD_7_4 = '0200000000000000100000003d000000000102030405060708090a0b0c0d0e0f' +
+  '603b06062b0601050502a031302fa00d300b06092a864886f712010202a21e041c601a06092a864886f71201020201006e0a30083006a0030201059f00' +
+  '00000000';
+
+let bundles: ChassisBundles;
+let work: string;
+let caller: CallerProcess;
+const users = chassisUsers();
+
+beforeAll(async () => {
+  bundles = await buildChassisBundles('rk');
+  work = mkdtempSync('/tmp/cifs-upcall-chassis-rk-');
+  chmodSync(work, 0o755);
+  caller = await startPlainCaller({ KRB5CCNAME: 'FILE:/tmp/krb5cc_chassis_rk' });
+});
+
+afterAll(async () => {
+  await caller?.stop();
+  rmSync(work, { recursive: true, force: true });
+  bundles?.remove();
+});
+
+/** The unique description glob of one test, and a description that matches it. */
+function scenario(creduid: number, pid: number): { tag: string; glob: string; description: string; trace: string } {
+  const tag = uniqueTag();
+  return {
+    tag,
+    glob: `ver=0x2;host=t${tag}.invalid;*`,
+    description: `ver=0x2;host=t${tag}.invalid;ip4=127.0.0.2;sec=krb5;uid=${hex(creduid)};creduid=${hex(creduid)};pid=${hex(pid)};upcall_target=app`,
+    trace: join(work, `trace-${tag}.jsonl`),
+  };
+}
+
+/** /proc/keys: serial flags usage expiry perm uid gid type description */
+function keyLine(output: string, tag: string): { flags: string; expiry: string; owner: string } | undefined {
+  const line = output.split('\n').find((l) => l.includes(`host=t${tag}.invalid`));
+  if (!line) return undefined;
+  const f = line.trim().split(/\s+/);
+  return { flags: f[1] as string, expiry: f[3] as string, owner: `${f[5]}:${f[6]}` };
+}
+
+describe('request_key(2) → /sbin/request-key → cifs-upcall', () => {
+  it('instantiates the key with the payload (read back with keyctl pipe), as uid 2100 after the drop', () => {
+    const s = scenario(users.alice.uid, caller.pid);
+    const line = installRequestKeyLine(s.tag,
+      `create user ${s.glob} * /usr/bin/node ${bundles.standin} --key-type user --trace=${s.trace} --trace-format=json %k`);
+    try {
+      const r = inSessionKeyring(`id=$(keyctl request2 user '${s.description}' '' @s) || exit 9; keyctl pipe "$id" | od -An -tx1 -v | tr -d ' \\n'`);
+      expect(r.stderr).not.toMatch(/request_key|error/i);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toBe(PAYLOAD_7_4);
+    } finally {
+      line.remove();
+    }
+    const trace = readJsonTrace(s.trace);
+    const key = trace[0]!.fields!['key'] as number;
+    expect(trace.map((t) => t.message)).toEqual(expect.arrayContaining([
+      `key ${key} instantiated`,
+      'exit status 0',
+    ]));
+    // request-key exec'd us: our parent is the kernel worker, our own start is the reference
+    expect(trace.find((t) => /started at tick/.test(t.message))!.message).toMatch(/own start \(pid \d+; request-key exec'd us, parent is kernel thread kworker/);
+    expect(trace.find((t) => t.area === 'env' && t.fields?.['result'])?.fields).toMatchObject({ result: 'found', value: 'FILE:/tmp/krb5cc_chassis_rk' });
+    expect(trace.find((t) => t.message.startsWith('privileges dropped'))?.fields).toMatchObject({ uid: users.alice.uid, groups: [] });
+  });
+
+  it('on failure: a negative key with our timeout — ENOKEY at once while it lasts, a new upcall after', () => {
+    // the production bundle: no credential source yet, so every upcall fails (exit 8)
+    const s = scenario(users.alice.uid, 0);
+    const line = installRequestKeyLine(s.tag,
+      `create user ${s.glob} * /usr/bin/node ${bundles.production} --key-type user --negative-timeout 3 --trace=${s.trace} --trace-format=json %k`);
+    let r;
+    try {
+      r = inSessionKeyring([
+        `D='${s.description}'`,
+        `keyctl request2 user "$D" '' @s; echo first=$?`,
+        'echo @KEYS@; cat /proc/keys; echo @KEYS@',
+        `t=$(date +%s%N); keyctl request2 user "$D" '' @s; echo second=$? ms=$(( ($(date +%s%N) - t) / 1000000 ))`,
+        'sleep 3.5',
+        `keyctl request2 user "$D" '' @s; echo third=$?`,
+      ].join('\n'));
+    } finally {
+      line.remove();
+    }
+    expect(r.stdout).toMatch(/first=1/);
+    expect(r.stderr).toMatch(/Required key not available/);
+    const negative = keyLine(r.stdout.split('@KEYS@')[1]!, s.tag);
+    expect(negative?.flags).toContain('N'); // negative
+    expect(negative?.expiry).toMatch(/^[123]s$/); // our 3 s, not the kernel's 60 s
+    const second = /second=(\d+) ms=(\d+)/.exec(r.stdout)!;
+    expect(second[1]).toBe('1');
+    expect(Number(second[2])).toBeLessThan(50); // no upcall: the negative key answered
+    expect(r.stdout).toMatch(/third=1/);
+    // the helper ran twice: the first request and the one after the timeout
+    const runs = readJsonTrace(s.trace).filter((t) => t.message === 'exit status 8');
+    expect(runs).toHaveLength(2);
+    expect(readJsonTrace(s.trace).filter((t) => /negated for 3 s/.test(t.message))).toHaveLength(2);
+  });
+
+  it('a key requested by a non-root user (forged description) is refused untouched', () => {
+    const s = scenario(0, 1); // asks for root's credentials in init's namespaces
+    const line = installRequestKeyLine(s.tag,
+      `create user ${s.glob} * /usr/bin/node ${bundles.standin} --key-type user --trace=${s.trace} --trace-format=json %k`);
+    let r;
+    try {
+      r = inSessionKeyring(`keyctl request2 user '${s.description}' '' @s; echo rc=$?; echo @KEYS@; cat /proc/keys`, users.bob);
+    } finally {
+      line.remove();
+    }
+    expect(r.stdout, r.stdout).toMatch(/rc=1/);
+    const trace = readJsonTrace(s.trace);
+    const refusal = trace.findIndex((t) => t.message.startsWith(`refused: key owned by ${users.bob.uid}:${users.bob.gid}, not 0:0`));
+    expect(refusal).toBeGreaterThan(0);
+    expect(trace.slice(refusal + 1).map((t) => t.message)).toEqual(['exit status 3']);
+    expect(trace.some((t) => ['parse', 'identity', 'ns', 'env', 'strategy'].includes(t.area))).toBe(false);
+    // we did not negate it: the kernel did, with its own 60 s, when the helper exited
+    const key = keyLine(r.stdout.split('@KEYS@')[1]!, s.tag);
+    expect(key, r.stdout).toBeDefined();
+    expect(key?.owner).toBe(`${users.bob.uid}:${users.bob.gid}`);
+    expect(key?.flags).toContain('N');
+    expect(key?.expiry).toMatch(/^(1m|5\ds)$/);
+  });
+});
