@@ -6,7 +6,7 @@
 //
 //   node scripts/build.mjs [--outdir DIR]      (default: dist)
 import { build } from 'esbuild';
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -45,8 +45,15 @@ export function copyAddon(dir) {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   mkdirSync(outdir, { recursive: true });
+  // stale chunks of an earlier build would be shipped by the installer
+  for (const f of readdirSync(outdir)) if (f.endsWith('.mjs')) rmSync(join(outdir, f));
   const started = Date.now();
   await build(bundleOptions(join(root, 'src', 'cli', 'main.ts'), 'cifs-upcall', outdir));
+  // the installer: one self-contained file, never loaded by the upcall itself
+  await build({
+    ...bundleOptions(join(root, 'src', 'install', 'main.ts'), 'cifs-upcall-install', outdir),
+    splitting: false,
+  });
   copyAddon(outdir);
-  console.log(`built ${join(outdir, 'cifs-upcall.mjs')} in ${Date.now() - started} ms`);
+  console.log(`built ${join(outdir, 'cifs-upcall.mjs')} and cifs-upcall-install.mjs in ${Date.now() - started} ms`);
 }

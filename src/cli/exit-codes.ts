@@ -16,6 +16,7 @@ export const ExitCode = {
   NO_CREDENTIALS: 8,
   REPLY: 9,
   INTERNAL: 10,
+  CONFIG: 11,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -31,6 +32,7 @@ export const EXIT_CODE_TABLE: ReadonlyArray<{ code: ExitCode; meaning: string }>
   { code: ExitCode.NO_CREDENTIALS, meaning: 'no credential source produced a ticket for the user' },
   { code: ExitCode.REPLY, meaning: 'the reply could not be built (SPNEGO blob over 65535 bytes, malformed token)' },
   { code: ExitCode.INTERNAL, meaning: 'internal error (a bug: please report it with --trace output)' },
+  { code: ExitCode.CONFIG, meaning: 'configuration error: /etc/cifs-upcall.conf (or --config) unreadable, unsafe or invalid' },
 ];
 
 const BY_KIND: Record<UpcallFailureKind, ExitCode> = {
@@ -43,6 +45,7 @@ const BY_KIND: Record<UpcallFailureKind, ExitCode> = {
   'no-credentials': ExitCode.NO_CREDENTIALS,
   reply: ExitCode.REPLY,
   internal: ExitCode.INTERNAL,
+  config: ExitCode.CONFIG,
 };
 
 export function exitCodeFor(kind: UpcallFailureKind): ExitCode {

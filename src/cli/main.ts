@@ -4,11 +4,11 @@
 import { writeSync } from 'node:fs';
 import { ExitCode } from './exit-codes.ts';
 import { runCli } from './run.ts';
-import { productionSources } from './sources.ts';
+import { productionWiring } from './sources.ts';
 
 let status: number;
 try {
-  status = await runCli(process.argv.slice(2), { sources: productionSources });
+  status = await runCli(process.argv.slice(2), { wiring: productionWiring });
 } catch (e) {
   try {
     writeSync(2, `cifs-upcall: internal error: ${(e as Error).stack ?? String(e)}\n`);

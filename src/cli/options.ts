@@ -4,7 +4,7 @@ import {
   splitDescribeString,
   type DescribedKey,
 } from '../kernel/key-description.ts';
-import { DEFAULT_KEY_TYPE, DEFAULT_NEGATIVE_TIMEOUT_SECONDS } from '../pipeline/upcall.ts';
+import { DEFAULT_KEY_TYPE } from '../pipeline/upcall.ts';
 import { scanArguments, type LongOption } from './getopt.ts';
 
 export class UsageError extends Error {
@@ -71,7 +71,8 @@ export interface RunOptions {
   traceFormat: TraceFormat;
   keyType: string;
   configPath: string;
-  negativeTimeoutSeconds: number;
+  /** --negative-timeout when given (else the configuration's, else the default) */
+  negativeTimeoutSeconds?: number;
   gssproxySocket?: string;
   strategy?: string;
   verbose: boolean;
@@ -99,7 +100,6 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     traceFormat: 'text',
     keyType: DEFAULT_KEY_TYPE,
     configPath: DEFAULT_CONFIG_PATH,
-    negativeTimeoutSeconds: DEFAULT_NEGATIVE_TIMEOUT_SECONDS,
     verbose: false,
     envProbe: true,
     legacyUid: false,

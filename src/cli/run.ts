@@ -16,8 +16,10 @@ import {
   DEFAULT_TIME_BUDGET_MS,
   runUpcall,
   type SourceResolver,
+  type UpcallConfigurer,
   type UpcallOptions,
   type UpcallPlanContext,
+  DEFAULT_NEGATIVE_TIMEOUT_SECONDS,
 } from '../pipeline/upcall.ts';
 import { ExitCode, exitCodeFor } from './exit-codes.ts';
 import { helpText, usageLine } from './help.ts';
@@ -34,7 +36,9 @@ export type CliSourceResolver = (context: UpcallPlanContext, options: RunOptions
 
 export interface CliEnvironment {
   /** fixed credential sources (tests), or a resolver */
-  sources: readonly CredentialSource[] | CliSourceResolver;
+  sources?: readonly CredentialSource[] | CliSourceResolver;
+  /** the production wiring: configuration + sources for one upcall (src/cli/sources.ts) */
+  wiring?: (options: RunOptions) => { configure: UpcallConfigurer; sources: SourceResolver };
   /** name used in messages (default "cifs-upcall") */
   program?: string;
 }
@@ -129,7 +133,7 @@ async function runWithSinks(
   trace.event('cli', `${program} ${programVersion()}, pid ${process.pid}, ${o.mode === 'replay' ? 'replay of a description' : `kernel key ${o.keySerial}`}`, {
     pid: process.pid, mode: o.mode, key: o.keySerial ?? null,
   });
-  trace.event('cli', `options: key type ${o.keyType}, env probe ${o.envProbe ? 'on' : 'off (-E)'}, ${o.legacyUid ? 'uid= (-l)' : 'creduid='}, negative timeout ${o.negativeTimeoutSeconds} s, config ${o.configPath}${o.strategy ? `, strategy ${o.strategy}` : ''}${o.gssproxySocket ? `, gssproxy socket ${o.gssproxySocket}` : ''}${o.krb5Conf ? `, krb5.conf ${o.krb5Conf}` : ''}${o.keytab ? `, keytab ${o.keytab}` : ''}${o.trustDns ? ', trust DNS (-t)' : ''}`);
+  trace.event('cli', `options: key type ${o.keyType}, env probe ${o.envProbe ? 'on' : 'off (-E)'}, ${o.legacyUid ? 'uid= (-l)' : 'creduid='}, negative timeout ${o.negativeTimeoutSeconds !== undefined ? `${o.negativeTimeoutSeconds} s` : 'from config'}, config ${o.configPath}${o.strategy ? `, strategy ${o.strategy}` : ''}${o.gssproxySocket ? `, gssproxy socket ${o.gssproxySocket}` : ''}${o.krb5Conf ? `, krb5.conf ${o.krb5Conf}` : ''}${o.keytab ? `, keytab ${o.keytab}` : ''}${o.trustDns ? ', trust DNS (-t)' : ''}`);
   if (o.ignoredOperands.length > 0) trace.event('cli', `extra arguments ignored (as cifs.upcall): ${o.ignoredOperands.join(' ')}`);
   if (o.krb5Conf !== undefined) {
     // as cifs.upcall: -k sets KRB5_CONFIG in our own environment; the file is opened later, as the user
@@ -141,15 +145,18 @@ async function runWithSinks(
     keyType: o.keyType,
     legacyUid: o.legacyUid,
     envProbe: o.envProbe,
-    negativeTimeoutSeconds: o.negativeTimeoutSeconds,
+    negativeTimeoutSeconds: o.negativeTimeoutSeconds ?? DEFAULT_NEGATIVE_TIMEOUT_SECONDS,
     timeBudgetMs: DEFAULT_TIME_BUDGET_MS,
     replay: o.mode === 'replay',
   };
-  const resolver = env.sources;
-  const sources: readonly CredentialSource[] | SourceResolver = typeof resolver === 'function'
-    ? (context) => resolver(context, o)
-    : resolver;
-  const outcome = await runUpcall(options, { key, sources, trace, log });
+  const wiring = env.wiring?.(o);
+  const resolver = env.sources ?? [];
+  const sources: readonly CredentialSource[] | SourceResolver = wiring
+    ? wiring.sources
+    : typeof resolver === 'function' ? (context) => resolver(context, o) : resolver;
+  const outcome = await runUpcall(options, {
+    key, sources, trace, log, ...(wiring ? { configure: wiring.configure } : {}),
+  });
   if (!outcome.ok) return exitCodeFor(outcome.error.kind);
 
   if (o.mode === 'replay') {

@@ -6,7 +6,6 @@
 //   strategy = local-first        compat | local-first | local-only | proxy-first | proxy-only
 //   gssproxy_socket = /var/lib/gssproxy/cifs-upcall.sock
 //   gssproxy_naming = auto        euid | uid-name | auto
-//   gssproxy_socket_namespace = host    host | caller (whose mount namespace holds the socket)
 //   negative_timeout = 5          seconds a failed key stays negative
 //   timeout = 30                  overall budget of one upcall, seconds
 //   kdc_timeout = 1               per-attempt KDC wait, seconds (krb5.conf's kdc_timeout wins)
@@ -18,6 +17,9 @@
 //   [server fs1.example.com]      host glob (case-insensitive): *.hpc.example.com
 //   [cgroup /kubepods.slice/*]    glob on the cgroup v2 path of the triggering process
 //
+// The gssproxy socket path is resolved where the credential sources run: in the caller's mount
+// namespace for upcall_target=app (a container's own gssproxy, e.g. a daemon set sharing its socket
+// on a host path mounted into the pods), in the host's for upcall_target=mount.
 // Later matching sections override earlier ones; `[server]` beats `[cgroup]` beats `[global]`;
 // command-line options beat the file. The file is root's: it is read as root in the host's mount
 // namespace, before anything else, and refused unless owned by root and not writable by others.
@@ -27,7 +29,6 @@ export const STRATEGIES = ['compat', 'local-first', 'local-only', 'proxy-first',
 export type StrategyName = (typeof STRATEGIES)[number];
 export const GSSPROXY_NAMINGS = ['auto', 'euid', 'uid-name'] as const;
 export type GssproxyNaming = (typeof GSSPROXY_NAMINGS)[number];
-export type SocketNamespace = 'host' | 'caller';
 export type KeytabFallback = 'mount-session' | 'never';
 
 /** Settings after merging file sections and command-line overrides. */
@@ -35,7 +36,6 @@ export interface UpcallSettings {
   strategy: StrategyName;
   gssproxySocket?: string;
   gssproxyNaming: GssproxyNaming;
-  gssproxySocketNamespace: SocketNamespace;
   negativeTimeout: number;
   timeout: number;
   kdcTimeout: number;
@@ -49,7 +49,6 @@ export interface UpcallSettings {
 export const DEFAULT_SETTINGS: UpcallSettings = {
   strategy: 'compat',
   gssproxyNaming: 'auto',
-  gssproxySocketNamespace: 'host',
   negativeTimeout: 5,
   timeout: 30,
   kdcTimeout: 1,
@@ -109,8 +108,6 @@ export function applySetting(target: Partial<UpcallSettings>, key: string, value
     case 'strategy': target.strategy = oneOf(value, STRATEGIES, where); break;
     case 'gssproxy_socket': target.gssproxySocket = absolutePath(value, where); break;
     case 'gssproxy_naming': target.gssproxyNaming = oneOf(value, GSSPROXY_NAMINGS, where); break;
-    case 'gssproxy_socket_namespace':
-      target.gssproxySocketNamespace = oneOf(value, ['host', 'caller'] as const, where); break;
     case 'negative_timeout': target.negativeTimeout = parseSeconds(value, where, 0, 86400); break;
     case 'timeout': target.timeout = parseSeconds(value, where, 1, 600); break;
     case 'kdc_timeout': target.kdcTimeout = parseSeconds(value, where, 0.05, 60); break;

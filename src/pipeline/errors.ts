@@ -18,6 +18,8 @@ export type UpcallFailureKind =
   | 'no-credentials'
   /** the reply could not be built (blob over 65535 bytes, malformed token from a source) */
   | 'reply'
+  /** the configuration file is unreadable, unsafe or invalid */
+  | 'config'
   /** a bug */
   | 'internal';
 

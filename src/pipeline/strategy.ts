@@ -62,11 +62,23 @@ export const exactHostOnly: HostForms = {
 export interface StrategyOptions {
   strategy: StrategyName;
   sources: Partial<Record<SourceName, SourceFactory>>;
-  /** whether the keytab may be used for this request (user= set and the mount's own session) */
-  keytabAllowed: boolean;
-  /** why the keytab is not allowed, for the trace */
-  keytabSkipReason?: string;
+  /** keytab_fallback: "never" disables the keytab source altogether */
+  keytabFallback: 'mount-session' | 'never';
   hostForms: HostForms;
+}
+
+/**
+ * The keytab gives `user=`'s identity: only to the mount's own session. In a multiuser mount
+ * every user's session carries the mount's user= (e.g. root), and cifs.upcall 7.0 asks the KDC
+ * for that principal on every ticketless access by another uid (cifs-upcall.md §3.11): never.
+ */
+export function keytabDecision(request: CredentialRequest, fallback: 'mount-session' | 'never'): string | null {
+  if (fallback === 'never') return 'keytab_fallback = never';
+  if (request.mountUser === undefined) return 'no user= in the description';
+  if (!request.isMountSession) {
+    return `user=${request.mountUser} is the mount's identity, and uid ${request.identity.uid} is not the mount's own session (multiuser access): the keytab would hand that user the mount's identity`;
+  }
+  return null;
 }
 
 /** How telling a failure is when every step failed: the reported cause is the most specific. */
@@ -100,9 +112,12 @@ export class StrategySource implements CredentialSource {
 
     for (const step of plan) {
       if (request.signal.aborted) break;
-      if (step.source === 'keytab' && !this.options.keytabAllowed) {
-        trace.event('strategy', `keytab skipped: ${this.options.keytabSkipReason ?? 'not allowed'}`);
-        continue;
+      if (step.source === 'keytab') {
+        const refusal = keytabDecision(request, this.options.keytabFallback);
+        if (refusal !== null) {
+          trace.event('strategy', `keytab skipped: ${refusal}`);
+          continue;
+        }
       }
       const pending = this.source(step.source);
       if (!pending) {

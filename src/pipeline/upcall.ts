@@ -51,6 +51,7 @@ import type { UpcallLog } from '../os/syslog.ts';
 import { armPhaseGuards } from '../os/upcall-state.ts';
 import { cifsSpnegoInitToken } from '../spnego/spnego.ts';
 import { KRB5_MECH_OID, MS_KRB5_MECH_OID } from '../spnego/oids.ts';
+import { ConfigError } from './config.ts';
 import { UpcallError } from './errors.ts';
 import { planTarget, servicePrincipalHost, type TargetPlan } from './target.ts';
 
@@ -98,9 +99,28 @@ export interface UpcallPlanContext {
  */
 export type SourceResolver = (context: UpcallPlanContext) => Promise<readonly CredentialSource[]>;
 
+/** Settings a configuration may change per upcall (per server, per container). */
+export interface UpcallOverrides {
+  envProbe?: boolean;
+  negativeTimeoutSeconds?: number;
+  timeBudgetMs?: number;
+}
+
+/**
+ * Reads the configuration for this upcall once the description and the identity are known: in
+ * the host namespaces, as root, before anything is done with the caller (pid = 0 when none).
+ */
+export type UpcallConfigurer = (context: {
+  description: SpnegoKeyDescription;
+  identity: UpcallIdentity;
+  trace: Trace;
+}) => UpcallOverrides;
+
 export interface UpcallDependencies {
   key: UpcallKey;
   sources: readonly CredentialSource[] | SourceResolver;
+  /** per-upcall configuration (config file); absent in tests that fix the options */
+  configure?: UpcallConfigurer;
   trace: Trace;
   log: UpcallLog;
 }
@@ -113,7 +133,7 @@ export type UpcallOutcome =
 export async function runUpcall(options: UpcallOptions, deps: UpcallDependencies): Promise<UpcallOutcome> {
   const { key, trace, log } = deps;
   armPhaseGuards();
-  const state = { trusted: false };
+  const state = { trusted: false, options };
   try {
     const result = await upcallSteps(options, deps, state);
     return result;
@@ -126,12 +146,13 @@ export async function runUpcall(options: UpcallOptions, deps: UpcallDependencies
     let negated = false;
     if (state.trusted) {
       try {
-        key.negate(options.negativeTimeoutSeconds);
+        const seconds = state.options.negativeTimeoutSeconds;
+        key.negate(seconds);
         negated = true;
         trace.event('result', key.serial === undefined
-          ? `replay: the key would be negated for ${options.negativeTimeoutSeconds} s`
-          : `key ${key.serial} negated for ${options.negativeTimeoutSeconds} s: request_key() callers get ENOKEY`, {
-          timeoutSeconds: options.negativeTimeoutSeconds,
+          ? `replay: the key would be negated for ${seconds} s`
+          : `key ${key.serial} negated for ${seconds} s: request_key() callers get ENOKEY`, {
+          timeoutSeconds: seconds,
         });
       } catch (ne) {
         log.error(`unable to negate the key: ${(ne as Error).message}`);
@@ -143,10 +164,11 @@ export async function runUpcall(options: UpcallOptions, deps: UpcallDependencies
 }
 
 async function upcallSteps(
-  options: UpcallOptions,
+  initialOptions: UpcallOptions,
   deps: UpcallDependencies,
-  state: { trusted: boolean },
+  state: { trusted: boolean; options: UpcallOptions },
 ): Promise<UpcallOutcome> {
+  let options = initialOptions;
   const { key, trace, log } = deps;
   // The addon is loaded now, from the host's filesystem, never later.
   native();
@@ -208,6 +230,12 @@ async function upcallSteps(
     uid: pw.uid, gid: pw.gid, name: pw.name,
   });
 
+  // 6b. configuration for this server and caller (root's file, host namespaces)
+  if (deps.configure) {
+    options = { ...options, ...deps.configure({ description: d, identity, trace }) };
+    state.options = options;
+  }
+
   // 7. where, and which sources (their code is loaded now)
   const plan = planTarget(d, { uid: identity.uid, envProbe: options.envProbe });
   log.info(plan.logLine);
@@ -241,8 +269,9 @@ async function upcallSteps(
   const request: CredentialRequest = {
     host: servicePrincipalHost(d.host),
     // The description cannot tell a mount made by uid N from a multiuser access by uid N (both
-    // send uid=creduid=N); only uid 0 is surely the mount's own session (cifs-upcall.md §3.11).
-    isMountSession: identity.uid === 0,
+    // send uid=creduid=N); uid 0, or upcall_target=mount (refused with multiuser by the kernel),
+    // is surely the mount's own session (cifs-upcall.md §3.11).
+    isMountSession: identity.uid === 0 || d.upcallTarget === 'mount',
     identity,
     signal: AbortSignal.timeout(options.timeBudgetMs),
     trace,
@@ -416,5 +445,6 @@ function asUpcallError(e: unknown): UpcallError {
   if (e instanceof NamespaceError) return new UpcallError('namespace', e.message, { cause: e });
   if (e instanceof PrivilegeError) return new UpcallError('privileges', e.message, { cause: e });
   if (e instanceof SpnegoMessageError) return new UpcallError('reply', e.message, { cause: e });
+  if (e instanceof ConfigError) return new UpcallError('config', e.message, { cause: e });
   return new UpcallError('internal', `internal error: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
 }

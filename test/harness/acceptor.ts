@@ -25,8 +25,8 @@ export class Acceptor {
   private readonly waiting: Array<(a: Acceptance) => void> = [];
   private stderr = '';
 
-  constructor(env: { krb5Conf: string; rcacheDir: string }) {
-    const script = fileURLToPath(new URL('./acceptor.py', import.meta.url));
+  /** `script`: where acceptor.py is, when this module is bundled away from test/harness/ */
+  constructor(env: { krb5Conf: string; rcacheDir: string }, script = fileURLToPath(new URL('./acceptor.py', import.meta.url))) {
     this.child = spawn('/usr/bin/python3', [script], {
       env: { PATH: '/usr/bin:/bin', KRB5_CONFIG: env.krb5Conf, KRB5RCACHEDIR: env.rcacheDir, LANG: 'C' },
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -23,8 +23,10 @@ describe('command line', () => {
   it('request-key\'s plain "%k" gives the defaults of cifs.upcall', () => {
     expect(run('689819400')).toMatchObject({
       mode: 'kernel', keySerial: 689819400, keyType: 'cifs.spnego', envProbe: true, legacyUid: false, trustDns: false,
-      negativeTimeoutSeconds: 5, configPath: '/etc/cifs-upcall.conf', dnsExpireSeconds: 600, verbose: false, traceFormat: 'text',
+      configPath: '/etc/cifs-upcall.conf', dnsExpireSeconds: 600, verbose: false, traceFormat: 'text',
     });
+    // not given: the configuration file (or the built-in 5 s) decides
+    expect(run('689819400').negativeTimeoutSeconds).toBeUndefined();
   });
 
   it('every cifs.upcall option keeps its meaning; -c is ignored; extra operands are ignored', () => {

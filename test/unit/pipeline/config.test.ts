@@ -11,7 +11,6 @@ negative_timeout = 3
 
 [cgroup /kubepods.slice/*]
 gssproxy_socket = /var/lib/kubelet/gssproxy.sock
-gssproxy_socket_namespace = caller
 
 [server *.hpc.example.com]
 strategy = proxy-only
@@ -37,7 +36,6 @@ describe('config file', () => {
       { host: 'n17.hpc.example.com', cgroup: '/kubepods.slice/pod-1/ctr' }, {});
     expect(settings.strategy).toBe('proxy-only');
     expect(settings.gssproxySocket).toBe('/var/lib/kubelet/gssproxy.sock');
-    expect(settings.gssproxySocketNamespace).toBe('caller');
     expect(resolveSettings(config, { host: 'fs9.example.com' }, {}).settings.envProbe).toBe(false);
   });
 

@@ -32,10 +32,11 @@ function scripted(name: SourceName, behaviour: Behaviour, calls: string[]): () =
   });
 }
 
-function request(trace = new MemoryTrace()): CredentialRequest {
+function request(trace = new MemoryTrace(), keytabAllowed = true): CredentialRequest {
   return {
-    host: 'fs1.example.test', isMountSession: false, identity: { uid: 2001, gid: 100, username: 'alice' },
+    host: 'fs1.example.test', identity: { uid: 2001, gid: 100, username: 'alice' },
     signal: new AbortController().signal, trace,
+    ...(keytabAllowed ? { isMountSession: true, mountUser: 'CLIENT$' } : { isMountSession: false, mountUser: 'root' }),
   };
 }
 
@@ -48,12 +49,11 @@ async function runStrategy(
   const sources: Partial<Record<SourceName, () => Promise<CredentialSource>>> = {};
   for (const [name, b] of Object.entries(behaviours) as [SourceName, Behaviour][]) sources[name] = scripted(name, b, calls);
   const s = new StrategySource({
-    strategy, sources, keytabAllowed: options.keytabAllowed ?? true, keytabSkipReason: 'test',
-    hostForms: options.hostForms ?? exactHostOnly,
+    strategy, sources, keytabFallback: 'mount-session', hostForms: options.hostForms ?? exactHostOnly,
   });
   const trace = new MemoryTrace();
   try {
-    return { calls, result: await s.acquire(request(trace)), trace };
+    return { calls, result: await s.acquire(request(trace, options.keytabAllowed ?? true)), trace };
   } catch (e) {
     return { calls, result: e as CredentialError, trace };
   }
@@ -76,7 +76,7 @@ describe('strategy plans', () => {
   it('local-first: a TGS failure falls back to impersonation', async () => {
     const r = await runStrategy('local-first', { ccache: 'unreachable', gssproxy: 'ok' }, { keytabAllowed: false });
     expect(r.calls).toEqual(['ccache:fs1.example.test', 'gssproxy:fs1.example.test']);
-    expect(r.trace.messages('strategy')).toContain('keytab skipped: test');
+    expect(r.trace.messages('strategy').join('\n')).toMatch(/keytab skipped: user=root is the mount's identity, and uid 2001 is not the mount's own session/);
   });
 
   it('local-only never asks gssproxy', async () => {
@@ -120,13 +120,24 @@ describe('strategy plans', () => {
   it('does not create sources it never asks', async () => {
     let created = 0;
     const s = new StrategySource({
-      strategy: 'local-first', keytabAllowed: false, hostForms: exactHostOnly,
+      strategy: 'local-first', keytabFallback: 'mount-session', hostForms: exactHostOnly,
       sources: {
         ccache: async () => ({ name: 'ccache', acquire: async (req) => token('ccache', req.host) }),
         gssproxy: async () => { created++; throw new Error('must not load'); },
       },
     });
-    await s.acquire(request());
+    await s.acquire(request(new MemoryTrace(), false));
     expect(created).toBe(0);
+  });
+});
+
+describe('keytab decision (cifs-upcall.md §3.11)', () => {
+  it('never for another uid of a multiuser mount, with the reason', async () => {
+    const r = await runStrategy('compat', { ccache: 'no-credentials', keytab: 'ok', gssproxy: 'ok' }, { keytabAllowed: false });
+    expect(r.calls).toEqual(['ccache:fs1.example.test', 'gssproxy:fs1.example.test']);
+  });
+  it('for the mount session with user=', async () => {
+    const r = await runStrategy('compat', { ccache: 'no-credentials', keytab: 'ok', gssproxy: 'ok' });
+    expect(r.calls).toEqual(['ccache:fs1.example.test', 'keytab:fs1.example.test']);
   });
 });
