@@ -24,7 +24,7 @@ import {
 import { ExitCode, exitCodeFor } from './exit-codes.ts';
 import { helpText, usageLine } from './help.ts';
 import { parseCommandLine, UsageError, type RunOptions } from './options.ts';
-import { FileDescriptorTrace } from './trace-sink.ts';
+import { DeferredTrace, FileDescriptorTrace } from './trace-sink.ts';
 import { programVersion } from './version.ts';
 
 /**
@@ -90,7 +90,8 @@ async function runUpcallCommand(o: RunOptions, env: CliEnvironment, program: str
     opened.push(fd);
     return fd;
   };
-  let trace: Trace = silentTrace;
+  // without --trace, events wait for the configuration: its trace_file may want them
+  let trace: Trace = env.wiring ? new DeferredTrace() : silentTrace;
   let payloadFd: number | undefined;
   try {
     if (o.trace !== undefined) {
@@ -157,7 +158,11 @@ async function runWithSinks(
   const outcome = await runUpcall(options, {
     key, sources, trace, log, ...(wiring ? { configure: wiring.configure } : {}),
   });
-  if (!outcome.ok) return exitCodeFor(outcome.error.kind);
+  if (!outcome.ok) {
+    // request-key gives the helper no stderr worth writing to; an admin replaying by hand wants the cause
+    if (o.mode === 'replay') writeFd(2, `${program}: ${outcome.error.message}\n`);
+    return exitCodeFor(outcome.error.kind);
+  }
 
   if (o.mode === 'replay') {
     try {

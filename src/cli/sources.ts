@@ -6,10 +6,11 @@
 // namespaces: this is where source modules are imported. Only the modules the strategy can use
 // are loaded (proxy-only never loads the Kerberos initiator; local-only never loads the gssproxy
 // client); a dynamic import() after the switch would load code from the caller's filesystem.
-import { readFileSync } from 'node:fs';
+import { constants, openSync, readFileSync } from 'node:fs';
 import type { CredentialSource } from '../credentials.ts';
 import {
   applySetting,
+  ConfigError,
   loadConfig,
   resolveSettings,
   type UpcallConfig,
@@ -22,6 +23,7 @@ import type { SourceResolver, UpcallConfigurer, UpcallOverrides } from '../pipel
 import { resolveGssproxySocket } from '../gssproxy/socket-path.ts';
 import type { Trace } from '../trace.ts';
 import { DEFAULT_CONFIG_PATH, type RunOptions } from './options.ts';
+import { DeferredTrace } from './trace-sink.ts';
 
 export interface UpcallWiring {
   configure: UpcallConfigurer;
@@ -68,6 +70,25 @@ function describeSettings(s: UpcallSettings): string {
   ].join(', ');
 }
 
+/**
+ * trace_file: open it now (root, host namespaces — the rest of the upcall only writes to the
+ * descriptor) and send the held events and the rest of this upcall there.
+ */
+function attachTraceFile(t: Trace, s: UpcallSettings, o: RunOptions): void {
+  if (!(t instanceof DeferredTrace)) return;
+  if (s.traceFile === undefined) {
+    t.discard();
+    return;
+  }
+  try {
+    const fd = openSync(s.traceFile, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+    t.attach(fd, s.traceFormat, o.keySerial !== undefined ? `key ${o.keySerial}` : `replay ${process.pid}`);
+  } catch (e) {
+    t.discard();
+    throw new ConfigError(`trace_file ${s.traceFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
 export function productionWiring(o: RunOptions): UpcallWiring {
   let settings: UpcallSettings | undefined;
   let trace: Trace | undefined;
@@ -83,6 +104,7 @@ export function productionWiring(o: RunOptions): UpcallWiring {
     t.event('config', config.path === null
       ? `no ${o.configPath}: built-in defaults${resolved.applied.length ? ` + ${resolved.applied.join(', ')}` : ''}`
       : `${config.path}: applied ${resolved.applied.length ? resolved.applied.join(', ') : 'no section'} for host ${host}${cgroup !== undefined ? `, cgroup ${cgroup}` : ''}`);
+    attachTraceFile(t, settings, o);
     t.event('config', describeSettings(settings));
     const overrides: UpcallOverrides = {
       envProbe: settings.envProbe,

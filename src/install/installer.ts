@@ -65,7 +65,9 @@ function at(root: string, path: string): string {
 }
 
 export function requestKeyLine(keyType: string): string {
-  return `create\t${keyType}\tver=0x2;*\t*\t${PATHS.launcher} %k\n`;
+  // another key type (tests on kernels without cifs.ko) must be named to the bin, which refuses others
+  const option = keyType === 'cifs.spnego' ? '' : ` --key-type ${keyType}`;
+  return `create\t${keyType}\tver=0x2;*\t*\t${PATHS.launcher}${option} %k\n`;
 }
 
 /**
@@ -73,6 +75,8 @@ export function requestKeyLine(keyType: string): string {
  * bundle) with only HOME and PATH set; node resolves the symlink, so the bundle's directory is
  * where the addon is found. Node's options live here, never in NODE_OPTIONS.
  */
+export const DEFAULT_NODE_OPTIONS = '';
+
 export function shebang(nodePath: string, nodeOptions: string): string {
   return nodeOptions ? `#!${nodePath} ${nodeOptions}\n` : `#!${nodePath}\n`;
 }

@@ -2,6 +2,7 @@
 //   cifs-upcall-install [--root DIR] [--key-type TYPE] [--gssproxy yes|no|auto] [--node PATH]
 //                       [--node-options OPTS]
 //   cifs-upcall-install --uninstall [--purge] [--root DIR]
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -61,7 +62,9 @@ function main(argv: string[]): number {
       nodeOptions: values['node-options'] ?? '',
       keyType: values['key-type'] ?? 'cifs.spnego',
       gssproxy,
-      manPage: join(here, '..', 'docs', 'cifs-upcall.8'),
+      // beside the bundle when packaged, in the source tree when installing from a checkout
+      manPage: [join(values.dist ?? here, 'cifs-upcall.8'), join(here, '..', 'docs', 'cifs-upcall.8')]
+        .find((p) => existsSync(p)),
       log,
     });
     return 0;
