@@ -12,6 +12,8 @@
 //   keytab_fallback = mount-session     mount-session | never
 //   env_probe = yes               read KRB5CCNAME from the triggering process (like no -E)
 //   trust_dns = no                like -t
+//   trace_file = /var/log/cifs-upcall.trace   append a --trace of every upcall (root's file)
+//   trace_format = text           text | json
 //   krb5_conf = /etc/krb5.conf    like -k
 //   keytab = FILE:/etc/krb5.keytab      like -K
 //   [server fs1.example.com]      host glob (case-insensitive): *.hpc.example.com
@@ -44,6 +46,8 @@ export interface UpcallSettings {
   trustDns: boolean;
   krb5Conf?: string;
   keytab?: string;
+  traceFile?: string;
+  traceFormat: 'text' | 'json';
 }
 
 export const DEFAULT_SETTINGS: UpcallSettings = {
@@ -55,6 +59,7 @@ export const DEFAULT_SETTINGS: UpcallSettings = {
   keytabFallback: 'mount-session',
   envProbe: true,
   trustDns: false,
+  traceFormat: 'text',
 };
 
 export type SectionKind = 'global' | 'server' | 'cgroup';
@@ -116,6 +121,8 @@ export function applySetting(target: Partial<UpcallSettings>, key: string, value
     case 'trust_dns': target.trustDns = parseBoolean(value, where); break;
     case 'krb5_conf': target.krb5Conf = absolutePath(value, where); break;
     case 'keytab': target.keytab = value; break;
+    case 'trace_file': target.traceFile = absolutePath(value, where); break;
+    case 'trace_format': target.traceFormat = oneOf(value, ['text', 'json'] as const, where); break;
     default: throw new ConfigError(`${where}: unknown setting "${key}"`);
   }
 }
@@ -185,13 +192,31 @@ export function loadConfig(path: string, required: boolean): UpcallConfig {
 
 /** fnmatch-style glob: `*` any run, `?` one character, case-sensitivity chosen by the caller. */
 export function globMatch(pattern: string, text: string): boolean {
-  let re = '^';
-  for (const c of pattern) {
-    if (c === '*') re += '.*';
-    else if (c === '?') re += '.';
-    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  // Iterative matching with one remembered `*` (O(pattern × text)): a regular expression with
+  // several `.*` backtracks exponentially on a long host (the fuzz campaign hung on
+  // "*a*a*a*…b" against 1024 bytes of "a"; the host can come from a DFS referral).
+  const p = [...pattern];
+  const t = [...text];
+  let pi = 0;
+  let ti = 0;
+  let star = -1;
+  let resume = 0;
+  while (ti < t.length) {
+    if (pi < p.length && (p[pi] === '?' || (p[pi] !== '*' && p[pi] === t[ti]))) {
+      pi++;
+      ti++;
+    } else if (pi < p.length && p[pi] === '*') {
+      star = pi++;
+      resume = ti;
+    } else if (star >= 0) {
+      pi = star + 1;
+      ti = ++resume;
+    } else {
+      return false;
+    }
   }
-  return new RegExp(re + '$', 's').test(text);
+  while (pi < p.length && p[pi] === '*') pi++;
+  return pi === p.length;
 }
 
 export interface MatchContext {
