@@ -256,7 +256,8 @@ function parsePid(value: string): number {
   return n;
 }
 
-const LDH_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+// LDH plus "_": NetBIOS-style server names (//file_srv/share, DFS targets) reach the kernel as is.
+const LDH_LABEL = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
 
 function checkHost(value: string): string {
   if (value === '') throw new KeyDescriptionError('host', 'empty');
@@ -265,7 +266,7 @@ function checkHost(value: string): string {
   }
   if (isIPv4(value) || isIPv6(value)) return value;
   if (value.split('.').every((label) => LDH_LABEL.test(label))) return value;
-  throw new KeyDescriptionError('host', `${quote(value)} is neither a host name (letters, digits, hyphens, dots) nor an IP address`);
+  throw new KeyDescriptionError('host', `${quote(value)} is neither a host name (letters, digits, hyphens, underscores, dots) nor an IP address`);
 }
 
 function checkIPv6(value: string): string {

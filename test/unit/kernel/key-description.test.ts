@@ -260,12 +260,16 @@ describe('§7.2 edge and negative cases', () => {
 });
 
 describe('strict refusals name the field (issue 2 §2; cifs-upcall.md §5 #19)', () => {
+  it('accepts NetBIOS-style names with underscores', () => {
+    expect(strict('ver=0x2;host=file_srv;ip4=127.0.0.2;sec=krb5;uid=0x0;creduid=0x0;pid=0x1').host).toBe('file_srv');
+  });
   const ok = 'ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x0;creduid=0x0;pid=0x1';
   it.each([
     ['host=fs;1.example', 'field 2'],
     [`${ok};`, 'field 8'],
     [`${ok};;x=1`, 'field 8'],
-    [ok.replace('host=fs1.example.test', 'host=fs1_example.test'), 'host'],
+    [ok.replace('host=fs1.example.test', 'host=fs1 example.test'), 'host'],
+    [ok.replace('host=fs1.example.test', 'host=fs1..example.test'), 'host'],
     [ok.replace('host=fs1.example.test', 'host=-fs1.example.test'), 'host'],
     [ok.replace('host=fs1.example.test', 'host='), 'host'],
     [ok.replace('ip4=127.0.0.2', 'ip4=127.0.0.256'), 'ip4'],
