@@ -3,7 +3,7 @@
 // sssd-kcm) are read by our code running as that user (a bundled probe run through setpriv), must
 // match `klist -e -f -C`, and a real service ticket (kvno into a scratch cache) stored back by our
 // store() must show in klist and be used by MIT kvno without a TGS request (KDC log).
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { execSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
@@ -151,8 +151,12 @@ function expectSameAsKlist(ours: ProbeRead, k: KlistOutput): void {
 }
 
 /** A real cifs/fs1 service ticket: kinit + kvno into a scratch FILE cache, as the user. */
+/** scratch caches made in the realm's shared cache directory; removed when the file ends */
+const scratchCaches: string[] = [];
+
 function serviceTicketCache(user: RealmUser): string {
   const scratch = `FILE:${env.ccacheDir}/cctest_scratch_${user.name}_${rand()}`;
+  scratchCaches.push(scratch.slice('FILE:'.length));
   kinit(env, user, scratch);
   runAs(user, '/usr/bin/kvno', ['cifs/fs1.example.test'], { env: userEnv(env, { KRB5CCNAME: scratch }) });
   return scratch;
@@ -198,6 +202,11 @@ beforeAll(async () => {
   });
   kadminLocal(env, users.map((u) => `addprinc -pw ${u.password} ${u.name}`));
 }, 120_000);
+
+afterAll(() => {
+  // other files assert that a user has no cache in this directory
+  for (const f of scratchCaches) rmSync(f, { force: true });
+});
 
 describe('FILE', () => {
   it('a cache written by MIT kinit reads as klist shows it, as the user', () => {
@@ -413,6 +422,9 @@ describe('KCM (private sssd-kcm 2.8)', () => {
     const u = env.users.heidi!;
     kinit(env, u, 'KCM:', { krb5Conf: kcmConf });
     kinit(env, u, `KCM:${u.uid}:second`, { krb5Conf: kcmConf });
+    // sssd-kcm answers GET_DEFAULT_CACHE with whichever cache its database lists first until
+    // a default is set: set it as a user would
+    runAs(u, '/usr/bin/kswitch', ['-c', `KCM:${u.uid}`], { env: userEnv(env, { KRB5_CONFIG: kcmConf }) });
     const listed = probe<{ name: string; principal: string }[]>(u, { op: 'list', name: 'KCM:', options: { kcmSocket: kcm.socket } }, kcmConf);
     expect(listed.ok?.[0]?.name).toBe(`KCM:${u.uid}`);
     expect(listed.ok?.map((c) => c.name)).toContain(`KCM:${u.uid}:second`);

@@ -148,10 +148,12 @@ describe('exit statuses and negation', () => {
     expect(r.trace.some((t) => t.message === 'replay: the key would be negated for 5 s')).toBe(true);
   });
 
-  it('the production bundle has no source yet: 8, "no credential source configured"', () => {
-    const r = replay(bundles.production, ['--replay', good(), '--verbose']);
+  it('the production bundle, no ticket and no gssproxy: 8, each source\'s cause in the error', () => {
+    const socket = join(work, 'no-gssproxy.sock');
+    const r = replay(bundles.production, ['--replay', good(), '--verbose', '--gssproxy-socket', socket]);
     expect(r.status).toBe(8);
-    expect(r.stderr).toContain('<err> [replay] no credential source configured');
+    expect(r.stderr).toContain('<err> [replay] Unable to obtain service ticket: strategy: ccache: credential cache FILE:/nonexistent/krb5cc does not exist');
+    expect(r.stderr).toContain(`gssproxy: GSSX_INIT_SEC_CONTEXT: no gssproxy socket at ${socket} (ENOENT)`);
   });
 
   it('usage errors: 1 with a message; --help and -v: 0 on stdout', () => {
