@@ -1,39 +1,228 @@
 #!/usr/bin/env node
-// Bundle the CLI: src/cli/main.ts → dist/cifs-upcall.mjs (ESM, node20), plus the native addon copied
-// next to it (src/os/native.ts looks beside the bundle first). Code splitting is on so credential
-// sources can become lazily imported chunks; chunks land in the same directory, so every chunk's
-// import.meta.url resolves the addon beside it.
+// Bundle the CLI for a lean start (issue 7; measured by `npm run bench`, docs/performance.md):
 //
-//   node scripts/build.mjs [--outdir DIR]      (default: dist)
+//   dist/cifs-upcall-bundle.cjs  src/cli/main.ts and everything it uses, ONE CommonJS file (no ESM
+//                                loader at start-up, no chunks). A dynamic import() inside it is
+//                                an in-memory module initialiser (esbuild's __esm), so credential
+//                                sources are evaluated only when a path needs them and no code is
+//                                ever read from disk after the namespace switch. node:crypto,
+//                                node:net and node:dgram are bound lazily: Node loads those
+//                                built-ins (compiled into its binary, no file access) on first use.
+//   dist/cifs-upcall-bundle.blob V8 code cache of the bundle, every function compiled, made here
+//                                by the node that builds; V8 refuses it silently if the node or
+//                                its V8 flags differ, and compiles from source.
+//   dist/cifs-upcall.cjs         the loader: reads both, compiles with the cache, runs the bundle
+//                                with a require() that only gives Node built-ins.
+//   dist/cifs-upcall.mjs         ESM entry for `node dist/cifs-upcall.mjs` (bin/, tests): requires
+//                                the loader. Installed with a first line that starts node on the
+//                                loader directly (src/install/installer.ts), skipping ESM.
+//   dist/cifs_upcall_native.node the addon (src/os/native.ts looks beside the bundle first).
+//   dist/cifs-upcall-install.mjs the installer, one self-contained ESM file.
+//
+//   node scripts/build.mjs [--outdir DIR] [--v8-flags "FLAGS"]
+//     --outdir    default dist
+//     --v8-flags  V8 flags the bundle will run with (the cache is only accepted under the same
+//                 flags); for evaluating flags (npm run bench -- --variants=...), not for shipping
 import { build } from 'esbuild';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const at = args.indexOf('--outdir');
-const outdir = resolve(at >= 0 && args[at + 1] ? args[at + 1] : join(root, 'dist'));
+const PRODUCTION_ENTRY = join(root, 'src', 'cli', 'main.ts');
+/** Built-ins that cost start-up time (streams, sockets, OpenSSL glue) and that some paths never use. */
+const LAZY_BUILTINS = ['node:crypto', 'node:net', 'node:dgram'];
+/** The loader compiles the bundle inside exactly this wrapper (the code cache is made for it). */
+const WRAPPER_HEAD = '(function (exports, require, module, __filename, __dirname) {';
+const WRAPPER_TAIL = '\n})';
 
-/** Shared by the test-only stand-in bundle (test/harness/standin/build.ts). */
-export function bundleOptions(entry, name, dir) {
-  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-  return {
-    entryPoints: { [name]: entry },
+function packageVersion() {
+  return JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
+}
+
+/**
+ * esbuild options for one entry. The production entry (src/cli/main.ts) gets the production
+ * layout above; any other entry (the installer, the test-only stand-in) one self-contained ESM
+ * file `<name>.mjs`. Shared with test/harness/standin/build.ts, so the chassis tests run the
+ * production layout.
+ */
+export function bundleOptions(entry, name, dir, v8Flags = []) {
+  const common = {
     outdir: dir,
     bundle: true,
-    splitting: true,
-    format: 'esm',
     platform: 'node',
     target: 'node20',
-    outExtension: { '.js': '.mjs' },
-    chunkNames: '[name]-[hash]',
-    define: { __CIFS_UPCALL_VERSION__: JSON.stringify(pkg.version) },
+    define: { __CIFS_UPCALL_VERSION__: JSON.stringify(packageVersion()) },
     // asn1js and friends are bundled; only Node built-ins stay external
     external: [],
     sourcemap: false,
     legalComments: 'inline',
     logLevel: 'warning',
+  };
+  if (resolve(entry) !== PRODUCTION_ENTRY) {
+    return {
+      ...common,
+      entryPoints: { [name]: entry },
+      format: 'esm',
+      splitting: false,
+      outExtension: { '.js': '.mjs' },
+    };
+  }
+  return {
+    ...common,
+    entryPoints: { [`${name}-bundle`]: entry },
+    format: 'cjs',
+    splitting: false,
+    outExtension: { '.js': '.cjs' },
+    charset: 'ascii',
+    // whitespace and comments out, syntax shortened, names kept (readable stack traces): a
+    // smaller file to read and to hash for the code cache check
+    minifyWhitespace: true,
+    minifySyntax: true,
+    define: {
+      ...common.define,
+      // src/cli/sources.ts defers source modules only when it knows import() stays in this file
+      __CIFS_UPCALL_ONE_FILE__: 'true',
+      'import.meta.url': '__cifsUpcallBundleUrl',
+    },
+    banner: { js: '"use strict";\nvar __cifsUpcallBundleUrl = require("node:url").pathToFileURL(__filename).href;' },
+    plugins: [lazyBuiltins(), productionLayout(name, dir, v8Flags)],
+  };
+}
+
+/**
+ * `import { connect } from 'node:net'` in src/ becomes a function that loads node:net on its
+ * first call. Only functions are wrapped (every name src/ imports from these modules is one); an
+ * import of anything else fails the build ("No matching export").
+ */
+export function lazyBuiltins() {
+  return {
+    name: 'lazy-builtins',
+    setup(b) {
+      const filter = new RegExp(`^(${LAZY_BUILTINS.join('|')})$`);
+      b.onResolve({ filter }, (args) => (args.importer.startsWith(join(root, 'src'))
+        ? { path: args.path, namespace: 'lazy-builtin' }
+        : undefined));
+      b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, async (args) => {
+        const real = await import(args.path);
+        const names = Object.keys(real).filter((k) => k !== 'default' && /^[a-z]/.test(k) && typeof real[k] === 'function');
+        const lines = [
+          `// ${args.path}, loaded on first use (generated by scripts/build.mjs)`,
+          'let loaded;',
+          `const m = () => (loaded ??= require(${JSON.stringify(args.path)}));`,
+          ...names.map((n) => `export function ${n}(...a) { return m().${n}(...a); }`),
+        ];
+        return { contents: lines.join('\n'), loader: 'js' };
+      });
+    },
+  };
+}
+
+function loaderSource(name) {
+  return `'use strict';
+// cifs-upcall's loader (generated by scripts/build.mjs): compiles ${name}-bundle.cjs with its V8
+// code cache (${name}-bundle.blob; V8 ignores it when made by another node or other flags) and runs
+// it. The bundle may require() Node built-ins only: it never loads another file as code.
+const { readFileSync } = require('node:fs');
+const { join } = require('node:path');
+const { Script } = require('node:vm');
+const file = join(__dirname, ${JSON.stringify(`${name}-bundle.cjs`)});
+let cachedData;
+if (process.env.CIFS_UPCALL_NO_CODE_CACHE === undefined) {
+  try {
+    cachedData = readFileSync(join(__dirname, ${JSON.stringify(`${name}-bundle.blob`)}));
+  } catch {
+    // no cache: V8 compiles from source
+  }
+}
+// the bundle is ASCII (esbuild charset=ascii, checked by the build): latin1 is the cheap decode
+const script = new Script(${JSON.stringify(WRAPPER_HEAD)} + readFileSync(file, 'latin1') + ${JSON.stringify(WRAPPER_TAIL)}, { filename: file, cachedData });
+const builtin = (id) => {
+  if (!id.startsWith('node:')) throw new Error(\`\${file} may only require Node built-ins, not \${id}\`);
+  return require(id);
+};
+const bundleModule = { exports: {} };
+script.runInThisContext().call(bundleModule.exports, bundleModule.exports, builtin, bundleModule, file, __dirname);
+`;
+}
+
+function entrySource(name) {
+  return `// cifs-upcall's ESM entry (generated by scripts/build.mjs) for \`node ${name}.mjs\`; the installed
+// first line starts node on ${name}.cjs directly instead.
+import { createRequire } from 'node:module';
+createRequire(import.meta.url)(${JSON.stringify(`./${name}.cjs`)});
+`;
+}
+
+/**
+ * The code cache: every function of the bundle compiled eagerly (V8 compiles lazily by default;
+ * --no-lazy just for this compile, reset before the cache is written so that its flag hash is the
+ * one a plain `node` has), in the loader's wrapper. Then a fresh node checks that V8 accepts it.
+ */
+function cacheSource(bundle, blob) {
+  return `'use strict';
+const { readFileSync, writeFileSync } = require('node:fs');
+const { setFlagsFromString } = require('node:v8');
+const { Script } = require('node:vm');
+const source = ${JSON.stringify(WRAPPER_HEAD)} + readFileSync(${JSON.stringify(bundle)}, 'latin1') + ${JSON.stringify(WRAPPER_TAIL)};
+setFlagsFromString('--no-lazy');
+const script = new Script(source, { filename: ${JSON.stringify(bundle)} });
+setFlagsFromString('--lazy');
+writeFileSync(${JSON.stringify(blob)}, script.createCachedData());
+`;
+}
+
+function cacheCheckSource(bundle, blob) {
+  return `'use strict';
+const { readFileSync } = require('node:fs');
+const { Script } = require('node:vm');
+const source = ${JSON.stringify(WRAPPER_HEAD)} + readFileSync(${JSON.stringify(bundle)}, 'latin1') + ${JSON.stringify(WRAPPER_TAIL)};
+const script = new Script(source, { filename: ${JSON.stringify(bundle)}, cachedData: readFileSync(${JSON.stringify(blob)}) });
+process.exit(script.cachedDataRejected ? 1 : 0);
+`;
+}
+
+function productionLayout(name, dir, v8Flags) {
+  return {
+    name: 'production-layout',
+    setup(b) {
+      b.onEnd((result) => {
+        if (result.errors.length > 0) return;
+        const bundle = join(dir, `${name}-bundle.cjs`);
+        const text = readFileSync(bundle);
+        const problems = [];
+        if (text.some((byte) => byte > 0x7f)) problems.push('non-ASCII bytes');
+        const source = text.toString('latin1');
+        if (/\bimport\s*\(/.test(source)) problems.push('a dynamic import() left (it would load a file)');
+        // the loader's require() serves node:-prefixed built-ins only
+        const builtins = new Set(builtinModules.map((m) => `node:${m}`));
+        for (const [, id] of source.matchAll(/\brequire\(\s*["']([^"']+)["']\s*\)/g)) {
+          if (!builtins.has(id)) problems.push(`require("${id}"): only node:-prefixed Node built-ins can be loaded`);
+        }
+        const emitted = readdirSync(dir).filter((f) => f.startsWith(`${name}-bundle`) && f.endsWith('.cjs'));
+        if (emitted.length !== 1) problems.push(`expected one bundle file, found ${emitted.join(', ')}`);
+        if (problems.length > 0) {
+          return { errors: problems.map((text) => ({ text: `${basename(bundle)}: ${text}` })) };
+        }
+        writeFileSync(join(dir, `${name}.cjs`), loaderSource(name));
+        writeFileSync(join(dir, `${name}.mjs`), entrySource(name));
+        const blob = join(dir, `${name}-bundle.blob`);
+        rmSync(blob, { force: true });
+        const made = spawnSync(process.execPath, [...v8Flags, '-e', cacheSource(bundle, blob)], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+        if (made.status !== 0 || !existsSync(blob)) {
+          return { errors: [{ text: `making the code cache failed (${made.status}): ${made.stderr}` }] };
+        }
+        const check = spawnSync(process.execPath, [...v8Flags, '-e', cacheCheckSource(bundle, blob)], { stdio: 'ignore' });
+        if (check.status !== 0) {
+          // this node would not use it: ship none rather than a file every start reads for nothing
+          rmSync(blob, { force: true });
+          return { warnings: [{ text: `V8 refuses the code cache made by ${process.execPath} ${process.version}: shipping without one` }] };
+        }
+        return undefined;
+      });
+    },
   };
 }
 
@@ -44,16 +233,18 @@ export function copyAddon(dir) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  const args = process.argv.slice(2);
+  const at = args.indexOf('--outdir');
+  const outdir = resolve(at >= 0 && args[at + 1] ? args[at + 1] : join(root, 'dist'));
+  const flagsAt = args.indexOf('--v8-flags');
+  const v8Flags = flagsAt >= 0 ? (args[flagsAt + 1] ?? '').split(' ').filter(Boolean) : [];
   mkdirSync(outdir, { recursive: true });
-  // stale chunks of an earlier build would be shipped by the installer
-  for (const f of readdirSync(outdir)) if (f.endsWith('.mjs')) rmSync(join(outdir, f));
+  // stale files of an earlier build would be shipped by the installer
+  for (const f of readdirSync(outdir)) if (/\.(mjs|cjs|blob)$/.test(f)) rmSync(join(outdir, f));
   const started = Date.now();
-  await build(bundleOptions(join(root, 'src', 'cli', 'main.ts'), 'cifs-upcall', outdir));
-  // the installer: one self-contained file, never loaded by the upcall itself
-  await build({
-    ...bundleOptions(join(root, 'src', 'install', 'main.ts'), 'cifs-upcall-install', outdir),
-    splitting: false,
-  });
   copyAddon(outdir);
-  console.log(`built ${join(outdir, 'cifs-upcall.mjs')} and cifs-upcall-install.mjs in ${Date.now() - started} ms`);
+  await build(bundleOptions(PRODUCTION_ENTRY, 'cifs-upcall', outdir, v8Flags));
+  // the installer: one self-contained file, never loaded by the upcall itself
+  await build(bundleOptions(join(root, 'src', 'install', 'main.ts'), 'cifs-upcall-install', outdir));
+  console.log(`built ${join(outdir, 'cifs-upcall.mjs')} (+ .cjs loader, bundle, code cache) and cifs-upcall-install.mjs in ${Date.now() - started} ms`);
 }

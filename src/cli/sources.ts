@@ -3,9 +3,12 @@
 // of the chosen strategy.
 //
 // Both hooks run in the host namespaces, as root, before the pipeline enters the caller's
-// namespaces: this is where source modules are imported. Only the modules the strategy can use
-// are loaded (proxy-only never loads the Kerberos initiator; local-only never loads the gssproxy
-// client); a dynamic import() after the switch would load code from the caller's filesystem.
+// namespaces. Only the modules the strategy can use are ever imported (proxy-only never the
+// Kerberos initiator; local-only never the gssproxy client). Where import() may read a file, all
+// of them are imported here, before the switch: after it, a file would come from the caller's
+// filesystem. In the production bundle import() reads nothing (see IN_MEMORY_IMPORTS), so each
+// module is evaluated only when the strategy reaches its source: a user whose ticket suffices
+// never evaluates the gssproxy client, and DNS code runs only for a short name or -t.
 import { constants, openSync, readFileSync } from 'node:fs';
 import type { CredentialSource } from '../credentials.ts';
 import {
@@ -24,6 +27,28 @@ import { resolveGssproxySocket } from '../gssproxy/socket-path.ts';
 import type { Trace } from '../trace.ts';
 import { DEFAULT_CONFIG_PATH, type RunOptions } from './options.ts';
 import { DeferredTrace } from './trace-sink.ts';
+
+declare const __CIFS_UPCALL_ONE_FILE__: boolean | undefined;
+
+/**
+ * True in the production bundle only (scripts/build.mjs defines it): one CommonJS file in which
+ * import() of a source module runs that module's initialiser from memory — the code was read
+ * and compiled with the rest of the file at start-up — and the build fails if any import() or
+ * require() of a file survives. Running src/ any other way, import() may read files.
+ */
+const IN_MEMORY_IMPORTS = typeof __CIFS_UPCALL_ONE_FILE__ === 'boolean' && __CIFS_UPCALL_ONE_FILE__;
+
+/** A module import done at most once, on first use, with a trace line saying when. */
+function deferredModule<T>(what: string, load: () => Promise<T>, trace: () => Trace | undefined): () => Promise<T> {
+  let pending: Promise<T> | undefined;
+  return () => {
+    if (!pending) {
+      trace()?.event('strategy', `evaluating the ${what}${IN_MEMORY_IMPORTS ? ' (in memory: its code was loaded at start-up)' : ''}`);
+      pending = load();
+    }
+    return pending;
+  };
+}
 
 export interface UpcallWiring {
   configure: UpcallConfigurer;
@@ -121,13 +146,18 @@ export function productionWiring(o: RunOptions): UpcallWiring {
     const wantGssproxy = steps.has('gssproxy');
     const host = servicePrincipalHost(description.host);
     const wantDns = s.trustDns || !host.includes('.');
-    // the code of every source this strategy may use is loaded here, before the switch
-    const [krb5, gssproxy, dns] = await Promise.all([
-      wantKrb5 ? import('../krb5/initiator.ts') : null,
-      wantGssproxy ? import('../gssproxy/source.ts') : null,
-      wantDns ? import('../net/dns/index.ts') : null,
-    ]);
-    trace?.event('strategy', `loaded: ${[krb5 && 'Kerberos initiator', gssproxy && 'gssproxy client', dns && 'DNS resolver'].filter(Boolean).join(', ') || 'nothing'}`);
+    const traceNow = () => trace;
+    const krb5 = wantKrb5 ? deferredModule('Kerberos initiator', () => import('../krb5/initiator.ts'), traceNow) : null;
+    const gssproxy = wantGssproxy ? deferredModule('gssproxy client', () => import('../gssproxy/source.ts'), traceNow) : null;
+    const dns = wantDns ? deferredModule('DNS resolver', () => import('../net/dns/index.ts'), traceNow) : null;
+    const usable = [krb5 && 'Kerberos initiator', gssproxy && 'gssproxy client', dns && 'DNS resolver'].filter(Boolean).join(', ') || 'nothing';
+    if (IN_MEMORY_IMPORTS) {
+      trace?.event('strategy', `usable: ${usable}; each evaluated when the strategy reaches it`);
+    } else {
+      // import() may read files here: everything this strategy may use, before the switch
+      await Promise.all([krb5?.(), gssproxy?.(), dns?.()]);
+      trace?.event('strategy', `loaded before the namespace switch: ${usable}`);
+    }
 
     const factories: Partial<Record<SourceName, SourceFactory>> = {};
     const krb5Options = {
@@ -136,8 +166,8 @@ export function productionWiring(o: RunOptions): UpcallWiring {
       kdcTimeoutMs: s.kdcTimeout * 1000,
     };
     if (krb5) {
-      factories.ccache = async () => new krb5.CcacheSource(krb5Options);
-      factories.keytab = async () => new krb5.KeytabSource(krb5Options);
+      factories.ccache = async () => new (await krb5()).CcacheSource(krb5Options);
+      factories.keytab = async () => new (await krb5()).KeytabSource(krb5Options);
     }
     if (gssproxy) {
       const socket = resolveGssproxySocket({
@@ -146,9 +176,12 @@ export function productionWiring(o: RunOptions): UpcallWiring {
       });
       for (const skipped of socket.skipped) trace?.event('gssproxy', skipped);
       trace?.event('gssproxy', `socket ${socket.path} (from ${socket.origin})`);
-      factories.gssproxy = async () => new gssproxy.GssproxySource({ socketPath: socket.path, naming: s.gssproxyNaming });
+      factories.gssproxy = async () => new (await gssproxy()).GssproxySource({ socketPath: socket.path, naming: s.gssproxyNaming });
     }
-    const resolver: HostResolver | null = dns;
+    const resolver: HostResolver | null = dns && {
+      lookupHost: async (name, options) => (await dns()).lookupHost(name, options),
+      reverseLookup: async (ip, options) => (await dns()).reverseLookup(ip, options),
+    };
     const strategy = new StrategySource({
       strategy: s.strategy,
       sources: factories,

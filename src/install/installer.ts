@@ -23,12 +23,16 @@ import { dirname, join } from 'node:path';
 export interface InstallOptions {
   /** install into this root instead of / (staging, tests) */
   root: string;
-  /** directory holding cifs-upcall.mjs (+ chunks) and cifs_upcall_native.node */
+  /** directory holding the build (cifs-upcall.mjs, .cjs loader, bundle, code cache, addon) */
   distDir: string;
   /** the node binary the bundle's shebang names */
   nodePath: string;
-  /** at most one node option for the shebang line (Linux passes one argument) */
-  nodeOptions: string;
+  /**
+   * undefined: the default first line (launcherLine: scrubbed environment, the CommonJS loader);
+   * otherwise `#!<node> <nodeOptions>` verbatim — at most one option (Linux passes one argument),
+   * and node then starts through the ESM entry.
+   */
+  nodeOptions?: string | undefined;
   /** key type of the request-key line (tests on kernels without cifs.ko use "user") */
   keyType: string;
   /** write the gssproxy drop-in: yes, no, or only when /etc/gssproxy exists */
@@ -71,14 +75,48 @@ export function requestKeyLine(keyType: string): string {
 }
 
 /**
- * The bundle's first line as installed: request-key execs /usr/sbin/cifs-upcall (a symlink to the
- * bundle) with only HOME and PATH set; node resolves the symlink, so the bundle's directory is
- * where the addon is found. Node's options live here, never in NODE_OPTIONS.
+ * The entry's first line with explicit node options: request-key execs /usr/sbin/cifs-upcall (a
+ * symlink to the entry) with only HOME and PATH set; node resolves the symlink, so the entry's
+ * directory is where the loader, the bundle and the addon are found.
  */
-export const DEFAULT_NODE_OPTIONS = '';
-
 export function shebang(nodePath: string, nodeOptions: string): string {
   return nodeOptions ? `#!${nodePath} ${nodeOptions}\n` : `#!${nodePath}\n`;
+}
+
+/**
+ * Variables Node acts on before any of our code runs, most important first: options and preloads,
+ * an eagerly read CA file (~55 ms of CPU per start), an ICU data file, coverage files and a
+ * warnings file written as root, an IPC channel on an inherited descriptor, an OpenSSL
+ * configuration (which may load engines). request-key never sets them; an administrator replaying
+ * by hand may have them in the shell.
+ */
+export const NODE_STARTUP_VARIABLES = [
+  'NODE_OPTIONS', 'NODE_EXTRA_CA_CERTS', 'NODE_ICU_DATA', 'NODE_V8_COVERAGE', 'NODE_REDIRECT_WARNINGS',
+  'NODE_CHANNEL_FD', 'OPENSSL_CONF',
+] as const;
+
+/** Linux reads at most 255 bytes of a `#!` line (BINPRM_BUF_SIZE 256, since 5.1; older: 127). */
+const SHEBANG_MAX = 255;
+
+/**
+ * The default first line (docs/performance.md): env(1) drops the variables above and execs node
+ * (no extra process: the pid stays request-key's child's), and node evaluates one require() of
+ * the CommonJS loader beside the entry instead of loading the entry as an ES module — no ESM
+ * loader at start-up. The kernel appends the entry's path and the key serial, which become
+ * process.argv[1] and [2] as for a script. `libDir` is where the loader is installed. When the
+ * line would not fit, the least important variables are left out.
+ */
+export function launcherLine(nodePath: string, libDir: string = PATHS.lib): string {
+  const load = `--eval=require(\`${libDir}/cifs-upcall.cjs\`)`;
+  if (/[\s`$\\"']/.test(libDir + nodePath)) {
+    throw new InstallError(`cannot start ${nodePath} on ${libDir} from a #! line: no blanks, quotes, $ or \\ in these paths`);
+  }
+  for (let keep = NODE_STARTUP_VARIABLES.length; keep >= 0; keep--) {
+    const unset = NODE_STARTUP_VARIABLES.slice(0, keep).map((v) => `-u ${v} `).join('');
+    const line = keep > 0 ? `#!/usr/bin/env -S ${unset}${nodePath} ${load}` : `#!${nodePath} ${load}`;
+    if (line.length <= SHEBANG_MAX) return `${line}\n`;
+  }
+  throw new InstallError(`${nodePath} and ${libDir} are too long for a #! line (${SHEBANG_MAX} bytes)`);
 }
 
 function withShebang(bundle: Buffer, line: string): Buffer {
@@ -179,10 +217,11 @@ export function install(o: InstallOptions): Manifest {
 
   // the bundle and its chunks, the addon; remove files of an older version that are gone now
   if (!existsSync(at(o.root, PATHS.lib))) dirs.add(PATHS.lib);
-  const shipped = readdirSync(o.distDir).filter((f) => /\.(mjs|node|blob)$/.test(f) && !f.startsWith('cifs-upcall-install'));
+  const shipped = readdirSync(o.distDir).filter((f) => /\.(mjs|cjs|node|blob)$/.test(f) && !f.startsWith('cifs-upcall-install'));
+  const firstLine = o.nodeOptions === undefined ? launcherLine(o.nodePath) : shebang(o.nodePath, o.nodeOptions);
   for (const f of shipped) {
     const content = readFileSync(join(o.distDir, f));
-    if (f === 'cifs-upcall.mjs') put(join(PATHS.lib, f), withShebang(content, shebang(o.nodePath, o.nodeOptions)), 0o755);
+    if (f === 'cifs-upcall.mjs') put(join(PATHS.lib, f), withShebang(content, firstLine), 0o755);
     else put(join(PATHS.lib, f), content, f.endsWith('.node') ? 0o755 : 0o644);
   }
   for (const old of [...files]) {

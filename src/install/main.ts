@@ -59,7 +59,8 @@ function main(argv: string[]): number {
       root,
       distDir: values.dist ?? here,
       nodePath: values.node ?? process.execPath,
-      nodeOptions: values['node-options'] ?? '',
+      // absent: the default first line (installer.ts launcherLine)
+      nodeOptions: values['node-options'],
       keyType: values['key-type'] ?? 'cifs.spnego',
       gssproxy,
       // beside the bundle when packaged, in the source tree when installing from a checkout

@@ -140,6 +140,8 @@ export async function runUpcall(options: UpcallOptions, deps: UpcallDependencies
   } catch (e) {
     const error = asUpcallError(e);
     log.error(error.message);
+    // the LOG_ERR cause belongs in the trace too (a refused key's trace already says why)
+    if (state.trusted) trace.event('result', `failed (${error.kind}): ${error.message}`, { kind: error.kind });
     if (error.kind === 'internal' && error.cause instanceof Error) {
       trace.event('result', `internal error: ${error.cause.stack ?? error.cause.message}`);
     }
@@ -172,6 +174,9 @@ async function upcallSteps(
   const { key, trace, log } = deps;
   // The addon is loaded now, from the host's filesystem, never later.
   native();
+  // So is the local time zone: V8/ICU read /etc/localtime on the first local-time Date use and
+  // cache it; after setns that would be the caller's /etc/localtime, or a scan of its zoneinfo.
+  new Date().getTimezoneOffset();
 
   // 1. describe
   let described: string;

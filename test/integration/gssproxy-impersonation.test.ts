@@ -48,9 +48,13 @@ function requestFor(u: RealmUser, host = env.hosts.fs1) {
   };
 }
 
-/** No ticket anywhere for the user: no ccache in the realm's cache directory, none in gssproxy's. */
+/**
+ * No ticket the user's upcall could find: no default cache (the realm's default_ccache_name,
+ * krb5cc_<uid>), none in gssproxy's. Other files keep scratch caches with random names in the
+ * same directory; nothing resolves to them.
+ */
 function assertNoTicket(u: RealmUser): void {
-  expect(readdirSync(env.ccacheDir).filter((f) => f.includes(String(u.uid)) || f.includes(u.name))).toEqual([]);
+  expect(readdirSync(env.ccacheDir).filter((f) => f === `krb5cc_${u.uid}` || f.startsWith(`krb5cc_${u.uid}_`))).toEqual([]);
   expect(existsSync(`${env.gssproxy.clientsDir}/krb5cc_${u.uid}`)).toBe(false);
 }
 

@@ -170,7 +170,8 @@ describe('why the encoder refuses INIT_SEC_CONTEXT without a target name (privat
     await waitFor('private gssproxy to die', () => !isAlive(priv.pid), { timeoutMs: 5000 });
     const after = await probeGssproxy({ socketPath: priv.rootOnlySocket, timeoutMs: 1000 });
     expect(after.matched).toBe(false);
-    expect((after as { error: GssproxyTransportError }).error.failure).toBe('refused');
+    // refused, or reset when the probe raced the daemon's exit: either way nothing serves the socket
+    expect((after as { error: GssproxyTransportError }).error.failure).toMatch(/^(refused|reset)$/);
   });
 });
 

@@ -118,7 +118,9 @@ function kdcRefusal(e: KrbError, client: Principal, keytabName: string, key?: Ke
       hint = ` — the ${key ? `${enctypeName(key.key.enctype)} key (kvno ${key.kvno})` : 'key'} in ${keytabName} is not ${who}'s current key`;
       break;
     case ErrorCode.KDC_ERR_ETYPE_NOSUPP: hint = ` — the KDC has no key of the enctypes the keytab holds`; break;
-    case ErrorCode.KDC_ERR_CLIENT_REVOKED: hint = ` — ${who} is disabled or locked out`; break;
+    // an AD KDC names the exact account state in e-data (KrbError's message already says it)
+    case ErrorCode.KDC_ERR_CLIENT_REVOKED: hint = e.ntStatus === undefined ? ` — ${who} is disabled or locked out` : ''; break;
+    case ErrorCode.KDC_ERR_KEY_EXPIRED: hint = e.ntStatus === undefined ? ` — ${who}'s password has expired: no ticket until it is changed` : ''; break;
     default: break;
   }
   return new Krb5ClientError('kdc-error', `${client.realm} KDC refused AS-REQ for ${who}: ${e.message}${hint}`, { krbError: e, realm: client.realm });

@@ -296,8 +296,18 @@ export class TgsClient {
           return this.finish(requested, await this.request(cur, server, false));
         }
         this.trace.event('tgs', `${server.realm} refused the referral request (${e.details.krbError?.codeName}); trying the fallback realm ${fallback} of ${host} (upper-cased parent domain)`);
+        const refusedBy = server.realm;
         server = { ...server, realm: fallback };
-        cur = await this.tgtFor(fallback, start);
+        try {
+          cur = await this.tgtFor(fallback, start);
+        } catch (f) {
+          if (!(f instanceof Krb5ClientError) || f.failure !== 'kdc-error') throw f;
+          // say what failed first: e.g. a single AD domain without trusts knows neither the
+          // service nor a way to the guessed realm; keep the first refusal's code (service-unknown)
+          throw new Krb5ClientError('kdc-error', `${refusedBy} KDC does not know ${principalText({ ...server, realm: refusedBy })} ` +
+            `(${e.details.krbError?.codeName} to the referral request), and no cross-realm TGT leads from ${start} to the fallback realm ${fallback} of ${host}: ${f.message}`,
+          { ...(e.details.krbError ? { krbError: e.details.krbError } : {}), realm: refusedBy, cause: f });
+        }
         return this.finish(requested, await this.request(cur, server, false));
       }
       const returned = got.part.server;
@@ -522,6 +532,10 @@ function kdcError(e: KrbError, realm: string, subject: string, request: TgsReque
     const kdc = Math.floor(e.krbError.stime.getTime() / 1000);
     message += ` — the KDC's time is ${isoSeconds(kdc)}, ours was ${isoSeconds(request.requestTime)} ` +
       `(${describeDuration(kdc - request.requestTime)} ${kdc > request.requestTime ? 'behind' : 'ahead'}; KDC time offset in use ${clock.offsetSeconds.toFixed(0)} s${clock.corrected ? ', already corrected once' : ''})`;
+  }
+  if (e.code === ErrorCode.KDC_ERR_POLICY && e.ntStatus === undefined && !isTgsName(request.body.sname ?? { nameType: 0, components: [] })) {
+    // Samba's AD DC gives no e-text or e-data here, and logs no reason (verified against 4.22)
+    message += ' — the KDC\'s policy refuses the client of this TGT now (an Active Directory DC answers so for an account disabled after its TGT was issued)';
   }
   return new Krb5ClientError('kdc-error', message, { krbError: e, realm });
 }

@@ -17,7 +17,7 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, type Socket as TcpSocket } from 'node:net';
 import type { Trace } from '../../trace.ts';
-import { ipFamily, lookupHost, DnsLookupError, type DnsOptions } from '../../net/dns/index.ts';
+import { ipFamily, ipLiteralLookup, lookupHost, DnsLookupError, type DnsOptions } from '../../net/dns/index.ts';
 import type { Krb5Config } from '../config/krb5-config.ts';
 import { locateKdcs, type KdcServer } from './locate.ts';
 
@@ -404,7 +404,7 @@ class Exchange {
     }
     let socket: UdpSocket;
     try {
-      socket = createSocket(ipFamily(c.address) === 6 ? 'udp6' : 'udp4');
+      socket = createSocket({ type: ipFamily(c.address) === 6 ? 'udp6' : 'udp4', lookup: ipLiteralLookup });
     } catch (err) {
       this.fail(c, err as Error);
       return;

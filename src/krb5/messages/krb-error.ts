@@ -5,12 +5,15 @@
 //     cname [8] PrincipalName OPTIONAL, realm [9] Realm, sname [10] PrincipalName,
 //     e-text [11] KerberosString OPTIONAL, e-data [12] OCTET STRING OPTIONAL }
 // e-data is usually METHOD-DATA (e.g. PA-ETYPE-INFO2 with KDC_ERR_PREAUTH_REQUIRED), sometimes
-// TYPED-DATA or vendor data; `krbErrorPaData` tries the METHOD-DATA reading.
+// TYPED-DATA or vendor data; `krbErrorPaData` tries the METHOD-DATA reading. Active Directory puts
+// a KERB-ERROR-DATA with the account check's NTSTATUS there (kerb-error-data.ts): KrbError
+// carries it and names it in its message.
 import * as enc from '../der/encode.ts';
 import { parseDer } from '../der/decode.ts';
 import { DecodeError } from '../der/errors.ts';
 import { errorCodeInfo } from '../iana/error-code.ts';
 import { MessageType } from '../iana/message-type.ts';
+import { describeNtStatus, extendedErrorStatus } from './kerb-error-data.ts';
 import { decodeMethodData, type PaData } from './pa-data.ts';
 import {
   principalNameFromDer, principalNameToAsn, unparsePrincipal, withRealm, type PrincipalName,
@@ -96,7 +99,8 @@ export function krbErrorPaData(e: KrbErrorMessage): PaData[] | undefined {
 /**
  * A KRB-ERROR received from a KDC or server, as an exception. `code` is the wire error code;
  * the message reads like "server not found in Kerberos database (KDC_ERR_S_PRINCIPAL_UNKNOWN,
- * 7) for cifs/fs1.example.test@EXAMPLE.TEST: <e-text>".
+ * 7) for cifs/fs1.example.test@EXAMPLE.TEST: <e-text>", followed by an AD KDC's NTSTATUS, e.g.
+ * "; the directory says NTSTATUS 0xc0000072 STATUS_ACCOUNT_DISABLED: the account is disabled".
  */
 export class KrbError extends Error {
   override name = 'KrbError';
@@ -106,6 +110,8 @@ export class KrbError extends Error {
   readonly codeName: string;
   /** short explanation, e.g. "clock skew too great" */
   readonly explanation: string;
+  /** the NTSTATUS of an Active Directory KDC's KERB-EXT-ERROR e-data (MS-KILE §2.2.2), if any */
+  readonly ntStatus: number | undefined;
 
   constructor(readonly krbError: KrbErrorMessage, context?: string) {
     const info = errorCodeInfo(krbError.errorCode);
@@ -115,7 +121,10 @@ export class KrbError extends Error {
     else if (krbError.server.components.length > 0) parts.push(`for ${server}`);
     let message = parts.join(' ');
     if (krbError.eText) message += `: ${krbError.eText}`;
+    const ntStatus = extendedErrorStatus(krbError.eData);
+    if (ntStatus !== undefined) message += `; the directory says ${describeNtStatus(ntStatus)}`;
     super(message);
+    this.ntStatus = ntStatus;
     this.code = krbError.errorCode;
     this.codeName = info.name;
     this.explanation = info.explanation;

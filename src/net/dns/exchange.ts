@@ -9,7 +9,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, type Socket as TcpSocket } from 'node:net';
 import type { Trace } from '../../trace.ts';
 import { DnsServerError, DnsTimeoutError } from './errors.ts';
-import { ipFamily } from './ip.ts';
+import { ipFamily, ipLiteralLookup } from './ip.ts';
 import { decodeMessage, DnsRcode, dnsTypeName, encodeQuery, sameName, type DnsMessage } from './message.ts';
 import type { DnsServer } from './resolv-conf.ts';
 
@@ -123,7 +123,7 @@ function askUdp(server: DnsServer, q: Query, waitMs: number, signal?: AbortSigna
     const family = ipFamily(server.address) === 6 ? 'udp6' : 'udp4';
     let socket: UdpSocket;
     try {
-      socket = createSocket({ type: family, recvBufferSize: MAX_UDP_REPLY });
+      socket = createSocket({ type: family, recvBufferSize: MAX_UDP_REPLY, lookup: ipLiteralLookup });
     } catch (err) {
       resolve({ kind: 'failed', reason: `cannot create a UDP socket: ${(err as Error).message}` });
       return;

@@ -23,5 +23,5 @@ export {
   EaiCode,
   type EaiName,
 } from './errors.ts';
-export { ipFamily, parseIpAddress, type IpAddress, type IpFamily } from './ip.ts';
+export { ipFamily, ipLiteralLookup, parseIpAddress, type IpAddress, type IpFamily } from './ip.ts';
 export type { DnsServer } from './resolv-conf.ts';

@@ -70,6 +70,21 @@ export function ipFamily(text: string): IpFamily | undefined {
   return undefined;
 }
 
+/**
+ * A dgram `lookup` that accepts IP literals only. Node's default (dns.lookup) loads the dns
+ * module on first use, whose c-ares channel reads /etc/resolv.conf, /etc/nsswitch.conf and
+ * /etc/svc.conf of the mount namespace the main thread is in — the caller's, after setns.
+ */
+export function ipLiteralLookup(
+  hostname: string,
+  _options: unknown,
+  callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  const family = ipFamily(hostname);
+  if (family) callback(null, hostname, family);
+  else callback(Object.assign(new Error(`not an IP address literal: ${hostname}`), { code: 'EINVAL' }), '', 0);
+}
+
 function stripScope(text: string): string {
   const at = text.indexOf('%');
   return at >= 0 ? text.slice(0, at) : text;
