@@ -4,7 +4,11 @@
 // long sequential job as root (downloads, QEMU boots one at a time, a summary table at the end),
 // and the guest half must be a single self-contained file that Node runs inside the VM.
 // Options are documented at the top of test/kernel/main.ts.
-import { mkdirSync } from 'node:fs';
+// The host runner also bundles the Samba AD harness (test/harness/samba-ad.ts, for the scenario
+// against the DC): its modules find their helper scripts next to themselves through
+// `import.meta.url`, which a bundle would point at the bundle, so the plugin below pins each harness
+// module's `import.meta.url` to its own source file.
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
@@ -12,6 +16,17 @@ import { build } from 'esbuild';
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bundleDir = join(repoRoot, '.work', 'kernel', 'bundle');
 mkdirSync(bundleDir, { recursive: true });
+
+/** @type {import('esbuild').Plugin} */
+const harnessImportMetaUrl = {
+  name: 'harness-import-meta-url',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]test[\\/]harness[\\/][^\\/]+\.ts$/ }, (args) => ({
+      contents: readFileSync(args.path, 'utf8').replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href)),
+      loader: 'ts',
+    }));
+  },
+};
 
 await build({
   absWorkingDir: repoRoot,
@@ -24,6 +39,7 @@ await build({
   target: 'node20',
   sourcemap: 'inline',
   logLevel: 'warning',
+  plugins: [harnessImportMetaUrl],
 });
 
 const { main } = await import(pathToFileURL(join(bundleDir, 'runner.mjs')).href);

@@ -3,11 +3,14 @@
 // host's / as a read-only 9p root under a tmpfs overlay, and let the guest orchestrator run every
 // scenario once per handler (stock cifs.upcall, ours). One VM at a time, each bounded by a hard
 // timeout. Ends with a kernel × scenario × handler table.
+// Scenario 7 (7-ad-dc-rbcd) needs the Samba 4.22 AD DC (scripts/install-samba-ad.sh): the runner
+// starts it once on the host's loopback and gives every VM a restricted user-mode NIC that reaches
+// only its KDC and smbd (host/ad.ts); without Samba 4.22 the scenario is skipped with the reason.
 //
 // Options: --kernels=6.1,6.12 (labels or releases)  --handlers=auto|stock|ours|stock,ours
 //          --scenarios=1,3,4b (id prefixes)  --timeout=<s per VM>  --ours-bundle=<path>
 //          --ours-config=<file for /etc/cifs-upcall.conf>  --keep-runs=<n>  --no-install  --memory=<MB>
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { scenarioSelected, SCENARIOS } from './shared/scenario-ids.ts';
 import { oursHandler, stockHandler } from './shared/handlers.ts';
@@ -16,6 +19,7 @@ import { buildInitramfs } from './host/initramfs.ts';
 import { prepareKernel } from './host/kernels.ts';
 import { ensurePackages } from './host/packages.ts';
 import { legend, summaryTable, type KernelOutcome } from './host/report.ts';
+import { AD_SCENARIO_ID, adGuestConfig, addServerSideChecks, adQemuArgs, markAdLogs, startKernelAd, type KernelAd } from './host/ad.ts';
 import { consoleTail, runVm } from './host/vm.ts';
 
 export interface LauncherPaths {
@@ -161,6 +165,59 @@ export async function main(argv: string[], paths: LauncherPaths): Promise<number
     timings.set('apt packages (check/install)', Math.round(performance.now() - start));
   }
 
+  let ad: KernelAd | null = null;
+  let adSkipped: string | null = null;
+  if (scenarioSelected(options.scenarios, AD_SCENARIO_ID)) {
+    const start = performance.now();
+    const started = await startKernelAd(log);
+    timings.set('AD DC start (scenario 7)', Math.round(performance.now() - start));
+    if ('skipped' in started) {
+      adSkipped = started.skipped;
+      log(`scenario ${AD_SCENARIO_ID} SKIPPED: ${adSkipped}`);
+    } else ad = started;
+  }
+  // a runner killed by a signal exits synchronously: at least SIGTERM the DC's root process and
+  // the harness's gssproxy (both recorded by samba-ad.ts); the DC also ends itself after 4 h
+  const stopAdOnExit = () => {
+    if (!ad) return;
+    const { dc, gssproxy } = ad.domain.env;
+    signalIf(dc.pid, () => readlinkSync(`/proc/${dc.pid}/ns/mnt`) === dc.mountNamespace);
+    signalIf(gssproxy.pid, () => readFileSync(`/proc/${gssproxy.pid}/cmdline`, 'latin1').includes(gssproxy.conf));
+  };
+  process.once('exit', stopAdOnExit);
+  try {
+    return await runKernels(options, handlers, paths, { workDir, runsDir, guestDir, timings, total, ad, adSkipped });
+  } finally {
+    process.removeListener('exit', stopAdOnExit);
+    if (ad) {
+      const start = performance.now();
+      await ad.domain.stop();
+      log(`AD DC stopped (${Math.round(performance.now() - start)} ms)`);
+    }
+  }
+}
+
+/** SIGTERM `pid` only if `ours` recognises it (the DC by its mount namespace, gssproxy by its config). */
+function signalIf(pid: number, ours: () => boolean): void {
+  try {
+    if (ours()) process.kill(pid, 'SIGTERM');
+  } catch {
+    /* gone */
+  }
+}
+
+interface RunState {
+  workDir: string;
+  runsDir: string;
+  guestDir: string;
+  timings: Map<string, number>;
+  total: number;
+  ad: KernelAd | null;
+  adSkipped: string | null;
+}
+
+async function runKernels(options: Options, handlers: HandlerSpec[], paths: LauncherPaths, st: RunState): Promise<number> {
+  const { workDir, runsDir, guestDir, timings, total, ad } = st;
   const outcomes: KernelOutcome[] = [];
   for (const label of options.kernels) {
     let kernel;
@@ -186,6 +243,7 @@ export async function main(argv: string[], paths: LauncherPaths): Promise<number
       guestScriptsDir: guestDir,
       outDir: '/vmtest/out',
       accessTimeoutMs: 90_000,
+      ad: ad ? adGuestConfig(ad, runDir, '/vmtest/out', kernel.release) : null,
     };
     writeFileSync(join(runDir, 'config.json'), JSON.stringify(config, null, 2));
     writeFileSync(
@@ -200,6 +258,7 @@ export async function main(argv: string[], paths: LauncherPaths): Promise<number
       ].join('\n'),
     );
     log(`[${label}] booting ${kernel.release} (run directory ${runDir}, hard timeout ${options.timeoutS} s)`);
+    const adMark = ad ? markAdLogs(ad) : null;
     const vm = await runVm({
       vmlinux: kernel.vmlinux,
       initrd,
@@ -209,6 +268,7 @@ export async function main(argv: string[], paths: LauncherPaths): Promise<number
       cpus: 2,
       memoryMb: options.memoryMb,
       extraKernelArgs: [],
+      extraQemuArgs: ad ? adQemuArgs(ad, join(paths.repoRoot, 'test', 'kernel', 'host', 'guestfwd-relay.py')) : [],
       onLine: (l) => {
         log(`[${label}] ${l}`);
         appendFileSync(join(runDir, 'guest-output.log'), `${l}\n`);
@@ -217,6 +277,10 @@ export async function main(argv: string[], paths: LauncherPaths): Promise<number
     timings.set(`${label}: VM run (boot + services + scenarios)`, vm.ms);
     const reportFile = join(runDir, 'report.json');
     const report = existsSync(reportFile) ? (JSON.parse(readFileSync(reportFile, 'utf8')) as GuestReport) : null;
+    if (ad && adMark && config.ad) {
+      addServerSideChecks(ad, adMark, config.ad, runDir, report?.results ?? [], (l) => log(`[${label}] ${l}`));
+      if (report) writeFileSync(reportFile, JSON.stringify(report, null, 2));
+    }
     let problem: string | null = null;
     if (vm.timedOut) problem = `hard timeout after ${options.timeoutS} s`;
     else if (vm.status === null) problem = `guest ended without a status (${vm.qemuExit})`;
@@ -240,6 +304,7 @@ export async function main(argv: string[], paths: LauncherPaths): Promise<number
   log('\n=== kernel × scenario × handler (first access = the access that made the upcall; handler = its run time in the request-key wrapper)');
   log(summaryTable(outcomes, handlerNames, SCENARIOS.map((s) => s.id)));
   log(`\n${legend(outcomes)}`);
+  if (st.adSkipped) log(`${AD_SCENARIO_ID}: SKIPPED — ${st.adSkipped}`);
   writeFileSync(join(workDir, 'last-report.json'), JSON.stringify({ outcomes, timings: Object.fromEntries(timings) }, null, 2));
   const allOk = outcomes.every((o) => o.problem === null && o.results !== null && o.results.length > 0 && o.results.every((r) => r.ok));
   log(allOk ? '\nkernel test: PASS' : '\nkernel test: FAIL');

@@ -1,9 +1,12 @@
 // Guest orchestrator (runs as root inside the VM, started by stage2.sh): prepare the kernel's
 // debug output, start the realm/file server, then run every scenario once per handler and write
-// the GuestReport into the run directory. Its stdout is QEMU's stdout (ttyS1).
+// the GuestReport into the run directory. Its stdout is QEMU's stdout (ttyS1). Scenario 7 (the AD
+// DC on the host, ad.ts) comes last, once per handler, after the switch to AD.TEST.
 import { cpSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { loggedRequestKeyLine, productionRequestKeyLine } from '../shared/handlers.ts';
+import { scenarioSelected } from '../shared/scenario-ids.ts';
 import type { GuestConfig, GuestReport, PhaseTiming, ScenarioResult } from '../shared/types.ts';
+import { AD_SCENARIO, runAdScenario, switchToAdRealm } from './ad.ts';
 import { EvidenceCollector } from './evidence.ts';
 import { KernelLog } from './logs.ts';
 import { mustExec } from './proc.ts';
@@ -67,6 +70,17 @@ export async function main(configPath: string): Promise<number> {
       evidence.useTrace(handler.traceFile);
       say(`\n######## handler ${handler.name}\n  request-key line (production): ${lines.production}\n  installed (logged):            ${lines.logged}`);
       await timed(`scenarios with ${handler.name}`, () => runHandlerScenarios({ config, handler, evidence, say, results }));
+    }
+    // scenario 7 last: it switches the guest's realm, keytab and gssproxy to AD.TEST for good
+    const ad = config.ad;
+    if (ad && scenarioSelected(config.scenarios, AD_SCENARIO)) {
+      say(`\n######## AD.TEST: the Samba AD DC's own smbd (${ad.dcHost} = ${ad.dcAddress}, forwarded to the host)`);
+      await timed('switch to AD.TEST (NIC, krb5.conf, keytab, gssproxy)', () => switchToAdRealm(ad, say));
+      for (const handler of config.handlers) {
+        installHandler(handler, report.requestKeyLines[handler.name]);
+        evidence.useTrace(handler.traceFile);
+        await timed(`${AD_SCENARIO} with ${handler.name}`, () => runAdScenario({ config, handler, evidence, say, results }, ad));
+      }
     }
   } catch (e) {
     report.fatal = e instanceof Error ? (e.stack ?? e.message) : String(e);

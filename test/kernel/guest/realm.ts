@@ -10,7 +10,7 @@
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { GUEST_GSSPROXY_SOCKET } from '../shared/handlers.ts';
-import { canConnect, mustExec, startDaemon, waitFor } from './proc.ts';
+import { canConnect, isAlive, mustExec, startDaemon, waitFor } from './proc.ts';
 
 export const REALM = 'EXAMPLE.TEST';
 export const FS_HOST = 'fs1.example.test';
@@ -227,7 +227,10 @@ async function startKdc(): Promise<void> {
   await waitFor('krb5kdc on 127.0.0.3:88', () => canConnect({ host: KDC_ADDR, port: 88 }), { timeoutMs: 30_000, log, pid });
 }
 
-async function startGssproxy(): Promise<void> {
+/** The running gssproxy (started by startServices, replaced by restartGssproxy). */
+let gssproxyPid: number | null = null;
+
+async function startGssproxy(keytab = CLIENT_KEYTAB): Promise<void> {
   mkdirSync(GSSPROXY_CLIENTS, { recursive: true, mode: 0o700 });
   mkdirSync('/run/vmtest/gssproxy', { recursive: true });
   const conf = `${STATE}/gssproxy/gssproxy.conf`;
@@ -240,7 +243,7 @@ async function startGssproxy(): Promise<void> {
       '',
       '[service/cifs-client]',
       '  mechs = krb5',
-      `  cred_store = keytab:${CLIENT_KEYTAB}`,
+      `  cred_store = keytab:${keytab}`,
       `  cred_store = ccache:FILE:${GSSPROXY_CLIENTS}/krb5cc_%U`,
       '  cred_usage = initiate',
       '  allow_any_uid = yes',
@@ -252,12 +255,29 @@ async function startGssproxy(): Promise<void> {
   );
   // -c without -C: only this file, not /etc/gssproxy/*.conf; -i writes /run/gssproxy.pid (the
   // guest's own tmpfs)
+  const logStart = existsSync(GSSPROXY_LOG) ? readFileSync(GSSPROXY_LOG, 'utf8').length : 0;
   const pid = startDaemon('gssproxy', ['-i', '-d', '-c', conf, '-s', GUEST_GSSPROXY_SOCKET], GSSPROXY_LOG);
+  gssproxyPid = pid;
   await waitFor(
     'gssproxy',
-    () => existsSync(GUEST_GSSPROXY_SOCKET) && readFileSync(GSSPROXY_LOG, 'utf8').includes('Initialization complete'),
+    () => existsSync(GUEST_GSSPROXY_SOCKET) && readFileSync(GSSPROXY_LOG, 'utf8').slice(logStart).includes('Initialization complete'),
     { timeoutMs: 30_000, log: GSSPROXY_LOG, pid },
   );
+}
+
+/**
+ * Stop the guest's gssproxy and start it again on the same socket with another impersonator
+ * keytab (scenario 7: CLIENT$@AD.TEST's). It reads /etc/krb5.conf afresh.
+ */
+export async function restartGssproxy(keytab: string): Promise<void> {
+  const pid = gssproxyPid;
+  if (pid !== null && isAlive(pid)) {
+    process.kill(pid, 'SIGTERM');
+    await waitFor('gssproxy to stop', () => !isAlive(pid), { timeoutMs: 15_000 }).catch(() => process.kill(pid, 'SIGKILL'));
+  }
+  rmSync(GUEST_GSSPROXY_SOCKET, { force: true });
+  clearGssproxyCache();
+  await startGssproxy(keytab);
 }
 
 async function startSmbd(): Promise<void> {

@@ -8,6 +8,8 @@
 //   phase krb5i (sec=krb5i)     5a-krb5i-signing  root + bob (env-probed ccache) + alice, signed
 //   phase seal  (sec=krb5,seal) 5b-seal-encryption  the same, encrypted
 //   6-descriptions      every description of the run has this kernel's shape
+// (7-ad-dc-rbcd, against the Samba AD DC on the host, is in ad.ts: it runs after every handler's
+// EXAMPLE.TEST scenarios, once the guest has been switched to the AD.TEST realm)
 import { chmodSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { scenarioSelected, SCENARIOS } from '../shared/scenario-ids.ts';
 import type { Check, GuestConfig, HandlerSpec, ScenarioResult, UpcallRecord } from '../shared/types.ts';
@@ -27,7 +29,7 @@ export interface ScenarioContext {
   results: ScenarioResult[];
 }
 
-interface AccessLine {
+export interface AccessLine {
   op: string;
   arg: string;
   ok: boolean;
@@ -35,22 +37,22 @@ interface AccessLine {
   detail: string;
 }
 
-interface AccessRun {
+export interface AccessRun {
   lines: AccessLine[];
   exec: ExecResult;
 }
 
-function selected(ctx: ScenarioContext, id: string): boolean {
+export function selected(ctx: ScenarioContext, id: string): boolean {
   return scenarioSelected(ctx.config.scenarios, id);
 }
 
-function check(checks: Check[], name: string, ok: boolean, detail = ''): boolean {
+export function check(checks: Check[], name: string, ok: boolean, detail = ''): boolean {
   checks.push({ name, ok, detail });
   return ok;
 }
 
 /** Run access.sh as `user` (root when null) with one process for all ops. */
-async function access(ctx: ScenarioContext, user: GuestUser | null, ops: string[], extraEnv: Record<string, string> = {}): Promise<AccessRun> {
+export async function access(ctx: ScenarioContext, user: GuestUser | null, ops: string[], extraEnv: Record<string, string> = {}): Promise<AccessRun> {
   const env: NodeJS.ProcessEnv = {
     PATH: '/usr/bin:/bin',
     LANG: 'C',
@@ -95,7 +97,7 @@ function serverOwner(path: string): string {
   }
 }
 
-function startResult(ctx: ScenarioContext, id: string, firstAccessWhat: string, firstAccessUid: number | null): ScenarioResult {
+export function startResult(ctx: ScenarioContext, id: string, firstAccessWhat: string, firstAccessUid: number | null): ScenarioResult {
   const meta = SCENARIOS.find((s) => s.id === id);
   return {
     kernelLabel: ctx.config.kernelLabel,
@@ -113,7 +115,7 @@ function startResult(ctx: ScenarioContext, id: string, firstAccessWhat: string, 
   };
 }
 
-function finish(ctx: ScenarioContext, r: ScenarioResult, ev: CaseEvidence | null): void {
+export function finish(ctx: ScenarioContext, r: ScenarioResult, ev: CaseEvidence | null): void {
   if (ev) {
     r.upcalls = ev.upcalls;
     if (r.firstAccessUid !== null) {
@@ -147,14 +149,14 @@ function showHandlerOutput(ctx: ScenarioContext, ev: CaseEvidence): void {
   }
 }
 
-function indent(text: string, n: number): string {
+export function indent(text: string, n: number): string {
   return text
     .split('\n')
     .map((l) => ' '.repeat(n) + l)
     .join('\n');
 }
 
-function tail(text: string, lines: number): string {
+export function tail(text: string, lines: number): string {
   return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
 
@@ -177,11 +179,11 @@ function uidHex(uid: number): string {
   return `0x${uid.toString(16)}`;
 }
 
-function upcallsFor(ev: CaseEvidence, uid: number): UpcallRecord[] {
+export function upcallsFor(ev: CaseEvidence, uid: number): UpcallRecord[] {
   return ev.upcalls.filter((u) => (u.kernelDescription ?? u.wrapperDescription ?? '').includes(`;creduid=${uidHex(uid)};`));
 }
 
-function checkPositiveUpcall(checks: Check[], ev: CaseEvidence, uid: number, who: string): void {
+export function checkPositiveUpcall(checks: Check[], ev: CaseEvidence, uid: number, who: string): void {
   const ups = upcallsFor(ev, uid).filter((u) => u.serial !== null);
   check(
     checks,

@@ -1,7 +1,9 @@
 // One QEMU/TCG guest run. The kernel console (ttyS0) goes to RUN/console.log, the orchestrator's
 // output (ttyS1) to QEMU's stdout, which is streamed line by line. The host's / is shared
 // read-only over virtio-9p (passthrough, so QEMU runs as root), the run directory read-write.
-// No NIC: the guest has loopback only. The run is bounded by a hard timeout (SIGTERM, then SIGKILL).
+// No NIC unless `extraQemuArgs` adds one (scenario 7: a restricted user-mode NIC whose only exits
+// are guestfwd rules to the AD DC's loopback ports, see ad.ts). The run is bounded by a hard timeout
+// (SIGTERM, then SIGKILL).
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,6 +18,8 @@ export interface VmOptions {
   cpus: number;
   memoryMb: number;
   extraKernelArgs: string[];
+  /** appended to QEMU's arguments (the AD scenario's NIC) */
+  extraQemuArgs: string[];
   onLine: (line: string) => void;
 }
 
@@ -56,6 +60,7 @@ export function qemuArgs(o: VmOptions): string[] {
     '-fsdev', `local,id=vmout,path=${o.runDir},security_model=passthrough`,
     '-device', 'virtio-9p-pci,fsdev=vmout,mount_tag=vmout',
     '-device', 'virtio-rng-pci',
+    ...o.extraQemuArgs,
   ];
 }
 

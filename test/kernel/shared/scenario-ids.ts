@@ -9,6 +9,7 @@ export const SCENARIOS: Array<{ id: string; title: string }> = [
   { id: '5a-krb5i-signing', title: 'sec=krb5i mount: signed sessions for root, FILE-cache user, impersonated user' },
   { id: '5b-seal-encryption', title: 'sec=krb5,seal mount: encrypted sessions for the same three' },
   { id: '6-descriptions', title: "every key description has this kernel's shape (upcall_target on 6.12)" },
+  { id: '7-ad-dc-rbcd', title: "Samba AD DC's own smbd: machine-keytab mount, ticketless user by gssproxy RBCD" },
 ];
 
 /** `--scenarios=4` selects 4 and 4b, `5` selects 5a and 5b, `4b` only 4b. */

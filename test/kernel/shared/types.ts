@@ -37,6 +37,39 @@ export interface GuestConfig {
   outDir: string;
   /** bound on one access by a user process (the kernel waits for the handler without limit) */
   accessTimeoutMs: number;
+  /** the Samba AD DC on the host, reached through the guest's restricted user-mode NIC; null: not run */
+  ad: AdGuestConfig | null;
+}
+
+/**
+ * What the guest needs for scenario 7 (the DC's own smbd as the file server). The DC runs on the
+ * host on 127.0.0.1; QEMU's user-mode network (restrict=on) forwards the guest's TCP connections
+ * to `dcAddress` port 88 and 445 to the DC's KDC and smbd ports on the host's loopback.
+ */
+export interface AdGuestConfig {
+  realm: string;
+  /** dc1.ad.test */
+  dcHost: string;
+  /** the guest-visible address of the DC (a guestfwd address in the user-mode network) */
+  dcAddress: string;
+  /** the guest's own address on that network and its prefix length */
+  guestAddress: string;
+  prefixLength: number;
+  share: string;
+  /** the machine keytab (CLIENT$ first, then host/client.ad.test) as the guest sees it */
+  machineKeytab: string;
+  machineAccount: string;
+  /** the ticketless user who goes through gssproxy S4U2Self + S4U2Proxy (RBCD to the DC) */
+  user: { name: string; uid: number; gid: number; principal: string; sid: string };
+  /** text of hello.txt in the DC's share */
+  helloText: string;
+  /**
+   * A port that listens on the host's 127.0.0.1 (the DC's smbd): without restrict=on the guest
+   * would reach it as 10.0.2.2:<port>; the guest proves it cannot
+   */
+  hostLoopbackPort: number;
+  /** server-side file names include this, so two kernels' files never collide in one domain */
+  fileTag: string;
 }
 
 /** One cifs.spnego upcall, joined from the kernel's debug line and the request-key wrapper log. */
