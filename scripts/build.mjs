@@ -2,12 +2,15 @@
 // Bundle the CLI for a lean start (issue 7; measured by `npm run bench`, docs/performance.md):
 //
 //   dist/cifs-upcall-bundle.cjs  src/cli/main.ts and everything it uses, ONE CommonJS file (no ESM
-//                                loader at start-up, no chunks). A dynamic import() inside it is
-//                                an in-memory module initialiser (esbuild's __esm), so credential
-//                                sources are evaluated only when a path needs them and no code is
-//                                ever read from disk after the namespace switch. node:crypto,
-//                                node:net and node:dgram are bound lazily: Node loads those
-//                                built-ins (compiled into its binary, no file access) on first use.
+//                                loader at start-up, no chunks), written inside the CommonJS
+//                                function wrapper so that the loader compiles it as read. A
+//                                dynamic import() inside it is an in-memory module initialiser
+//                                (esbuild's __esm), so credential sources are evaluated only when
+//                                a path needs them and no code is ever read from disk after the
+//                                namespace switch. node:crypto, node:net, node:dgram and node:os
+//                                are bound lazily: Node loads those built-ins (compiled into its
+//                                binary, no file access) on first use. asn1js's byte-view helpers
+//                                get a fast path (fastByteViews below).
 //   dist/cifs-upcall-bundle.blob V8 code cache of the bundle, every function compiled, made here
 //                                by the node that builds; V8 refuses it silently if the node or
 //                                its V8 flags differ, and compiles from source.
@@ -32,9 +35,9 @@ import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const PRODUCTION_ENTRY = join(root, 'src', 'cli', 'main.ts');
-/** Built-ins that cost start-up time (streams, sockets, OpenSSL glue) and that some paths never use. */
-const LAZY_BUILTINS = ['node:crypto', 'node:net', 'node:dgram'];
-/** The loader compiles the bundle inside exactly this wrapper (the code cache is made for it). */
+/** Built-ins that cost start-up time (streams, sockets, OpenSSL glue, the os binding) and that some paths never use. */
+const LAZY_BUILTINS = ['node:crypto', 'node:net', 'node:dgram', 'node:os'];
+/** The bundle file is wrapped in exactly this at build time; the loader compiles it as it is. */
 const WRAPPER_HEAD = '(function (exports, require, module, __filename, __dirname) {';
 const WRAPPER_TAIL = '\n})';
 
@@ -85,10 +88,50 @@ export function bundleOptions(entry, name, dir, v8Flags = []) {
       ...common.define,
       // src/cli/sources.ts defers source modules only when it knows import() stays in this file
       __CIFS_UPCALL_ONE_FILE__: 'true',
-      'import.meta.url': '__cifsUpcallBundleUrl',
+      // the bundle's directory is the loader's __dirname; the file: URL (only --version's
+      // package.json lookup uses it) is computed on use, not at every start
+      'import.meta.dirname': '__dirname',
+      'import.meta.url': '__cifsUpcallBundle.url',
     },
-    banner: { js: '"use strict";\nvar __cifsUpcallBundleUrl = require("node:url").pathToFileURL(__filename).href;' },
-    plugins: [lazyBuiltins(), productionLayout(name, dir, v8Flags)],
+    banner: { js: '"use strict";\nvar __cifsUpcallBundle = { get url() { return require("node:url").pathToFileURL(__filename).href; } };' },
+    plugins: [lazyBuiltins(), fastByteViews(), productionLayout(name, dir, v8Flags)],
+  };
+}
+
+/**
+ * asn1js turns every buffer it is given or keeps into a Uint8Array (and back into an ArrayBuffer
+ * when encoding) through @peculiar/utils' toUint8Array/toArrayBuffer, several times per ASN.1
+ * node. Both first ask Object.prototype.toString whether the argument is an ArrayBuffer or a
+ * SharedArrayBuffer, four to five calls each, which is most of asn1js's own time in an upcall
+ * (docs/performance.md). For an ArrayBuffer view (what our code and asn1js itself mostly pass)
+ * the answer is known from ArrayBuffer.isView: this adds that fast path in front, with the result
+ * the original computes for a view (a view of the same bytes; a fresh copy in an ArrayBuffer).
+ * Anything else takes the original code. The build fails if the functions no longer read as
+ * expected.
+ */
+export function fastByteViews() {
+  const patches = [
+    ['function toUint8Array(data) {\n',
+      '\tif (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);\n'],
+    ['function toArrayBuffer(data) {\n',
+      '\tif (ArrayBuffer.isView(data)) {\n\t\tconst copy = new ArrayBuffer(data.byteLength);\n\t\tnew Uint8Array(copy).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));\n\t\treturn copy;\n\t}\n'],
+  ];
+  const original = [
+    'function toUint8Array(data) {\n\tassertBufferSource(data);\n\tif (isArrayBufferLike(data)) return new Uint8Array(data);\n\treturn new Uint8Array(data.buffer, data.byteOffset, data.byteLength);\n}',
+    'function toArrayBuffer(data) {\n\tassertBufferSource(data);\n\tif (isArrayBuffer(data)) return data;\n\tconst buffer = new ArrayBuffer(data.byteLength);\n\tnew Uint8Array(buffer).set(toUint8Array(data));\n\treturn buffer;\n}',
+  ];
+  return {
+    name: 'fast-byte-views',
+    setup(b) {
+      b.onLoad({ filter: /[\\/]@peculiar[\\/]utils[\\/]build[\\/]bytes[\\/]buffer-source\.js$/ }, (args) => {
+        let text = readFileSync(args.path, 'utf8');
+        for (const body of original) {
+          if (!text.includes(body)) return { errors: [{ text: `${args.path}: not the toUint8Array/toArrayBuffer the fast path was written for` }] };
+        }
+        for (const [head, fast] of patches) text = text.replace(head, head + fast);
+        return { contents: text, loader: 'js' };
+      });
+    },
   };
 }
 
@@ -137,8 +180,12 @@ if (process.env.CIFS_UPCALL_NO_CODE_CACHE === undefined) {
     // no cache: V8 compiles from source
   }
 }
-// the bundle is ASCII (esbuild charset=ascii, checked by the build): latin1 is the cheap decode
-const script = new Script(${JSON.stringify(WRAPPER_HEAD)} + readFileSync(file, 'latin1') + ${JSON.stringify(WRAPPER_TAIL)}, { filename: file, cachedData });
+// the bundle is ASCII (esbuild charset=ascii, checked by the build): latin1 is the cheap decode.
+// The file already holds the function wrapper: V8 compiles the string as read, no concatenated
+// copy of 420 KiB to flatten.
+const script = new Script(readFileSync(file, 'latin1'), { filename: file, cachedData });
+// V8 is done with the cache (~0.9 MiB): let the next scavenge free it before the upcall's peak
+cachedData = undefined;
 const builtin = (id) => {
   if (!id.startsWith('node:')) throw new Error(\`\${file} may only require Node built-ins, not \${id}\`);
   return require(id);
@@ -166,7 +213,7 @@ function cacheSource(bundle, blob) {
 const { readFileSync, writeFileSync } = require('node:fs');
 const { setFlagsFromString } = require('node:v8');
 const { Script } = require('node:vm');
-const source = ${JSON.stringify(WRAPPER_HEAD)} + readFileSync(${JSON.stringify(bundle)}, 'latin1') + ${JSON.stringify(WRAPPER_TAIL)};
+const source = readFileSync(${JSON.stringify(bundle)}, 'latin1');
 setFlagsFromString('--no-lazy');
 const script = new Script(source, { filename: ${JSON.stringify(bundle)} });
 setFlagsFromString('--lazy');
@@ -178,7 +225,7 @@ function cacheCheckSource(bundle, blob) {
   return `'use strict';
 const { readFileSync } = require('node:fs');
 const { Script } = require('node:vm');
-const source = ${JSON.stringify(WRAPPER_HEAD)} + readFileSync(${JSON.stringify(bundle)}, 'latin1') + ${JSON.stringify(WRAPPER_TAIL)};
+const source = readFileSync(${JSON.stringify(bundle)}, 'latin1');
 const script = new Script(source, { filename: ${JSON.stringify(bundle)}, cachedData: readFileSync(${JSON.stringify(blob)}) });
 process.exit(script.cachedDataRejected ? 1 : 0);
 `;
@@ -206,6 +253,8 @@ function productionLayout(name, dir, v8Flags) {
         if (problems.length > 0) {
           return { errors: problems.map((text) => ({ text: `${basename(bundle)}: ${text}` })) };
         }
+        // the loader compiles the file as it is: the CommonJS function wrapper goes into the file
+        writeFileSync(bundle, WRAPPER_HEAD + source + WRAPPER_TAIL, 'latin1');
         writeFileSync(join(dir, `${name}.cjs`), loaderSource(name));
         writeFileSync(join(dir, `${name}.mjs`), entrySource(name));
         const blob = join(dir, `${name}-bundle.blob`);

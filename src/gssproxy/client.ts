@@ -16,6 +16,7 @@ import {
 import { renderStatus, statusCodes } from './status.ts';
 import { GssproxyTransport, type CallOptions, type TransportOptions } from './transport.ts';
 import { XdrDecodeError, XdrWriter, type XdrReader } from './xdr.ts';
+import { monotonicMs } from '../clock.ts';
 
 export type ClientOptions = TransportOptions;
 
@@ -105,12 +106,12 @@ export type ProbeResult =
  */
 export async function probeGssproxy(options: ClientOptions & { signal?: AbortSignal }): Promise<ProbeResult> {
   const client = new GssproxyClient(options);
-  const t0 = performance.now();
+  const t0 = monotonicMs();
   try {
     await client.getCallContext({}, { signal: options.signal });
-    return { matched: true, ms: performance.now() - t0 };
+    return { matched: true, ms: monotonicMs() - t0 };
   } catch (e) {
-    return { matched: false, error: e as Error, ms: performance.now() - t0 };
+    return { matched: false, error: e as Error, ms: monotonicMs() - t0 };
   } finally {
     client.close();
   }

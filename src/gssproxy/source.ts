@@ -33,6 +33,7 @@ import {
 } from './status.ts';
 import { DEFAULT_CALL_TIMEOUT_MS } from './transport.ts';
 import { XdrDecodeError, XdrEncodeError } from './xdr.ts';
+import { monotonicMs } from '../clock.ts';
 
 export type GssproxyNaming = 'euid' | 'uid-name' | 'auto';
 
@@ -94,7 +95,7 @@ export class GssproxySource implements CredentialSource {
   async acquire(request: CredentialRequest): Promise<GssproxyToken> {
     const { trace, identity, host, signal } = request;
     const socketPath = this.options.socketPath;
-    const started = performance.now();
+    const started = monotonicMs();
     const euid = this.effectiveUid();
     const { naming, why } = this.chooseNaming(identity.uid);
     const target = `cifs@${host}`;
@@ -160,7 +161,7 @@ export class GssproxySource implements CredentialSource {
       checkTokenFraming(socketPath, token);
       const key = sessionKeyOf(ctx, this.contextExport);
       const names = principalsOf(ctx, key.principals);
-      const ms = performance.now() - started;
+      const ms = monotonicMs() - started;
       trace.event('gssproxy', `token for ${names.client} → ${names.service}: ${token.length} bytes, ${enctypeName(key.enctype)} session key from the ${key.from}`, {
         rpcs: client.transport.rpcCount, ms: Math.round(ms * 100) / 100, lifetime: Number(ctx.lifetime),
       });

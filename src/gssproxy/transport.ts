@@ -14,6 +14,7 @@ import { procName } from './constants.ts';
 import { GssproxyProtocolError, GssproxyRpcError, GssproxyTransportError, type TransportFailure } from './errors.ts';
 import { MAX_RPC_SIZE, RecordAssembler, decodeReply, describeRefusal, encodeCall } from './rpc.ts';
 import type { XdrReader } from './xdr.ts';
+import { monotonicMs } from '../clock.ts';
 
 export const DEFAULT_CALL_TIMEOUT_MS = 15_000;
 
@@ -201,7 +202,7 @@ export class GssproxyTransport {
 
   private async callWithResend(proc: number, args: Uint8Array, options: CallOptions): Promise<CallResult> {
     const name = procName(proc);
-    const started = performance.now();
+    const started = monotonicMs();
     const limit = options.timeoutMs ?? this.timeoutMs;
     const deadline = started + limit;
     try {
@@ -233,7 +234,7 @@ export class GssproxyTransport {
     try {
       if (!this.connection || this.connection.closed) {
         this.connection = null;
-        const t0 = performance.now();
+        const t0 = monotonicMs();
         let busy = 0;
         for (;;) {
           const opening = Connection.open(this.socketPath, this.maxReply);
@@ -262,11 +263,11 @@ export class GssproxyTransport {
         this.trace?.event('gssproxy',
           `connected to ${this.socketPath} as euid ${process.geteuid?.() ?? '?'} egid ${process.getegid?.() ?? '?'} (the identity gssproxy sees)` +
           (busy ? ` after ${busy} retries: its listen queue was full` : ''),
-          { ms: round(performance.now() - t0) });
+          { ms: round(monotonicMs() - t0) });
       }
       connection = this.connection;
       const body = await guard.race(connection.send(record));
-      const ms = performance.now() - started;
+      const ms = monotonicMs() - started;
       let reply: ReturnType<typeof decodeReply>;
       try {
         reply = decodeReply(body);
@@ -318,7 +319,7 @@ class CallGuard {
     this.stop = new Promise<never>((_, reject) => {
       const timeout = (): void => reject(new GssproxyTransportError('timeout', path,
         `${name}: no reply from gssproxy on ${path} within ${limit} ms`, { proc: name }));
-      const remaining = deadline - performance.now();
+      const remaining = deadline - monotonicMs();
       if (remaining <= 0) timeout();
       else this.timer = setTimeout(timeout, remaining);
       if (signal) {

@@ -56,6 +56,7 @@ import { copyPrincipal, principalText } from './client/credential.ts';
 import { Krb5ClientError } from './client/errors.ts';
 import { KdcSession, type KdcExchangeRecord } from './client/kdc-exchange.ts';
 import { TgsClient, cachedServiceTicket } from './client/tgs.ts';
+import { monotonicMs } from '../clock.ts';
 
 export interface Krb5SourceOptions {
   /** cifs.upcall -k: krb5.conf to read instead of KRB5_CONFIG / /etc/krb5.conf */
@@ -180,6 +181,8 @@ abstract class Krb5SourceBase implements CredentialSource {
     let credential: Credential;
     let stored = '';
     let realms: string[] = [];
+    /** the ticket's server name, from the TGS-REP it came in (checked there against the enc-part) */
+    let ticketServer: Principal | undefined;
     if (cached) {
       trace.event('tgs', `cached ticket ${principalText(cached.server)} valid until ${isoSeconds(cached.endTime)} (${enctypeName(cached.key.enctype)}): no KDC traffic`, {
         endtime: cached.endTime, enctype: cached.key.enctype,
@@ -192,17 +195,20 @@ abstract class Krb5SourceBase implements CredentialSource {
       stored = await tgs.store(result);
       credential = result.credential;
       realms = result.realms;
+      ticketServer = result.issuedFor;
     }
     const ap = buildCifsApReq(credential, clock.now());
     // a fresh ticket's key was stored (copied) already; the cached one is wiped with the contents
     if (!cached) credential.key.value.fill(0);
-    let issuedFor = principalText(credential.server);
-    try {
-      issuedFor = principalText(decodeTicket(credential.ticket).server);
-    } catch {
-      /* the AP-REQ carries the bytes verbatim; the name is only for the trace */
+    let issuedFor = principalText(ticketServer ?? credential.server);
+    if (!ticketServer) {
+      try {
+        issuedFor = principalText(decodeTicket(credential.ticket).server);
+      } catch {
+        /* the AP-REQ carries the bytes verbatim; the name is only for the trace */
+      }
     }
-    const ms = performance.now() - args.started;
+    const ms = monotonicMs() - args.started;
     trace.event('ap-req', `AP-REQ for ${issuedFor} as ${principalText(credential.client)}: ${enctypeName(ap.subkey.enctype)} subkey (the session key), ` +
       `0x8003 checksum with no bindings and flags 0, no sequence number, ap-options 0, ctime ${ap.ctime.toISOString()} ` +
       `(KDC offset ${clock.offsetSeconds.toFixed(3)} s${clock.corrected ? ', corrected by the KDC' : ''}); ${ap.gssToken.length}-byte token`, {
@@ -279,7 +285,7 @@ export class CcacheSource extends Krb5SourceBase {
   readonly name = 'ccache';
 
   async acquire(request: CredentialRequest): Promise<Krb5Token> {
-    const started = performance.now();
+    const started = monotonicMs();
     const { trace, identity, host } = request;
     checkHost(this.name, host);
     const config = this.loadConfig(trace);
@@ -406,7 +412,7 @@ export class KeytabSource extends Krb5SourceBase {
   readonly name = 'keytab';
 
   async acquire(request: CredentialRequest): Promise<Krb5Token> {
-    const started = performance.now();
+    const started = monotonicMs();
     const { trace, identity, host, mountUser } = request;
     if (!request.isMountSession) {
       const message = `keytab fallback refused: uid ${identity.uid} is not the mount's own session, and user=${mountUser ?? ''} is the mount's identity (cifs-upcall.md §3.11)`;

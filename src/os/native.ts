@@ -1,7 +1,6 @@
 // Typed access to the native addon (native/src/addon.cc). The addon is loaded once, on first
 // use, from a fixed location next to this module (never from an environment-controlled path:
 // this code runs as root).
-import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -102,7 +101,9 @@ let loaded: NativeAddon | undefined;
 
 /** Candidate locations, relative to this module (source tree, bundle in dist/, installed). */
 function candidates(): string[] {
-  const here = dirname(fileURLToPath(import.meta.url));
+  // import.meta.dirname: the bundle's directory in the production build (defined by
+  // scripts/build.mjs; no URL round trip at start-up), Node's own value elsewhere
+  const here = import.meta.dirname ?? dirname(fileURLToPath(import.meta.url));
   return [
     join(here, ADDON_FILE),
     join(here, '..', 'native', 'build', 'Release', ADDON_FILE),
@@ -116,7 +117,10 @@ export function native(): NativeAddon {
   if (!found) {
     throw new Error(`native addon ${ADDON_FILE} not found (looked in: ${candidates().join(', ')}); run npm ci`);
   }
-  const require = createRequire(import.meta.url);
-  loaded = require(found) as NativeAddon;
+  // what require() does for a .node file, without its module resolution (package.json scope
+  // walk, realpath, module cache) on the start-up path: the path is already absolute and fixed
+  const addon = { exports: {} };
+  process.dlopen(addon, found);
+  loaded = addon.exports as NativeAddon;
   return loaded;
 }

@@ -201,7 +201,7 @@ function buildSnapshot(repoRoot: string, work: string): string {
   mkdirSync(dir, { recursive: true });
   const script = `
 const { build } = await import('esbuild');
-const { lazyBuiltins, copyAddon } = await import(${JSON.stringify(join(repoRoot, 'scripts', 'build.mjs'))});
+const { lazyBuiltins, fastByteViews, copyAddon } = await import(${JSON.stringify(join(repoRoot, 'scripts', 'build.mjs'))});
 await build({
   entryPoints: [${JSON.stringify(join(repoRoot, 'test', 'bench', 'snapshot-entry.ts'))}],
   outfile: ${JSON.stringify(join(dir, 'entry.cjs'))},
@@ -210,7 +210,7 @@ await build({
     __CIFS_UPCALL_VERSION__: '"bench"', __CIFS_UPCALL_ONE_FILE__: 'true', 'import.meta.url': '__snapshotMeta.url',
   },
   banner: { js: 'var __snapshotMeta = { get url() { const a = process.execArgv.find((x) => x.startsWith("--snapshot-blob=")); return require("node:url").pathToFileURL(a.slice(16)).href; } };' },
-  plugins: [lazyBuiltins()],
+  plugins: [lazyBuiltins(), fastByteViews()],
 });
 copyAddon(${JSON.stringify(dir)});
 `;

@@ -3,10 +3,11 @@
 // kdc_timesync. A KRB_AP_ERR_SKEW from the KDC carries its own time (stime, susec): `correct`
 // turns that into a new offset, the one retry the TGS and AS exchanges allow themselves.
 import type { KdcTimeOffset } from '../ccache/model.ts';
+import { wallClockMicros } from '../../clock.ts';
 
 /** Local wall-clock time in microseconds (µs resolution where the platform has it). */
 function localMicros(): number {
-  return Math.round((performance.timeOrigin + performance.now()) * 1000);
+  return wallClockMicros();
 }
 
 export interface KdcTimestamp {

@@ -11,6 +11,7 @@ import { DecodeError } from '../der/errors.ts';
 import { ErrorCode } from '../iana/error-code.ts';
 import { KrbError, decodeKrbError } from '../messages/krb-error.ts';
 import { Krb5ClientError } from './errors.ts';
+import { monotonicMs } from '../../clock.ts';
 
 const KRB_ERROR_TAG = 0x7e;
 const AS_REP_TAG = 0x6b;
@@ -80,7 +81,7 @@ export class KdcSession {
   /** Send `request` to a KDC of `realm`; a KRB-ERROR comes back as `{ kind: 'error' }`. */
   async send(realm: string, request: Buffer, kind: string, subject: string): Promise<KdcAnswer> {
     const { config, trace, signal } = this.options;
-    const started = performance.now();
+    const started = monotonicMs();
     let answer;
     try {
       answer = await sendToKdc(realm, request, {
@@ -94,9 +95,9 @@ export class KdcSession {
         ...(this.options.overallTimeoutMs !== undefined ? { overallTimeoutMs: this.options.overallTimeoutMs } : {}),
       });
     } catch (e) {
-      throw this.transportError(e, realm, kind, subject, performance.now() - started);
+      throw this.transportError(e, realm, kind, subject, monotonicMs() - started);
     }
-    const ms = performance.now() - started;
+    const ms = monotonicMs() - started;
     const record: KdcExchangeRecord = {
       realm, kind, subject, request, reply: answer.reply,
       server: answer.server.label, transport: answer.transport, ms,

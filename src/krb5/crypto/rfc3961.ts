@@ -13,18 +13,20 @@ export function nfold(input: Uint8Array, outBits: number): Buffer {
   if (input.length === 0 || outBits <= 0 || outBits % 8 !== 0) {
     throw new RangeError('n-fold needs a non-empty input and a whole number of output bytes');
   }
-  const inBits = input.length * 8;
+  const inBytes = input.length;
+  const inBits = inBytes * 8;
   const total = lcm(inBits, outBits);
   const outBytes = outBits / 8;
-  const bit = (k: number): number => (input[k >> 3] >> (7 - (k & 7))) & 1;
 
-  // The replicated, rotated string, one byte at a time.
+  // The replicated, rotated string, one byte at a time: byte m of copy i holds the 8 input bits
+  // (cyclically) from bit position 8m − 13i, i.e. two neighbouring input bytes shifted.
   const wide = new Uint8Array(total / 8);
-  for (let j = 0; j < total; j++) {
-    const copy = Math.floor(j / inBits);
-    const within = j % inBits;
-    const rotation = (13 * copy) % inBits;
-    if (bit((within - rotation + inBits) % inBits)) wide[j >> 3] |= 0x80 >> (j & 7);
+  for (let j = 0; j < wide.length; j++) {
+    const copy = Math.floor(j / inBytes);
+    const from = ((j % inBytes) * 8 - ((13 * copy) % inBits) + inBits) % inBits;
+    const first = from >> 3;
+    const pair = (input[first] << 8) | input[(first + 1) % inBytes];
+    wide[j] = (pair >> (8 - (from & 7))) & 0xff;
   }
 
   // Ones'-complement sum of the outBytes-sized chunks.

@@ -3,6 +3,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { IntegrityError, SUPPORTED_ENCTYPES, encryptionType } from '../../../../src/krb5/crypto/index.ts';
+import { msUsage } from '../../../../src/krb5/crypto/rfc4757.ts';
+
+/** A usage whose key differs from u's: RC4-HMAC maps 3 and 9 to 8, and 23 to 13 (RFC 4757 §3). */
+function otherUsage(e: number, u: number): number {
+  let v = (u + 1) >>> 0;
+  while (e === 23 && msUsage(v) === msUsage(u)) v = (v + 1) >>> 0;
+  return v;
+}
 
 const etype = fc.constantFrom(...SUPPORTED_ENCTYPES);
 const usage = fc.integer({ min: 0, max: 0xffffffff });
@@ -17,8 +25,12 @@ describe('enctype properties', () => {
       const bad = Buffer.from(c);
       bad[pos % bad.length] ^= 0x80;
       expect(() => profile.decrypt(key, u, bad)).toThrow(IntegrityError);
-      expect(() => profile.decrypt(key, (u + 1) >>> 0, c)).toThrow(IntegrityError);
+      expect(() => profile.decrypt(key, otherUsage(e, u), c)).toThrow(IntegrityError);
     }), { numRuns: 200 });
+    // the collision itself, as RFC 4757 specifies it: usage 9 decrypts what usage 8 encrypted
+    const rc4 = encryptionType(23);
+    const k = rc4.randomKey();
+    expect(rc4.decrypt(k, 9, rc4.encrypt(k, 8, Buffer.from('x')))).toEqual(Buffer.from('x'));
   });
 
   it('random ciphertext only ever raises IntegrityError', () => {
