@@ -466,12 +466,22 @@ interface SmbStatusEntry {
 
 /** Server side: smbstatus --json shows each session's signing and each tree connect's encryption. */
 async function checkProtection(ctx: ScenarioContext, checks: Check[], id: 'krb5i' | 'seal', users: string[]): Promise<void> {
-  const out = await exec('smbstatus', ['-s', SMB_CONF, '--json'], { timeoutMs: 30_000 });
-  let r: { sessions?: unknown; tcons?: unknown };
-  try {
-    r = JSON.parse(out.stdout) as { sessions?: unknown; tcons?: unknown };
-  } catch {
-    check(checks, 'smbstatus --json', false, (out.stdout + out.stderr).trim().slice(0, 300));
+  // Samba 4.17's smbstatus --json now and then aborts (PANIC "tomap == 0" in status_json.c) while
+  // reading the session tables; it is the observer failing, so it gets three tries
+  let r: { sessions?: unknown; tcons?: unknown } | undefined;
+  let failure = '';
+  for (let attempt = 1; attempt <= 3 && !r; attempt++) {
+    const out = await exec('smbstatus', ['-s', SMB_CONF, '--json'], { timeoutMs: 30_000 });
+    try {
+      r = JSON.parse(out.stdout) as { sessions?: unknown; tcons?: unknown };
+    } catch {
+      failure = (out.stdout + out.stderr).trim().slice(0, 300);
+      ctx.say(`    smbstatus --json attempt ${attempt} failed: ${failure.split('\n')[0]}`);
+      await new Promise((done) => setTimeout(done, 1000));
+    }
+  }
+  if (!r) {
+    check(checks, 'smbstatus --json', false, failure);
     return;
   }
   const sessions = Object.values((r.sessions ?? {}) as Record<string, SmbStatusEntry>);
