@@ -8,13 +8,26 @@
 // against the DC): its modules find their helper scripts next to themselves through
 // `import.meta.url`, which a bundle would point at the bundle, so the plugin below pins each harness
 // module's `import.meta.url` to its own source file.
-import { mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+// The guest sees the host's filesystem over 9p but mounts fresh, empty /tmp and /run: a checkout
+// there (a CI clone, say) is staged first — what the guest reads (test/kernel, dist/) is copied to
+// STAGE below, which also holds .work/kernel (kernel cache, bundles, run directories).
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
-const bundleDir = join(repoRoot, '.work', 'kernel', 'bundle');
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const STAGE = '/var/tmp/cifs-upcall-kernel-test';
+const invisibleToGuest = /^\/(tmp|run)(\/|$)/.test(repoRoot);
+const runRoot = invisibleToGuest ? STAGE : repoRoot;
+if (invisibleToGuest) {
+  for (const part of ['test/kernel', 'dist']) {
+    rmSync(join(STAGE, part), { recursive: true, force: true });
+    if (existsSync(join(repoRoot, part))) cpSync(join(repoRoot, part), join(STAGE, part), { recursive: true });
+  }
+  console.log(`kernel-test: ${repoRoot} is under /tmp or /run, which the guest cannot see: staged test/kernel and dist/ in ${STAGE}`);
+}
+const bundleDir = join(runRoot, '.work', 'kernel', 'bundle');
 mkdirSync(bundleDir, { recursive: true });
 
 /** @type {import('esbuild').Plugin} */
@@ -43,4 +56,4 @@ await build({
 });
 
 const { main } = await import(pathToFileURL(join(bundleDir, 'runner.mjs')).href);
-process.exitCode = await main(process.argv.slice(2), { repoRoot, bundleDir });
+process.exitCode = await main(process.argv.slice(2), { repoRoot: runRoot, bundleDir });
