@@ -56,19 +56,6 @@ export const Oid = {
   KRB5_NT_PRINCIPAL_NAME: hex('2a864886f71201020201'),
 } as const;
 
-/** RFC 2744 req_flags / ctx_flags bits. */
-export const GssFlag = {
-  DELEG: 0x1,
-  MUTUAL: 0x2,
-  REPLAY: 0x4,
-  SEQUENCE: 0x8,
-  CONF: 0x10,
-  INTEG: 0x20,
-  ANON: 0x40,
-  PROT_READY: 0x80,
-  TRANS: 0x100,
-  DCE_STYLE: 0x1000,
-} as const;
 
 export const CredUsage = { INITIATE: 1, ACCEPT: 2, BOTH: 3 } as const;
 

@@ -10,12 +10,9 @@ import { CcacheError, CcacheFormatError, systemError } from './errors.ts';
 import { encodeCredential, parseFileCcache, parseFileHeader, type CcacheVersion, type FileHeader } from './marshal.ts';
 import {
   classifyRecords,
-  type CacheConfigEntry,
   type CcacheContents,
   type Credential,
-  type CredentialCache,
-  type KdcTimeOffset,
-  type Principal,
+  SynchronousCredentialCache,
 } from './model.ts';
 import { openUserFileForAppendSync, readUserFileSync } from './safe-file.ts';
 
@@ -37,11 +34,12 @@ export interface FileCcacheSnapshot extends CcacheContents {
   truncatedAt: number | null;
 }
 
-export class FileCredentialCache implements CredentialCache {
+export class FileCredentialCache extends SynchronousCredentialCache {
   readonly type: 'FILE' | 'DIR';
   readonly name: string;
 
   constructor(readonly path: string, private readonly options: FileCcacheOptions = {}) {
+    super();
     this.name = options.name ?? `FILE:${path}`;
     this.type = this.name.startsWith('DIR:') ? 'DIR' : 'FILE';
   }
@@ -112,27 +110,4 @@ export class FileCredentialCache implements CredentialCache {
     return parseFileHeader(head, this.name, Number.MAX_SAFE_INTEGER);
   }
 
-  async read(): Promise<CcacheContents> {
-    return this.readSync();
-  }
-
-  async principal(): Promise<Principal> {
-    return this.readSync().principal;
-  }
-
-  async credentials(): Promise<Credential[]> {
-    return this.readSync().credentials;
-  }
-
-  async configEntries(): Promise<CacheConfigEntry[]> {
-    return this.readSync().config;
-  }
-
-  async kdcTimeOffset(): Promise<KdcTimeOffset | null> {
-    return this.readSync().kdcTimeOffset;
-  }
-
-  async store(credential: Credential): Promise<void> {
-    this.storeSync(credential);
-  }
 }

@@ -21,13 +21,11 @@ import { CcacheError, systemError } from './errors.ts';
 import { decodeCredential, decodePrincipal, encodeCredential } from './marshal.ts';
 import {
   classifyRecords,
+  SynchronousCredentialCache,
   unparsePrincipal,
-  type CacheConfigEntry,
   type CcacheContents,
   type Credential,
-  type CredentialCache,
   type KdcTimeOffset,
-  type Principal,
 } from './model.ts';
 
 /** The keyctl calls this module uses (a subset of the native addon). */
@@ -247,7 +245,7 @@ export function listKeyringCollection(residual: string, options: KeyringOptions 
   return caches;
 }
 
-export class KeyringCredentialCache implements CredentialCache {
+export class KeyringCredentialCache extends SynchronousCredentialCache {
   readonly type = 'KEYRING';
 
   constructor(
@@ -258,7 +256,9 @@ export class KeyringCredentialCache implements CredentialCache {
     private readonly legacy: boolean,
     private readonly k: KeyctlCalls,
     private readonly now: () => number = () => Math.floor(Date.now() / 1000),
-  ) {}
+  ) {
+    super();
+  }
 
   private readOffsets(): { id: number | null; offset: KdcTimeOffset | null } {
     const id = search(this.k, this.keyringId, 'user', TIME_OFFSETS_KEY, 0);
@@ -354,28 +354,9 @@ export class KeyringCredentialCache implements CredentialCache {
     this.setTimeout(this.keyringId, latest > now ? latest - now : 1);
   }
 
-  async read(): Promise<CcacheContents> {
+  override async read(): Promise<CcacheContents> {
     const { principal, credentials, config, kdcTimeOffset } = this.readSync();
     return { principal, credentials, config, kdcTimeOffset };
   }
 
-  async principal(): Promise<Principal> {
-    return this.readSync().principal;
-  }
-
-  async credentials(): Promise<Credential[]> {
-    return this.readSync().credentials;
-  }
-
-  async configEntries(): Promise<CacheConfigEntry[]> {
-    return this.readSync().config;
-  }
-
-  async kdcTimeOffset(): Promise<KdcTimeOffset | null> {
-    return this.readSync().kdcTimeOffset;
-  }
-
-  async store(credential: Credential): Promise<void> {
-    this.storeSync(credential);
-  }
 }

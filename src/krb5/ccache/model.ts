@@ -108,6 +108,41 @@ export interface CredentialCache {
   store(credential: Credential): Promise<void>;
 }
 
+/**
+ * A cache read and written synchronously (FILE/DIR, KEYRING): after a namespace switch only
+ * synchronous reads are safe; the async CredentialCache methods are these reads.
+ */
+export abstract class SynchronousCredentialCache implements CredentialCache {
+  abstract readonly type: CcacheType;
+  abstract readonly name: string;
+  abstract readSync(): CcacheContents;
+  abstract storeSync(credential: Credential): void;
+
+  async read(): Promise<CcacheContents> {
+    return this.readSync();
+  }
+
+  async principal(): Promise<Principal> {
+    return this.readSync().principal;
+  }
+
+  async credentials(): Promise<Credential[]> {
+    return this.readSync().credentials;
+  }
+
+  async configEntries(): Promise<CacheConfigEntry[]> {
+    return this.readSync().config;
+  }
+
+  async kdcTimeOffset(): Promise<KdcTimeOffset | null> {
+    return this.readSync().kdcTimeOffset;
+  }
+
+  async store(credential: Credential): Promise<void> {
+    this.storeSync(credential);
+  }
+}
+
 // ---- principals ---------------------------------------------------------------------------
 
 /** Realm and components equal; the name type is ignored (krb5_principal_compare). */
