@@ -4,13 +4,34 @@
 // wrapping and the kernel payload are the pipeline's job, identical for every source.
 import type { Trace } from './trace.ts';
 
-/** Who the credentials are for, already resolved from the passwd database by the pipeline. */
+/**
+ * Who the credentials are for, resolved by the pipeline from the host passwd database (and, for a
+ * caller in another user namespace, from its uid_map/gid_map: docs/user-namespaces.md).
+ */
 export interface UpcallIdentity {
+  /** host (init user namespace) uid: the one we run as, and the owner our stat() sees */
   uid: number;
-  /** primary gid from the passwd entry */
+  /** host primary gid: from the passwd entry, or the triggering thread's when there is none */
   gid: number;
-  /** login name from the passwd entry (gssproxy impersonates `name@default_realm`) */
-  username: string;
+  /** login name from the host passwd entry; absent when the uid has none (a mapped container uid) */
+  username?: string;
+  /**
+   * The ids as the caller's user namespace names them, present only when the triggering process
+   * lives in another user namespace than ours. Names the caller's world uses (default_ccache_name
+   * tokens, DIR:/KEYRING:/KCM names, keytab names) take these; ownership checks never do.
+   */
+  namespaceIds?: { uid: number; gid: number };
+}
+
+/** The uid the caller's world names the user by (see UpcallIdentity.namespaceIds). */
+export function namingUid(identity: UpcallIdentity): number {
+  return identity.namespaceIds?.uid ?? identity.uid;
+}
+
+/** "alice (uid 2001)", "uid 102002 (uid 2002 in the caller's user namespace)": for messages. */
+export function describeIdentity(identity: UpcallIdentity): string {
+  const who = identity.username !== undefined ? `${identity.username} (uid ${identity.uid})` : `uid ${identity.uid}`;
+  return identity.namespaceIds ? `${who}, uid ${identity.namespaceIds.uid} in the caller's user namespace` : who;
 }
 
 export interface CredentialRequest {

@@ -14,6 +14,7 @@
 // session key is the initiator's authenticator subkey, read from the exported context.
 import {
   CredentialError,
+  describeIdentity,
   type CredentialFailureKind,
   type CredentialRequest,
   type CredentialSource,
@@ -102,9 +103,19 @@ export class GssproxySource implements CredentialSource {
     if (!host || /[\s@/\\\0]/.test(host)) {
       throw new CredentialError(SOURCE, 'config', `cannot name the service for host ${JSON.stringify(host)}: empty, or contains @, / or whitespace`);
     }
-    trace.event('gssproxy', `asking gssproxy on ${socketPath} for ${target} on behalf of uid ${identity.uid} (${identity.username})`, {
+    trace.event('gssproxy', `asking gssproxy on ${socketPath} for ${target} on behalf of ${describeIdentity(identity)}`, {
       naming, namingWhy: why, euid, socket: socketPath, export: this.contextExport,
     });
+    if (identity.namespaceIds) {
+      // The socket was looked up in the caller's mount namespace. The kernel translates our
+      // SO_PEERCRED into the daemon's user namespace: a daemon of the caller's namespace sees
+      // uid ${identity.namespaceIds.uid}, one of the host's sees ${identity.uid} (docs/user-namespaces.md).
+      if (naming === 'uid-name') {
+        throw new CredentialError(SOURCE, 'config',
+          `gssproxy naming "uid-name" names the user by number, and the daemon behind ${socketPath} may live in the caller's user namespace or the host's: refusing for a user-namespaced caller (use euid naming, where the kernel translates the id)`);
+      }
+      trace.event('gssproxy', `caller in another user namespace: the daemon sees our SO_PEERCRED translated into its own namespace (uid ${identity.namespaceIds.uid} if it runs in the caller's, ${identity.uid} if in the host's)`);
+    }
     if (naming === 'euid' && euid !== identity.uid) {
       throw new CredentialError(SOURCE, 'config',
         `gssproxy naming "euid" needs the process to run as uid ${identity.uid}, but its euid is ${euid}: gssproxy would answer for uid ${euid}`);

@@ -20,6 +20,7 @@
 // src/net/dns only; sockets are made on this thread.
 import {
   CredentialError,
+  namingUid,
   type CredentialFailureKind,
   type CredentialRequest,
   type CredentialSource,
@@ -294,6 +295,13 @@ export class CcacheSource extends Krb5SourceBase {
 
     const { name, origin } = this.cacheName(request, config);
     trace.event('ccache', `credential cache ${name} (${origin})`, { cache: name, origin });
+    if (identity.namespaceIds && /^KEYRING:/i.test(name)) {
+      // user and persistent keyrings are registered per user namespace: the caller's are not the
+      // ones the init namespace would give us for the same kuid (keyrings(7), docs/user-namespaces.md)
+      const message = `credential cache ${name} is a kernel keyring of the caller's user namespace, which a helper in the init user namespace cannot reach`;
+      trace.event('ccache', `rejected: ${message}`, { failure: 'foreign-keyring' });
+      throw new CredentialError(this.name, 'no-credentials', message);
+    }
     let cache: CredentialCache;
     let contents: CcacheContents;
     try {
@@ -334,23 +342,26 @@ export class CcacheSource extends Krb5SourceBase {
       return { name: request.probedCcacheName, origin: 'KRB5CCNAME of the triggering process' };
     }
     const { identity } = request;
+    // the caller's world names its caches with its own uid (docs/user-namespaces.md)
+    const uid = namingUid(identity);
+    const forWhom = identity.namespaceIds ? `uid ${uid} of the caller's user namespace (host uid ${identity.uid})` : `uid ${uid}`;
     try {
       const profile = config.profile.value(['libdefaults', 'default_ccache_name'])?.value;
       const resolved = resolveDefaultCcacheName({
-        uid: identity.uid,
-        euid: identity.uid,
-        username: identity.username,
+        uid,
+        euid: uid,
+        ...(identity.username !== undefined ? { username: identity.username } : {}),
         ...(this.env.TMPDIR ? { tmpdir: this.env.TMPDIR } : {}),
         ...(profile !== undefined ? { profileDefaultCcacheName: profile } : {}),
       });
       return {
         name: resolved.name,
         origin: resolved.source === 'default_ccache_name'
-          ? `default_ccache_name ${profile} of krb5.conf for uid ${identity.uid}`
-          : `built-in default for uid ${identity.uid}`,
+          ? `default_ccache_name ${profile} of krb5.conf for ${forWhom}`
+          : `built-in default for ${forWhom}`,
       };
     } catch (e) {
-      throw new CredentialError(this.name, 'config', `cannot name uid ${identity.uid}'s default credential cache: ${(e as Error).message}`, { cause: e });
+      throw new CredentialError(this.name, 'config', `cannot name ${forWhom}'s default credential cache: ${(e as Error).message}`, { cause: e });
     }
   }
 
@@ -484,7 +495,8 @@ export class KeytabSource extends Krb5SourceBase {
       try {
         const profile = config.profile.value(['libdefaults', 'default_keytab_name'])?.value;
         const r = resolveDefaultKeytabName({
-          uid: identity.uid, euid: identity.uid, username: identity.username,
+          uid: namingUid(identity), euid: namingUid(identity),
+          ...(identity.username !== undefined ? { username: identity.username } : {}),
           ...(this.env.KRB5_KTNAME !== undefined ? { envKRB5_KTNAME: this.env.KRB5_KTNAME } : {}),
           ...(profile !== undefined ? { profileDefaultKeytabName: profile } : {}),
         });

@@ -2,11 +2,10 @@
 // §3.8; cifs.upcall 7.4+ semantics):
 //
 //   upcall_target   pid    namespaces                          KRB5CCNAME probe
-//   app / absent    ≠ 0    the triggering thread's             yes, unless uid 0 or -E
-//   app / absent    0      our own (nothing to follow)         no
-//   mount           any    our own = the host's                no
+//   app / absent    pid    the triggering thread's             yes, unless uid 0 or -E
+//   mount           pid    our own = the host's                no
 //
-// Unlike C, a vanished pid with target app is an error (fail closed, §5 #18): decided in upcall.ts.
+// pid 0 and a vanished pid are refused before this plan is made (upcall.ts), as cifs.upcall 7.6 does.
 import type { SpnegoKeyDescription } from '../kernel/key-description.ts';
 
 export interface TargetPlan {
@@ -33,16 +32,6 @@ export function planTarget(
       envProbeReason: 'upcall_target=mount: the triggering process does not choose the credentials',
       pid: d.pid,
       logLine: 'upcall_target=mount, not switching namespaces to application thread',
-    };
-  }
-  if (d.pid === 0) {
-    return {
-      namespaces: 'own',
-      namespaceReason: `upcall_target=${target} but pid=0: no triggering thread to follow`,
-      envProbe: false,
-      envProbeReason: 'pid=0: no process environment to read',
-      pid: 0,
-      logLine: `upcall_target=${d.upcallTarget === 'unspecified' ? 'app' : d.upcallTarget}, pid 0: not switching namespaces`,
     };
   }
   let envProbe = true;

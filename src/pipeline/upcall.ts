@@ -20,6 +20,7 @@
 // one LOG_ERR line with the cause, and a failure kind the CLI turns into an exit status.
 import {
   CredentialError,
+  describeIdentity,
   type CredentialRequest,
   type CredentialSource,
   type InitiatorToken,
@@ -44,9 +45,17 @@ import {
   openTargetNamespaces,
   type OpenedNamespaces,
 } from '../os/namespaces.ts';
-import { lookupHostPasswd, PasswdLookupError } from '../os/passwd.ts';
+import { lookupHostPasswd, PasswdLookupError, type PasswdEntry } from '../os/passwd.ts';
 import { dropPrivileges, formatCapabilityMask, PrivilegeError } from '../os/privileges.ts';
-import { probeEnvironVariable, readProcessStat, referenceStartTime } from '../os/proc.ts';
+import { probeEnvironVariable, readProcessStat, referenceStartTime, type ProcessStat } from '../os/proc.ts';
+import {
+  mapHostId,
+  readCallerUserNamespace,
+  readThreadCredentials,
+  UserNamespaceError,
+  type CallerUserNamespace,
+  type IdMapRange,
+} from '../os/user-namespace.ts';
 import type { UpcallLog } from '../os/syslog.ts';
 import { armPhaseGuards } from '../os/upcall-state.ts';
 import { cifsSpnegoInitToken } from '../spnego/spnego.ts';
@@ -227,13 +236,25 @@ async function upcallSteps(
     uid: chosen.uid, from: chosen.from,
   });
 
+  // 5b. pid 0 names no process: nothing to follow, and no namespace to judge the ids in
+  // (cifs.upcall 7.6 refuses it for every upcall_target; no kernel sends it)
+  if (d.pid === 0) {
+    log.error(`map_id(pid=0, map=uid_map, id=${chosen.uid}): No such file or directory`);
+    throw new UpcallError('namespace', 'pid=0 names no triggering process: refusing (nothing to judge the credential uid against)');
+  }
+
   // 6. passwd, host namespaces, as root
   const pw = lookupHostPasswd(chosen.uid);
-  if (!pw) throw new UpcallError('identity', `no passwd entry for uid ${chosen.uid} (host passwd database)`);
-  const identity: UpcallIdentity = { uid: pw.uid, gid: pw.gid, username: pw.name };
-  trace.event('identity', `uid ${pw.uid} is ${pw.name}, primary gid ${pw.gid} (host passwd via getpwuid_r, as root, before any namespace switch)`, {
-    uid: pw.uid, gid: pw.gid, name: pw.name,
-  });
+  if (pw) {
+    trace.event('identity', `uid ${pw.uid} is ${pw.name}, primary gid ${pw.gid} (host passwd via getpwuid_r, as root, before any namespace switch)`, {
+      uid: pw.uid, gid: pw.gid, name: pw.name,
+    });
+  }
+
+  // 6a. the caller's user namespace: translate the ids it names the user by, or refuse
+  const follows = d.upcallTarget !== 'mount';
+  const callerThread = follows ? requireLiveThread(d.pid) : null;
+  const identity = resolveIdentity(chosen.uid, pw, follows ? d.pid : null, trace, log);
 
   // 6b. configuration for this server and caller (root's file, host namespaces)
   if (deps.configure) {
@@ -252,8 +273,8 @@ async function upcallSteps(
 
   // 8. the caller's namespaces
   let probedCcacheName: string | undefined;
-  if (plan.namespaces === 'caller') {
-    probedCcacheName = enterCallerNamespaces(plan, options, trace, log);
+  if (plan.namespaces === 'caller' && callerThread) {
+    probedCcacheName = enterCallerNamespaces(plan, callerThread, options, trace, log);
   } else {
     trace.event('ns', 'staying in the helper\'s own namespaces');
   }
@@ -322,13 +343,93 @@ function logParsedFields(log: UpcallLog, d: SpnegoKeyDescription): void {
 }
 
 /** Steps 8a–8e; returns the probed KRB5CCNAME, if any. */
-function enterCallerNamespaces(plan: TargetPlan, options: UpcallOptions, trace: Trace, log: UpcallLog): string | undefined {
+/** The triggering thread's stat, read before anything else is read about it; refuses a gone one. */
+function requireLiveThread(pid: number): ProcessStat {
+  const stat = readProcessStat(pid);
+  if (!stat || stat.state === 'Z' || stat.state === 'X') {
+    throw new UpcallError('namespace', `triggering thread ${pid} ${stat ? 'has exited (zombie)' : 'no longer exists'}: refusing to run in the host namespaces instead`);
+  }
+  return stat;
+}
+
+/**
+ * Host passwd entry + the caller's user namespace → the identity (docs/user-namespaces.md). For a
+ * caller in another user namespace the uid and the primary gid must each map to exactly one id
+ * there; a mapped uid without a host passwd entry (rootless containers on subuid ranges) takes its
+ * primary gid from the triggering thread, but only when that thread's fsuid is the credential uid.
+ */
+function resolveIdentity(uid: number, pw: PasswdEntry | null, pid: number | null, trace: Trace, log: UpcallLog): UpcallIdentity {
+  let userns: CallerUserNamespace | null = null;
+  if (pid !== null) {
+    try {
+      userns = readCallerUserNamespace(pid);
+    } catch (e) {
+      if (e instanceof UserNamespaceError && e.stockLogLine) log.error(e.stockLogLine);
+      throw new UpcallError('namespace', (e as Error).message, { cause: e });
+    }
+    trace.event('identity', userns.foreign
+      ? `thread ${pid} lives in another user namespace (inode ${userns.callerInode}, ours ${userns.ownInode}): uid_map ${formatMap(userns.uidMap)}, gid_map ${formatMap(userns.gidMap)} (host procfs, before any switch)`
+      : `thread ${pid} shares our user namespace (inode ${userns.ownInode}): ids used as they are`, {
+      foreign: userns.foreign, callerInode: userns.callerInode, ownInode: userns.ownInode,
+    });
+  }
+  if (!userns?.foreign) {
+    if (!pw) throw new UpcallError('identity', `no passwd entry for uid ${uid} (host passwd database)`);
+    return { uid: pw.uid, gid: pw.gid, username: pw.name };
+  }
+
+  const mappedUid = mapHostId(userns.uidMap, uid);
+  if (mappedUid.status === 'ambiguous') {
+    log.error(`uid_map has multiple mapped IDs for ${uid} (unsupported)`);
+    throw new UpcallError('identity', `uid ${uid} maps to several ids (${mappedUid.ids.join(', ')}) in the user namespace of thread ${pid}: refusing`);
+  }
+  if (mappedUid.status === 'unmapped') {
+    log.error(`UID ${uid} not mapped in this namespace (unsupported)`);
+    throw new UpcallError('identity', `uid ${uid} is not mapped in the user namespace of thread ${pid}: refusing (no credential source asked)`);
+  }
+
+  let gid: number;
+  let gidFrom: string;
+  if (pw) {
+    gid = pw.gid;
+    gidFrom = `host passwd entry ${pw.name}`;
+  } else {
+    const creds = readThreadCredentials(pid as number);
+    if (!creds || creds.uids[3] !== uid) {
+      log.error(`failed to retrieve GID from UID ${uid}`);
+      throw new UpcallError('identity', `no passwd entry for uid ${uid} (host passwd database), and thread ${pid} does not run with fsuid ${uid} to take its gid from: refusing`);
+    }
+    gid = creds.gids[3];
+    gidFrom = `fsgid of thread ${pid} (no host passwd entry for uid ${uid}; its fsuid is ${uid})`;
+  }
+  const mappedGid = mapHostId(userns.gidMap, gid);
+  if (mappedGid.status === 'ambiguous') {
+    log.error(`gid_map has multiple mapped IDs for ${gid} (unsupported)`);
+    throw new UpcallError('identity', `gid ${gid} of uid ${uid} maps to several ids (${mappedGid.ids.join(', ')}) in the user namespace of thread ${pid}: refusing`);
+  }
+  if (mappedGid.status === 'unmapped') {
+    log.error(`GID ${gid} not mapped in this namespace (unsupported)`);
+    throw new UpcallError('identity', `primary gid ${gid} of uid ${uid} is not mapped in the user namespace of thread ${pid}: refusing (no credential source asked)`);
+  }
+  log.debug(`host ${uid}:${gid} -> NS ${mappedUid.id}:${mappedGid.id}`);
+  trace.event('identity', `host ${uid}:${gid} is ${mappedUid.id}:${mappedGid.id} in the caller's user namespace (gid from the ${gidFrom}); we stay in the init user namespace as ${uid}:${gid}, and name the user's caches with uid ${mappedUid.id}`, {
+    uid, gid, namespaceUid: mappedUid.id, namespaceGid: mappedGid.id,
+  });
+  return {
+    uid,
+    gid,
+    ...(pw ? { username: pw.name } : {}),
+    namespaceIds: { uid: mappedUid.id, gid: mappedGid.id },
+  };
+}
+
+function formatMap(ranges: readonly IdMapRange[]): string {
+  return ranges.length === 0 ? '(empty)' : ranges.map((r) => `${r.inside} ${r.outside} ${r.count}`).join(' | ');
+}
+
+function enterCallerNamespaces(plan: TargetPlan, before: ProcessStat, options: UpcallOptions, trace: Trace, log: UpcallLog): string | undefined {
   const pid = plan.pid;
   const reference = referenceStartTime(options.replay);
-  const before = readProcessStat(pid);
-  if (!before || before.state === 'Z' || before.state === 'X') {
-    throw new UpcallError('namespace', `triggering thread ${pid} ${before ? 'has exited (zombie)' : 'no longer exists'}: refusing to run in the host namespaces instead`);
-  }
   trace.event('ns', `thread ${pid} (${before.comm}) started at tick ${before.startTime}; reference: ${reference.source} at tick ${reference.startTime}`, {
     pid, comm: before.comm, startTime: String(before.startTime), referenceStartTime: String(reference.startTime),
   });
@@ -420,7 +521,7 @@ async function askSources(
       break;
     }
     const started = process.hrtime.bigint();
-    trace.event('strategy', `asking ${source.name} for cifs/${request.host} as ${request.identity.username}`);
+    trace.event('strategy', `asking ${source.name} for cifs/${request.host} as ${describeIdentity(request.identity)}`);
     try {
       const token = await source.acquire(request);
       const ms = Number(process.hrtime.bigint() - started) / 1e6;

@@ -27,7 +27,7 @@ export interface AdUpcallOptions {
   strategy: AdStrategy;
   /** user= of the description (default "root", a multiuser mount's identity) */
   mountUser?: string;
-  /** the application's environment (e.g. KRB5CCNAME); null: no application, pid=0 */
+  /** the application's environment (e.g. KRB5CCNAME); null: no application (upcall_target=mount, our own pid) */
   app?: Record<string, string> | null;
   /** krb5.conf for the upcall (config krb5_conf and -k); default the domain's */
   krb5Conf?: string;
@@ -70,9 +70,14 @@ export function traceOf(r: AdUpcallResult, ...areas: string[]): string {
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
 
-function descriptionFor(o: AdUpcallOptions, pid: number): string {
+/**
+ * With an application process: upcall_target=app and its pid. Without one: upcall_target=mount
+ * with our own pid (not followed; pid 0 is refused, as by cifs.upcall 7.6).
+ */
+function descriptionFor(o: AdUpcallOptions, app: { pid: number } | null): string {
   const id = hex(o.as.uid);
-  return `ver=0x2;host=${o.host};ip4=127.0.0.1;sec=krb5;uid=${id};creduid=${id};user=${o.mountUser ?? 'root'};pid=${hex(pid)};upcall_target=app`;
+  const target = app ? `pid=${hex(app.pid)};upcall_target=app` : `pid=${hex(process.pid)};upcall_target=mount`;
+  return `ver=0x2;host=${o.host};ip4=127.0.0.1;sec=krb5;uid=${id};creduid=${id};user=${o.mountUser ?? 'root'};${target}`;
 }
 
 function parseSyslog(stderr: string): SyslogLine[] {
@@ -146,7 +151,7 @@ export class AdUpcallRunner {
   async upcall(o: AdUpcallOptions): Promise<AdUpcallResult> {
     const id = `${++this.n}`;
     const app = o.app === null || o.as.uid === 0 && o.app === undefined ? null : await this.application(o.as, o.app ?? {});
-    const description = descriptionFor(o, app?.pid ?? 0);
+    const description = descriptionFor(o, app?.pid === undefined ? null : { pid: app.pid });
     const krb5Conf = o.krb5Conf ?? this.env.krb5Conf;
     const traceFile = join(this.scratch, `trace-${id}.json`);
     const payloadFile = join(this.scratch, `payload-${id}`);

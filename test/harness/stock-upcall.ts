@@ -83,3 +83,23 @@ export function splitPayload(payload: Buffer): { version: number; flags: number;
   return { version, flags, sessionKey, blob, trailing: payload.length - (16 + keyLen + blobLen) };
 }
 
+
+/** The installed cifs-utils, as dpkg names it, and whether it has the 2026 security update. */
+export interface StockPackage {
+  version: string;
+  /**
+   * cifs-utils 2:7.0-2+deb12u1 (the 7.6 fixes): maps the credential ids into the caller's user
+   * namespace, refuses unmapped ids, pid 0 and vanished pids (docs/cifs-upcall-reference.md).
+   */
+  mapsUserNamespaces: boolean;
+}
+
+export const STOCK_FIXED_VERSION = '2:7.0-2+deb12u1';
+
+export function stockPackage(): StockPackage {
+  const q = spawnSync('dpkg-query', ['-W', '-f=${Version}', 'cifs-utils'], { encoding: 'utf8' });
+  const version = q.status === 0 ? q.stdout.trim() : '';
+  if (!version) throw new Error(`cifs-utils is not installed: ${q.stderr.trim()}`);
+  const ge = spawnSync('dpkg', ['--compare-versions', version, 'ge', STOCK_FIXED_VERSION]);
+  return { version, mapsUserNamespaces: ge.status === 0 };
+}

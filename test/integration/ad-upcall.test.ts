@@ -281,7 +281,7 @@ describe('keytab: the machine account (user=CLIENT$, uid 0)', () => {
     expect(as).toMatch(/answered RESPONSE_TOO_BIG over UDP; sending the same request over TCP only/);
     // the DC recorded that the PAC was asked for (PAC_ATTRIBUTES: 1 = PAC_WAS_REQUESTED, 2 = implicit)
     expect(r.kdc.join('\n')).toMatch(/AS-REQ SUCCESS .* CLIENT\$@AD\.TEST krbtgt\/AD\.TEST@AD\.TEST .*pac_attributes=1/);
-    table.add('keytab: user=CLIENT$ (uid 0, pid 0), -K the machine account\'s exported keytab → cifs/fs1', `compat → ${answeredBy(r)}`,
+    table.add('keytab: user=CLIENT$ (uid 0, upcall_target=mount), -K the machine account\'s exported keytab → cifs/fs1', `compat → ${answeredBy(r)}`,
       `${x.summary}; ${pac}; AS-REQ salt AD.TESThostclient.ad.test, AS-REP too big for UDP → TCP; DC: pac_attributes=1 (PAC requested)`);
   });
 

@@ -128,7 +128,7 @@ describe('upcall_target=app: the caller\'s namespaces', () => {
   });
 });
 
-describe('upcall_target=mount and pid 0: the helper\'s own namespaces', () => {
+describe('upcall_target=mount: the helper\'s own namespaces; pid 0 refused', () => {
   it('mount: no switch, no probe; the source sees the host (host-only file, host name, host interfaces)', () => {
     const r = replay(description({ uid: users.alice.uid, pid: caller.pid, target: 'mount' }));
     expect(r.status).toBe(0);
@@ -140,10 +140,14 @@ describe('upcall_target=mount and pid 0: the helper\'s own namespaces', () => {
     expect(find(r.trace, 'identity', /stand-in: host name/)?.fields?.['hostname']).toBe(hostname());
   });
 
-  it('pid 0: nothing to follow', () => {
-    const r = replay(description({ uid: users.alice.uid, pid: 0, target: 'app' }));
-    expect(r.status).toBe(0);
-    expect(find(r.trace, 'ns', /pid=0: no triggering thread/)).toBeDefined();
+  it.each(['app', 'mount'] as const)('pid 0 (upcall_target=%s): refused, exit 6, negated, no source asked (as cifs.upcall 7.6)', (target) => {
+    const r = replay(description({ uid: users.alice.uid, pid: 0, target }));
+    expect(r.status).toBe(6);
+    expect(r.payload).toBe('');
+    expect(find(r.trace, 'result', /pid=0 names no triggering process: refusing/)).toBeDefined();
+    expect(find(r.trace, 'strategy', /asking/)).toBeUndefined();
+    expect(r.trace.some((t) => t.area === 'ns' && t.fields?.['action'] === 'enter')).toBe(false);
+    expect(find(r.trace, 'result', /replay: the key would be negated for 5 s/)).toBeDefined();
   });
 });
 

@@ -6,6 +6,7 @@
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { probedTitle, probeNonRootRequestKey, reportProbeSkip } from '../harness/host-probes.ts';
 import { buildChassisBundles, type ChassisBundles } from '../harness/standin/build.ts';
 import {
   chassisUsers,
@@ -86,8 +87,8 @@ describe('request_key(2) → /sbin/request-key → cifs-upcall', () => {
   });
 
   it('on failure: a negative key with our timeout — ENOKEY at once while it lasts, a new upcall after', () => {
-    // the production bundle: no credential source yet, so every upcall fails (exit 8)
-    const s = scenario(users.alice.uid, 0);
+    // the production bundle: no ticket and no gssproxy here, so every upcall fails (exit 8)
+    const s = scenario(users.alice.uid, caller.pid);
     const line = installRequestKeyLine(s.tag,
       `create user ${s.glob} * /usr/bin/node ${bundles.production} --key-type user --negative-timeout 3 --trace=${s.trace} --trace-format=json %k`);
     let r;
@@ -110,7 +111,9 @@ describe('request_key(2) → /sbin/request-key → cifs-upcall', () => {
     expect(negative?.expiry).toMatch(/^[123]s$/); // our 3 s, not the kernel's 60 s
     const second = /second=(\d+) ms=(\d+)/.exec(r.stdout)!;
     expect(second[1]).toBe('1');
-    expect(Number(second[2])).toBeLessThan(50); // no upcall: the negative key answered
+    // no upcall: the negative key answered. The proof is the run count below (two runs, not
+    // three); the bound only catches a hang, with room for a loaded 2-core machine.
+    expect(Number(second[2])).toBeLessThan(2000);
     expect(r.stdout).toMatch(/third=1/);
     // the helper ran twice: the first request and the one after the timeout
     const runs = readJsonTrace(s.trace).filter((t) => t.message === 'exit status 8');
@@ -118,7 +121,13 @@ describe('request_key(2) → /sbin/request-key → cifs-upcall', () => {
     expect(readJsonTrace(s.trace).filter((t) => /negated for 3 s/.test(t.message))).toHaveLength(2);
   });
 
-  it('a key requested by a non-root user (forged description) is refused untouched', () => {
+  // On some host kernels request_key(2) from a non-root user never reaches /sbin/request-key: the
+  // probe says which, the skip is reported with its finding, and the QEMU proof (test/kernel,
+  // scenario 8-forged-request) runs the same request with cifs.spnego on real kernels.
+  const nonRoot = probeNonRootRequestKey(users.bob.uid, users.bob.gid);
+  const forgedTitle = 'a key requested by a non-root user (forged description) is refused untouched';
+  reportProbeSkip('chassis-request-key.test.ts', forgedTitle, nonRoot);
+  it.skipIf(!nonRoot.available)(probedTitle(forgedTitle, nonRoot), () => {
     const s = scenario(0, 1); // asks for root's credentials in init's namespaces
     const line = installRequestKeyLine(s.tag,
       `create user ${s.glob} * /usr/bin/node ${bundles.standin} --key-type user --trace=${s.trace} --trace-format=json %k`);

@@ -83,7 +83,8 @@ describe('cifs-upcall --replay with the own-ticket sources', () => {
   });
 
   it('the mount\'s own session (uid 0) with user=CLIENT$ and -K: the keytab fallback', async () => {
-    const r = upcall({ sec: 'krb5', uid: '0x0', creduid: '0x0', user: 'CLIENT$', pid: '0x0', upcall_target: 'mount' }, ['-K', env.keytabs.machine]);
+    // upcall_target=mount: the pid is not followed (any live one; pid 0 is refused, as cifs.upcall 7.6)
+    const r = upcall({ sec: 'krb5', uid: '0x0', creduid: '0x0', user: 'CLIENT$', pid: hex(process.pid), upcall_target: 'mount' }, ['-K', env.keytabs.machine]);
     expect(r.status, r.stderr).toBe(0);
     const a = await acceptor.accept(env.keytabs.fs1, r.payload!.blob, 'spnego');
     expect(a.ok, a.error).toBe(true);
@@ -97,8 +98,8 @@ describe('cifs-upcall --replay with the own-ticket sources', () => {
     // upcall_target=mount request the mount's own session)
     const traceFile = join(dir, 'multiuser-trace.jsonl');
     const dave = env.users.dave!;
-    const r = upcall({ sec: 'krb5', uid: '0x0', creduid: hex(dave.uid), user: 'CLIENT$', pid: '0x0', upcall_target: 'app' },
-      ['-K', env.keytabs.machine, `--trace=${traceFile}`, '--trace-format=json']);
+    const r = upcall({ sec: 'krb5', uid: '0x0', creduid: hex(dave.uid), user: 'CLIENT$', pid: hex(process.pid), upcall_target: 'app' },
+      ['-K', env.keytabs.machine, `--trace=${traceFile}`, '--trace-format=json', '-E']);
     expect(r.status).not.toBe(0);
     expect(r.payload).toBeNull();
     const trace = readJsonTrace(traceFile).map((t) => `${t.area}: ${t.message}`);

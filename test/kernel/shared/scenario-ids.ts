@@ -9,6 +9,9 @@ export const SCENARIOS: Array<{ id: string; title: string }> = [
   { id: '5a-krb5i-signing', title: 'sec=krb5i mount: signed sessions for root, FILE-cache user, impersonated user' },
   { id: '5b-seal-encryption', title: 'sec=krb5,seal mount: encrypted sessions for the same three' },
   { id: '6-descriptions', title: "every key description has this kernel's shape (upcall_target on 6.12)" },
+  { id: '8-forged-request', title: 'a non-root user requests a cifs.spnego key naming root: refused untouched, no ticket' },
+  { id: '9a-userns-mapped', title: 'container uid 2002 (host 102002) with its own ccache reads the mount as its principal' },
+  { id: '9b-userns-unmapped', title: 'a user in a user namespace without a map: refused, no ticket' },
   { id: '7-ad-dc-rbcd', title: "Samba AD DC's own smbd: machine-keytab mount, ticketless user by gssproxy RBCD" },
 ];
 

@@ -44,11 +44,6 @@ describe('where the upcall runs', () => {
     expect(r.plan).toMatchObject({ namespaces: 'caller', envProbe: true, pid: 12058 });
   });
 
-  it('pid 0: no switch and no probe, whatever the target', () => {
-    const r = decide('ver=0x2;host=fs1.example.com;ip4=10.0.0.5;sec=krb5;uid=0x3e8;creduid=0x3e8;pid=0x0;upcall_target=app');
-    expect(r.plan).toMatchObject({ namespaces: 'own', envProbe: false, pid: 0 });
-  });
-
   it('servicePrincipalHost lower-cases ASCII only', () => {
     expect(servicePrincipalHost('FS1.Example.COM')).toBe('fs1.example.com');
     expect(servicePrincipalHost('10.0.0.5')).toBe('10.0.0.5');
