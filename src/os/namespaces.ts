@@ -12,9 +12,10 @@
 //  * user and time namespaces are NOT entered: a multi-threaded process cannot (EINVAL / EUSERS).
 //    Consequences, accepted: the description's uid/creduid are init-namespace ids
 //    (from_kuid_munged(&init_user_ns)), so staying in the init user namespace is exactly what makes
-//    setresuid(creduid) name the right user (C applies them inside the container's user namespace,
-//    cifs-upcall.md §5 #16); the time namespace offsets only CLOCK_MONOTONIC/BOOTTIME, not the
-//    realtime clock Kerberos uses.
+//    setresuid(creduid) name the right user; the caller's own names for it (uid_map/gid_map) are
+//    used only to name its caches (src/os/user-namespace.ts, docs/user-namespaces.md). Staying also
+//    keeps the request-key authority, which a change of user namespace would drop. The time
+//    namespace offsets only CLOCK_MONOTONIC/BOOTTIME, not the realtime clock Kerberos uses.
 //  * pid: entered for completeness (spec order); it only affects children, and we spawn none.
 //
 // Order and rules as cifs.upcall (cifs-upcall.md §3.5): open every /proc/<pid>/ns/<type> read-only

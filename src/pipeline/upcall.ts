@@ -6,8 +6,10 @@
 //      nothing else is done with it, not even a negation: the kernel negates it when we exit
 //   3. refuse a key type we were not told to serve (--key-type)
 //   4. strict parse of the description (src/kernel/key-description.ts)
-//   5. choose the credential uid (creduid, or uid with -l)
+//   5. choose the credential uid (creduid, or uid with -l); refuse pid 0 (no process to judge by)
 //   6. passwd lookup in the HOST namespaces as root, before any setns (CVE-2026-12505)
+//  6a. the caller's user namespace, from the host procfs: translate the uid and gid through its
+//      maps for naming, refuse unmapped or ambiguous ids (CVE-2026-104715; docs/user-namespaces.md)
 //   7. decide where to run (upcall_target) and load the credential sources' code — module loading
 //      must happen here, while the main thread still sees the host's filesystem
 //   8. target app, pid ≠ 0: the thread must exist and be older than the request (pid reuse);
@@ -452,7 +454,7 @@ function enterCallerNamespaces(plan: TargetPlan, before: ProcessStat, options: U
     }
     for (const s of inspectStayingNamespaces(pid)) {
       const differs = s.targetInode !== null && s.ownInode !== null && s.targetInode !== s.ownInode;
-      trace.event('ns', `${s.type}: not entered (a multi-threaded process cannot), ${differs ? 'the caller\'s differs' : 'same as ours'} (ours ${s.ownInode ?? '?'}, target ${s.targetInode ?? '?'})${s.type === 'user' && differs ? '; the description\'s ids are init-namespace ids, used as such' : ''}`, {
+      trace.event('ns', `${s.type}: not entered (a multi-threaded process cannot), ${differs ? 'the caller\'s differs' : 'same as ours'} (ours ${s.ownInode ?? '?'}, target ${s.targetInode ?? '?'})${s.type === 'user' && differs ? '; we keep the host ids and name caches with the caller\'s (see identity)' : ''}`, {
         type: s.type, action: 'stay', ownInode: s.ownInode, targetInode: s.targetInode,
       });
     }

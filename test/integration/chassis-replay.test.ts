@@ -135,7 +135,7 @@ describe('exit statuses and negation', () => {
   });
 
   it('-l with only creduid=: 4', () => {
-    const desc = `ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;creduid=${hex(users.alice.uid)};pid=0x0`;
+    const desc = `ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;creduid=${hex(users.alice.uid)};pid=${hex(caller.pid)}`;
     expect(replay(bundles.standin, ['--replay', desc, '-l']).status).toBe(4);
     expect(replay(bundles.standin, ['--replay', desc]).status).toBe(0);
   });
@@ -229,7 +229,9 @@ describe('syslog (cifs-upcall.md §3.19)', () => {
     const parsed = lines.map((l) => /^<(\d+)>\w{3} [ \d]\d \d\d:\d\d:\d\d cifs\.upcall: (.*)$/.exec(l));
     expect(parsed.every((m) => m !== null), lines.join('\n')).toBe(true);
     const byLevel = (pri: number): string[] => parsed.filter((m) => Number(m![1]) === pri).map((m) => m![2] as string);
-    expect(byLevel(31)[0]).toBe(`[replay] key description: cifs.spnego;0;0;39010000;${desc}`);
+    // the first line names the helper and its version (the ident stays cifs.upcall for compatibility)
+    expect(byLevel(31)[0]).toMatch(/^\[replay\] cifs-upcall(-standin)? \d+\.\d+\.\d+ \(node \d+\.\d+\.\d+\)$/);
+    expect(byLevel(31)[1]).toBe(`[replay] key description: cifs.spnego;0;0;39010000;${desc}`);
     expect(byLevel(31)).toContain('[replay] sec=1');
     expect(byLevel(31)).toContain(`[replay] pid=${caller.pid}`);
     expect(byLevel(31)[byLevel(31).length - 1]).toBe('[replay] Exit status 8');

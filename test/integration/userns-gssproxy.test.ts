@@ -29,6 +29,9 @@ let dir: string;
 let daemon: ContainerProcess;
 let caller: ChildProcess;
 let callerPid: number;
+/** the same container user, with KRB5CCNAME naming a kernel keyring cache */
+let keyringCaller: ChildProcess;
+let keyringCallerPid: number;
 let gssproxyLog: string;
 
 function log(): string {
@@ -82,26 +85,32 @@ beforeAll(async () => {
     stdio: 'ignore', env: { PATH: '/usr/bin:/bin' },
   });
   callerPid = caller.pid!;
-  await waitFor('the caller in the container', () => {
-    try {
-      return readFileSync(`/proc/${callerPid}/comm`, 'utf8').trim() === 'sleep' && /^Uid:\s+102002\b/m.test(readFileSync(`/proc/${callerPid}/status`, 'utf8'));
-    } catch {
-      return false;
-    }
-  }, 10_000);
+  keyringCaller = spawn('nsenter', [`--target=${daemon.pid}`, '--user', '--mount', `--setuid=${CONTAINER_UID}`, '--setgid=100', '--', '/bin/sleep', '300'], {
+    stdio: 'ignore', env: { PATH: '/usr/bin:/bin', KRB5CCNAME: `KEYRING:persistent:${CONTAINER_UID}` },
+  });
+  keyringCallerPid = keyringCaller.pid!;
+  for (const pid of [callerPid, keyringCallerPid]) {
+    await waitFor(`caller ${pid} in the container`, () => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep' && /^Uid:\s+102002\b/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      } catch {
+        return false;
+      }
+    }, 10_000);
+  }
 }, 120_000);
 
 afterAll(async () => {
   acceptor.close();
-  if (callerPid && isAlive(callerPid)) process.kill(callerPid, 'SIGKILL');
+  for (const pid of [callerPid, keyringCallerPid]) if (pid && isAlive(pid)) process.kill(pid, 'SIGKILL');
   await daemon?.stop();
   bundles?.remove();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-function upcall(uid: number, pid: number, tag: string): { status: number; stderr: string; payload: Buffer; trace: ReturnType<typeof readJsonTrace> } {
+function upcall(uid: number, pid: number, tag: string, settings = 'strategy = proxy-only'): { status: number; stderr: string; payload: Buffer; trace: ReturnType<typeof readJsonTrace> } {
   const conf = join(dir, `cifs-upcall-${tag}.conf`);
-  writeFileSync(conf, `[global]\nstrategy = proxy-only\ngssproxy_socket = ${SOCKET}\n`, { mode: 0o644 });
+  writeFileSync(conf, `[global]\n${settings}\ngssproxy_socket = ${SOCKET}\n`, { mode: 0o644 });
   const out = join(dir, `payload-${tag}`);
   const trace = join(dir, `trace-${tag}.jsonl`);
   const id = `0x${uid.toString(16)}`;
@@ -144,5 +153,26 @@ describe('a gssproxy inside a container, euid naming', () => {
     expect(r.trace.some((t) => t.area === 'gssproxy' || t.area === 'strategy')).toBe(false);
     expect(r.payload.length).toBe(0);
     expect((log().match(/Client \[/g) ?? []).length).toBe(connections);
+  });
+
+  it('uid-name naming is refused for a user-namespaced caller (the daemon\'s namespace cannot be told from the socket)', () => {
+    const r = upcall(HOST_UID, callerPid, 'uid-name', 'strategy = proxy-only\ngssproxy_naming = uid-name');
+    expect(r.status, r.stderr).toBe(8);
+    expect(r.stderr).toMatch(/gssproxy naming "uid-name" names the user by number/);
+    expect(r.payload.length).toBe(0);
+  });
+});
+
+describe('a KEYRING cache named by a user-namespaced caller', () => {
+  it('is reported unreachable (keyrings are per user namespace), and local-first falls back to the container\'s gssproxy', async () => {
+    const r = upcall(HOST_UID, keyringCallerPid, 'keyring', 'strategy = local-first');
+    expect(r.status, r.stderr).toBe(0);
+    const messages = r.trace.map((t) => t.message);
+    expect(messages.some((m) => m.startsWith(`KRB5CCNAME=KEYRING:persistent:${CONTAINER_UID} found in /proc/${keyringCallerPid}/environ`)), messages.join('\n')).toBe(true);
+    expect(messages.some((m) => m.includes(`credential cache KEYRING:persistent:${CONTAINER_UID} is a kernel keyring of the caller's user namespace`))).toBe(true);
+    const msg = splitPayload(r.payload);
+    const a = await acceptor.accept(env.keytabs.fs1, msg.blob);
+    expect(a.ok, a.error).toBe(true);
+    expect(a.initiator).toBe('alice@EXAMPLE.TEST');
   });
 });
