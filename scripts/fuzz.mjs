@@ -6,18 +6,27 @@
 //   npm run fuzz -- [--count 1000000] [--seed 20260501] [--targets a,b] [--jobs 2]
 //                   [--report docs/fuzz-report.md | --no-report]
 //
+// The campaign is bundled like the production build bundles the upcall: with scripts/build.mjs's
+// fastByteViews patch of asn1js's byte helpers, so the DER targets run the code that ships.
 // A crash is any exception other than the parser's typed error (or a typed error wrapping a
-// TypeError/RangeError/…); a hang is an input that takes longer than --slow-ms (default 1000 ms),
-// or a child that reports no progress for --stall-s (default 120 s) — that chunk is then replayed
-// input by input to name the input. Findings are listed in the report and in
+// TypeError/RangeError/…); a hang is an input whose every one of three timings exceeds --slow-ms
+// (default 1000 ms; one timing over it is re-timed, so a pause of a loaded machine is not a
+// hang), or a child that reports no progress for --stall-s (default 120 s) — that chunk is then
+// replayed input by input to name the input. Findings are listed in the report and in
 // .work/fuzz/findings.json; each must become a regression input in test/fuzz/regressions.ts.
+//
+// Each row of the report carries its run's date, seed and the content hash of the source files
+// the target fuzzes (test/fuzz/provenance.ts). A run of some targets (--targets) replaces their
+// rows and keeps the others, read back from the report itself; test/unit/fuzz/report.test.ts
+// fails when a target has no row, or when its sources no longer hash to the row's value.
 import { build } from 'esbuild';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fastByteViews } from './build.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
@@ -48,7 +57,21 @@ await build({
   logLevel: 'warning',
   // the native addon is never loaded by the targets (keyring/KCM use fakes)
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  // asn1js's byte helpers as the production bundle has them
+  plugins: [fastByteViews()],
 });
+const provenanceBundle = join(outdir, 'provenance.mjs');
+await build({
+  entryPoints: [join(root, 'test', 'fuzz', 'provenance.ts')],
+  outfile: provenanceBundle,
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  logLevel: 'warning',
+  external: ['esbuild'],
+});
+const provenance = await import(pathToFileURL(provenanceBundle).href);
 
 function runChild(args, onLine, stallMs) {
   return new Promise((resolveChild) => {
@@ -82,6 +105,8 @@ if (only.length && targets.length !== only.length) {
   process.exit(2);
 }
 
+// what each target fuzzes, hashed before the run (a change during the run is caught by the check)
+const sources = await provenance.targetSources(root, targets.map((t) => t.name));
 const results = [];
 const findings = [];
 
@@ -142,44 +167,52 @@ const wall = Date.now();
 await Promise.all(Array.from({ length: Math.min(jobs, queue.length) }, async () => {
   for (let t = queue.shift(); t; t = queue.shift()) await campaign(t);
 }));
-let wallMs = Date.now() - wall;
-// a run of some targets (--targets) is merged with the earlier runs of the same seed and count
-const saved = join(outdir, `results-${seed}-${count}.json`);
-if (only.length && existsSync(saved)) {
-  const earlier = JSON.parse(readFileSync(saved, 'utf8'));
-  for (const r of earlier.results) if (!results.some((x) => x.name === r.name)) results.push(r);
-  wallMs += earlier.wallMs;
-  for (const f of earlier.findings) if (!only.includes(f.target)) findings.push(f);
-}
-writeFileSync(saved, `${JSON.stringify({ results, findings, wallMs }, null, 2)}\n`);
+const wallMs = Date.now() - wall;
 results.sort((a, b) => listed.findIndex((t) => t.name === a.name) - listed.findIndex((t) => t.name === b.name));
-
 writeFileSync(join(outdir, 'findings.json'), `${JSON.stringify(findings, null, 2)}\n`);
 const total = results.reduce((s, r) => ({ done: s.done + r.done, crashes: s.crashes + r.crashes, hangs: s.hangs + r.hangs }), { done: 0, crashes: 0, hangs: 0 });
 console.log(`\n${results.length} parsers, ${total.done} inputs, ${total.crashes} crashes, ${total.hangs} hangs in ${(wallMs / 1000).toFixed(0)} s`);
 
 if (reportPath) {
-  const node = process.version;
-  const pkg = JSON.parse(readFileSync(join(root, 'node_modules', 'fast-check', 'package.json'), 'utf8'));
+  const today = new Date().toISOString().slice(0, 10);
+  const fresh = results.map((r) => ({
+    name: r.name, subject: r.subject, done: r.done, accepted: r.accepted, rejected: r.rejected, crashes: r.crashes, hangs: r.hangs,
+    seconds: r.ms / 1000, slowestMs: r.maxMs, date: today, seed, hash: sources.get(r.name).hash,
+  }));
+  // the rows of earlier runs, for the targets this run did not run (and that still exist)
+  const earlier = existsSync(reportPath) ? provenance.parseReportRows(readFileSync(reportPath, 'utf8')) : [];
+  const kept = earlier.filter((r) => !fresh.some((f) => f.name === r.name) && listed.some((t) => t.name === r.name));
+  const rows = [...fresh, ...kept].sort((a, b) => listed.findIndex((t) => t.name === a.name) - listed.findIndex((t) => t.name === b.name));
+  const missing = listed.filter((t) => !rows.some((r) => r.name === t.name)).map((t) => t.name);
+  const all = rows.reduce((s, r) => ({ done: s.done + r.done, crashes: s.crashes + r.crashes, hangs: s.hangs + r.hangs }), { done: 0, crashes: 0, hangs: 0 });
   const lines = [
     '# Fuzz report',
     '',
-    `Generated by \`npm run fuzz -- --count ${count} --seed ${seed}\` (scripts/fuzz.mjs) on ${new Date().toISOString().slice(0, 10)}, ` +
-    `Node ${node}, fast-check ${pkg.version}, ${jobs} worker(s) on ${cpus().length} cores; wall time ${(wallMs / 60000).toFixed(1)} min` +
-    `${only.length ? ' (runs of target subsets merged)' : ''}.`,
+    'Written by `npm run fuzz` (scripts/fuzz.mjs). Each row is one target\'s run: its date and seed are in the row, and',
+    '"sources" is the content hash of the source files the target fuzzes (test/fuzz/provenance.ts: the target\'s entry',
+    'modules and everything under src/ they import). `npm run fuzz -- --targets a,b` reruns some targets and keeps the',
+    'other rows. `test/unit/fuzz/report.test.ts` fails when a target has no row, or when its sources changed after its row.',
+    '',
+    `Last run: \`npm run fuzz -- --count ${count} --seed ${seed}${only.length ? ` --targets ${only.join(',')}` : ''}\` on ${today}, ` +
+    `Node ${process.version}, fast-check ${JSON.parse(readFileSync(join(root, 'node_modules', 'fast-check', 'package.json'), 'utf8')).version}, ` +
+    `${jobs} worker(s) on ${cpus().length} cores, ${results.length} target(s), wall time ${(wallMs / 60000).toFixed(1)} min.`,
+    '',
+    'Since 2026-12-06 the campaign bundle carries the production build\'s asn1js patch (scripts/build.mjs `fastByteViews`), so',
+    'the DER targets run the byte helpers that ship; rows of earlier runs fuzzed the published helpers, which',
+    '`test/unit/fuzz/asn1js-patch.test.ts` shows answer exactly as the patched ones do.',
     '',
     'Each parser gets inputs from test/fuzz/targets.ts: its seeds (captured or encoded valid inputs) with 1–4 (text: 1–6)',
     'structural mutations, random bytes or text, and dictionary soups. **Crash** = any exception other than the',
     "parser's typed error, or a typed error wrapping a TypeError/RangeError/…; **hang** = one input over",
-    `${slowMs} ms, or no progress for ${stallS} s. "Rejected" counts inputs refused with the typed error; "slowest" is the`,
-    'longest single input. Replay one input with `node .work/fuzz/campaign.mjs --target NAME --seed S --first-chunk C --count N --careful`.',
+    `${slowMs} ms in each of three timings, or no progress for ${stallS} s. "Rejected" counts inputs refused with the typed error; "slowest" is the`,
+    'longest single timing. Replay one input with `node .work/fuzz/campaign.mjs --target NAME --seed S --first-chunk C --count N --careful`.',
     '',
-    '| parser | function(s) | inputs run | accepted | rejected | crashes | hangs | time (s) | slowest (ms) |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...results.map((r) => `| ${r.name} | ${r.subject.replace(/\|/g, '\\|')} | ${r.done.toLocaleString('en-US')} | ${r.accepted.toLocaleString('en-US')} | ${r.rejected.toLocaleString('en-US')} | ${r.crashes} | ${r.hangs} | ${(r.ms / 1000).toFixed(1)} | ${r.maxMs.toFixed(1)} |`),
-    `| **total** | ${results.length} parsers | **${total.done.toLocaleString('en-US')}** | | | **${total.crashes}** | **${total.hangs}** | ${(wallMs / 1000).toFixed(0)} (wall) | |`,
+    ...provenance.REPORT_HEADER,
+    ...rows.map((r) => provenance.formatReportRow(r)),
+    `| **total** | ${rows.length} parsers | **${all.done.toLocaleString('en-US')}** | | | **${all.crashes}** | **${all.hangs}** | | | | | |`,
     '',
-    findings.length === 0 ? 'No findings.' : `## Findings (${findings.length})`,
+    ...(missing.length ? [`**No row yet**: ${missing.join(', ')}.`, ''] : []),
+    findings.length === 0 ? 'No findings in the last run.' : `## Findings of the last run (${findings.length})`,
     ...findings.slice(0, 40).map((f) => `- ${f.target} (${f.kind}, chunk ${f.chunk}, index ${f.index}): ${f.error ?? f.note ?? ''} — input \`${String(f.input ?? '').slice(0, 200)}\``),
     '',
   ];

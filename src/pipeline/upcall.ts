@@ -39,31 +39,17 @@ import {
 } from '../kernel/key-description.ts';
 import type { UpcallKey } from '../kernel/key.ts';
 import { encodeCifsSpnegoMessage, SpnegoMessageError } from '../kernel/spnego-msg.ts';
-import { native } from '../os/native.ts';
-import {
-  enterNamespaces,
-  inspectStayingNamespaces,
-  NamespaceError,
-  openTargetNamespaces,
-  type OpenedNamespaces,
-} from '../os/namespaces.ts';
-import { lookupHostPasswd, PasswdLookupError, type PasswdEntry } from '../os/passwd.ts';
-import { dropPrivileges, formatCapabilityMask, PrivilegeError } from '../os/privileges.ts';
-import { probeEnvironVariable, readProcessStat, referenceStartTime, type ProcessStat } from '../os/proc.ts';
-import {
-  mapHostId,
-  readCallerUserNamespace,
-  readThreadCredentials,
-  UserNamespaceError,
-  type CallerUserNamespace,
-  type IdMapRange,
-} from '../os/user-namespace.ts';
+import { NamespaceError, type OpenedNamespaces } from '../os/namespaces.ts';
+import { PasswdLookupError, type PasswdEntry } from '../os/passwd.ts';
+import { formatCapabilityMask, PrivilegeError } from '../os/privileges.ts';
+import type { ProcessStat } from '../os/proc.ts';
+import { mapHostId, UserNamespaceError, type CallerUserNamespace, type IdMapRange } from '../os/user-namespace.ts';
 import type { UpcallLog } from '../os/syslog.ts';
-import { armPhaseGuards } from '../os/upcall-state.ts';
 import { cifsSpnegoInitToken } from '../spnego/spnego.ts';
 import { KRB5_MECH_OID, MS_KRB5_MECH_OID } from '../spnego/oids.ts';
 import { ConfigError } from './config.ts';
 import { UpcallError } from './errors.ts';
+import { hostSystem, type UpcallSystem } from './system.ts';
 import { planTarget, servicePrincipalHost, type TargetPlan } from './target.ts';
 
 export { UpcallError, type UpcallFailureKind } from './errors.ts';
@@ -134,6 +120,8 @@ export interface UpcallDependencies {
   configure?: UpcallConfigurer;
   trace: Trace;
   log: UpcallLog;
+  /** passwd, /proc, namespaces, privileges: the real host unless a test scripts them */
+  system?: UpcallSystem;
 }
 
 export type UpcallOutcome =
@@ -143,7 +131,7 @@ export type UpcallOutcome =
 /** Run one upcall. Never throws: failures come back as `{ ok: false }` after negation and logging. */
 export async function runUpcall(options: UpcallOptions, deps: UpcallDependencies): Promise<UpcallOutcome> {
   const { key, trace, log } = deps;
-  armPhaseGuards();
+  (deps.system ?? hostSystem).armPhaseGuards();
   const state = { trusted: false, options };
   try {
     const result = await upcallSteps(options, deps, state);
@@ -183,11 +171,8 @@ async function upcallSteps(
 ): Promise<UpcallOutcome> {
   let options = initialOptions;
   const { key, trace, log } = deps;
-  // The addon is loaded now, from the host's filesystem, never later.
-  native();
-  // So is the local time zone: V8/ICU read /etc/localtime on the first local-time Date use and
-  // cache it; after setns that would be the caller's /etc/localtime, or a scan of its zoneinfo.
-  new Date().getTimezoneOffset();
+  const system = deps.system ?? hostSystem;
+  system.prepare();
 
   // 1. describe
   let described: string;
@@ -246,7 +231,7 @@ async function upcallSteps(
   }
 
   // 6. passwd, host namespaces, as root
-  const pw = lookupHostPasswd(chosen.uid);
+  const pw = system.lookupPasswd(chosen.uid);
   if (pw) {
     trace.event('identity', `uid ${pw.uid} is ${pw.name}, primary gid ${pw.gid} (host passwd via getpwuid_r, as root, before any namespace switch)`, {
       uid: pw.uid, gid: pw.gid, name: pw.name,
@@ -255,8 +240,8 @@ async function upcallSteps(
 
   // 6a. the caller's user namespace: translate the ids it names the user by, or refuse
   const follows = d.upcallTarget !== 'mount';
-  const callerThread = follows ? requireLiveThread(d.pid) : null;
-  const identity = resolveIdentity(chosen.uid, pw, follows ? d.pid : null, trace, log);
+  const callerThread = follows ? requireLiveThread(system, d.pid) : null;
+  const identity = resolveIdentity(system, chosen.uid, pw, follows ? d.pid : null, trace, log);
 
   // 6b. configuration for this server and caller (root's file, host namespaces)
   if (deps.configure) {
@@ -276,13 +261,13 @@ async function upcallSteps(
   // 8. the caller's namespaces
   let probedCcacheName: string | undefined;
   if (plan.namespaces === 'caller' && callerThread) {
-    probedCcacheName = enterCallerNamespaces(plan, callerThread, options, trace, log);
+    probedCcacheName = enterCallerNamespaces(system, plan, callerThread, options, trace, log);
   } else {
     trace.event('ns', 'staying in the helper\'s own namespaces');
   }
 
   // 9. become the user
-  const report = dropPrivileges({ uid: identity.uid, gid: identity.gid });
+  const report = system.dropPrivileges({ uid: identity.uid, gid: identity.gid });
   trace.event('identity', `privileges dropped: uid ${report.ruid}/${report.euid}/${report.suid}, gid ${report.rgid}/${report.egid}/${report.sgid}, groups [${report.groups.join(',')}], main thread CapEff ${formatCapabilityMask(report.effective)} CapPrm ${formatCapabilityMask(report.permitted)} CapBnd ${formatCapabilityMask(report.bounding)}${report.noNewPrivs ? ', no_new_privs' : ''}`, {
     uid: report.euid, gid: report.egid, groups: report.groups,
     capEff: formatCapabilityMask(report.effective), capPrm: formatCapabilityMask(report.permitted),
@@ -346,8 +331,8 @@ function logParsedFields(log: UpcallLog, d: SpnegoKeyDescription): void {
 
 /** Steps 8a–8e; returns the probed KRB5CCNAME, if any. */
 /** The triggering thread's stat, read before anything else is read about it; refuses a gone one. */
-function requireLiveThread(pid: number): ProcessStat {
-  const stat = readProcessStat(pid);
+function requireLiveThread(system: UpcallSystem, pid: number): ProcessStat {
+  const stat = system.readProcessStat(pid);
   if (!stat || stat.state === 'Z' || stat.state === 'X') {
     throw new UpcallError('namespace', `triggering thread ${pid} ${stat ? 'has exited (zombie)' : 'no longer exists'}: refusing to run in the host namespaces instead`);
   }
@@ -360,11 +345,11 @@ function requireLiveThread(pid: number): ProcessStat {
  * there; a mapped uid without a host passwd entry (rootless containers on subuid ranges) takes its
  * primary gid from the triggering thread, but only when that thread's fsuid is the credential uid.
  */
-function resolveIdentity(uid: number, pw: PasswdEntry | null, pid: number | null, trace: Trace, log: UpcallLog): UpcallIdentity {
+function resolveIdentity(system: UpcallSystem, uid: number, pw: PasswdEntry | null, pid: number | null, trace: Trace, log: UpcallLog): UpcallIdentity {
   let userns: CallerUserNamespace | null = null;
   if (pid !== null) {
     try {
-      userns = readCallerUserNamespace(pid);
+      userns = system.readCallerUserNamespace(pid);
     } catch (e) {
       if (e instanceof UserNamespaceError && e.stockLogLine) log.error(e.stockLogLine);
       throw new UpcallError('namespace', (e as Error).message, { cause: e });
@@ -396,7 +381,7 @@ function resolveIdentity(uid: number, pw: PasswdEntry | null, pid: number | null
     gid = pw.gid;
     gidFrom = `host passwd entry ${pw.name}`;
   } else {
-    const creds = readThreadCredentials(pid as number);
+    const creds = system.readThreadCredentials(pid as number);
     if (!creds || creds.uids[3] !== uid) {
       log.error(`failed to retrieve GID from UID ${uid}`);
       throw new UpcallError('identity', `no passwd entry for uid ${uid} (host passwd database), and thread ${pid} does not run with fsuid ${uid} to take its gid from: refusing`);
@@ -429,9 +414,9 @@ function formatMap(ranges: readonly IdMapRange[]): string {
   return ranges.length === 0 ? '(empty)' : ranges.map((r) => `${r.inside} ${r.outside} ${r.count}`).join(' | ');
 }
 
-function enterCallerNamespaces(plan: TargetPlan, before: ProcessStat, options: UpcallOptions, trace: Trace, log: UpcallLog): string | undefined {
+function enterCallerNamespaces(system: UpcallSystem, plan: TargetPlan, before: ProcessStat, options: UpcallOptions, trace: Trace, log: UpcallLog): string | undefined {
   const pid = plan.pid;
-  const reference = referenceStartTime(options.replay);
+  const reference = system.referenceStartTime(options.replay);
   trace.event('ns', `thread ${pid} (${before.comm}) started at tick ${before.startTime}; reference: ${reference.source} at tick ${reference.startTime}`, {
     pid, comm: before.comm, startTime: String(before.startTime), referenceStartTime: String(reference.startTime),
   });
@@ -441,7 +426,7 @@ function enterCallerNamespaces(plan: TargetPlan, before: ProcessStat, options: U
 
   let opened: OpenedNamespaces;
   try {
-    opened = openTargetNamespaces(pid);
+    opened = system.openTargetNamespaces(pid);
   } catch (e) {
     throw new UpcallError('namespace', `unable to switch to process namespace: ${(e as Error).message}`, { cause: e });
   }
@@ -452,7 +437,7 @@ function enterCallerNamespaces(plan: TargetPlan, before: ProcessStat, options: U
         type: n.type, action: n.action, ownInode: n.ownInode, targetInode: n.targetInode,
       });
     }
-    for (const s of inspectStayingNamespaces(pid)) {
+    for (const s of system.inspectStayingNamespaces(pid)) {
       const differs = s.targetInode !== null && s.ownInode !== null && s.targetInode !== s.ownInode;
       trace.event('ns', `${s.type}: not entered (a multi-threaded process cannot), ${differs ? 'the caller\'s differs' : 'same as ours'} (ours ${s.ownInode ?? '?'}, target ${s.targetInode ?? '?'})${s.type === 'user' && differs ? '; we keep the host ids and name caches with the caller\'s (see identity)' : ''}`, {
         type: s.type, action: 'stay', ownInode: s.ownInode, targetInode: s.targetInode,
@@ -462,7 +447,7 @@ function enterCallerNamespaces(plan: TargetPlan, before: ProcessStat, options: U
     let probed: string | undefined;
     if (plan.envProbe) {
       log.debug(`get_cachename_from_process_env: pathname=/proc/${pid}/environ`);
-      const r = probeEnvironVariable(pid, 'KRB5CCNAME');
+      const r = system.probeEnviron(pid, 'KRB5CCNAME');
       switch (r.status) {
         case 'found':
           probed = r.value;
@@ -484,7 +469,7 @@ function enterCallerNamespaces(plan: TargetPlan, before: ProcessStat, options: U
     }
 
     // Still the same thread? A recycled id would show a later start time.
-    const after = readProcessStat(pid);
+    const after = system.readProcessStat(pid);
     if (!after || after.startTime !== before.startTime) {
       throw new UpcallError('namespace', `triggering thread ${pid} went away while its namespaces were opened: refusing`);
     }
@@ -493,7 +478,7 @@ function enterCallerNamespaces(plan: TargetPlan, before: ProcessStat, options: U
     }
     let entered: string[];
     try {
-      entered = enterNamespaces(opened);
+      entered = system.enterNamespaces(opened);
     } catch (e) {
       throw new UpcallError('namespace', (e as Error).message, { cause: e });
     }

@@ -96,10 +96,17 @@ async function main(): Promise<void> {
     for (let index = 0; index < inputs.length; index++) {
       const input = inputs[index];
       if (args.careful) emit({ type: 'start', chunk, index });
-      const t0 = performance.now();
-      let verdict = runOne(target, input);
-      if (verdict instanceof Promise) verdict = await verdict;
-      const ms = performance.now() - t0;
+      const timed = async (): Promise<{ verdict: Verdict; ms: number }> => {
+        const t0 = performance.now();
+        let verdict = runOne(target, input);
+        if (verdict instanceof Promise) verdict = await verdict;
+        return { verdict, ms: performance.now() - t0 };
+      };
+      const { verdict, ms } = await timed();
+      // one timing over the bound is re-timed twice: a hang is slow every time, a pause of a
+      // loaded machine (GC, the other worker, other jobs) is not
+      let fastest = ms;
+      for (let again = 0; again < 2 && fastest > args.slowMs; again++) fastest = Math.min(fastest, (await timed()).ms);
       counts.done++;
       if (ms > counts.maxMs) counts.maxMs = ms;
       const v = verdict as Verdict;
@@ -110,9 +117,9 @@ async function main(): Promise<void> {
         // report the first few of each kind of crash in full
         if (reported++ < 50) emit({ type: 'crash', chunk, index, input: target.show(input), error: errorText(v.error), ms });
       }
-      if (ms > args.slowMs) {
+      if (fastest > args.slowMs) {
         counts.slow++;
-        emit({ type: 'slow', chunk, index, input: target.show(input), ms });
+        emit({ type: 'slow', chunk, index, input: target.show(input), ms: fastest });
       }
     }
     emit({ type: 'progress', done: counts.done, crashes: counts.crashes, slow: counts.slow });

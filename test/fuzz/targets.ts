@@ -118,7 +118,7 @@ function textTarget(name: string, subject: string, seeds: string[], words: strin
 
 // ---- seeds ----------------------------------------------------------------------------------
 
-/** cifs-upcall.md §7.1/§7.2 descriptions (the kernel's format), plus edge cases. */
+/** Descriptions in the kernel's format (fs/smb/client/cifs_spnego.c), plus edge cases. */
 const DESCRIPTIONS = [
   'ver=0x2;host=FS1.Example.COM;ip4=10.0.0.5;sec=krb5;uid=0x0;creduid=0x0;pid=0x1092;upcall_target=app',
   'ver=0x2;host=fs1.example.com;ip4=10.0.0.5;sec=krb5;uid=0x3e8;creduid=0x3e8;pid=0x2f1a',

@@ -1,4 +1,4 @@
-// A poisoned "container" for the namespace proofs (cifs-upcall.md §5 #6, CVE-2026-12505): a
+// A poisoned "container" for the namespace proofs (SECURITY.md #6, CVE-2026-12505): a
 // caller process in its own mount namespace whose /etc is a tmpfs we fill — nsswitch.conf,
 // passwd, krb5.conf with an include, cifs-upcall.conf, ld.so.preload — and whose
 // libnss_files.so.2 is a library built here with gcc that appends "pid uid comm" to a marker

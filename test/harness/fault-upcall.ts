@@ -3,9 +3,11 @@
 // (request_key(2) in a fresh session keyring → /sbin/request-key → our line in
 // /etc/request-key.d → the bundle with --key-type user, since this kernel has no cifs.ko), and
 // collects what an operator would see: exit status, wall time, the JSON trace, the upcall's
-// syslog lines (by its pid), and the key's state in /proc/keys (negative? timeout? payload?).
-import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+// syslog lines (by its pid, from a private /dev/log: test/harness/fault-syslog.ts), and the key's
+// state in /proc/keys (negative? timeout? payload?).
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { expect } from 'vitest';
@@ -14,6 +16,7 @@ import { dirname, resolve } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { hex, installRequestKeyLine, readJsonTrace, uniqueTag } from './standin/harness.ts';
 import type { LocalUser } from './users.ts';
+import type { ProbeFinding } from './host-probes.ts';
 import type { SyslogCapture, SyslogLine } from './fault-syslog.ts';
 import type { TraceRecord } from '../../src/trace.ts';
 
@@ -121,8 +124,8 @@ function inSessionKeyringAsync(script: string, asUser?: LocalUser): Promise<{ st
   return runAsync(cmd[0]!, cmd.slice(1));
 }
 
-function syslogOf(syslog: SyslogCapture | null, pid: number): Promise<SyslogLine[]> {
-  return syslog && pid > 0 ? syslog.waitFor(pid) : Promise.resolve([]);
+function syslogOf(syslog: SyslogCapture, pid: number): Promise<SyslogLine[]> {
+  return pid > 0 ? syslog.waitFor(pid) : Promise.resolve([]);
 }
 
 function exitStatusOf(trace: TraceRecord[]): number {
@@ -137,11 +140,13 @@ export async function replayUpcall(options: {
   args?: string[];
   env?: Record<string, string>;
   work: string;
-  syslog: SyslogCapture | null;
+  /** the upcall runs with this capture's private /dev/log */
+  syslog: SyslogCapture;
   timeoutMs?: number;
 }): Promise<UpcallOutcome> {
   const traceFile = join(options.work, `trace-${uniqueTag()}.jsonl`);
-  const r = await runAsync('/usr/bin/node', [options.bundle, '--replay', options.description, `--trace=${traceFile}`, '--trace-format=json', ...(options.args ?? [])], {
+  const [command, ...prefix] = options.syslog.wrapper;
+  const r = await runAsync(command!, [...prefix, '/usr/bin/node', options.bundle, '--replay', options.description, `--trace=${traceFile}`, '--trace-format=json', ...(options.args ?? [])], {
     env: { HOME: '/', PATH: '/sbin:/bin:/usr/sbin:/usr/bin', ...options.env },
     timeoutMs: options.timeoutMs ?? 60_000,
   });
@@ -172,7 +177,8 @@ export async function requestKeyUpcall(options: {
   wrapper?: string[];
   asUser?: LocalUser;
   work: string;
-  syslog: SyslogCapture | null;
+  /** the upcall runs with this capture's private /dev/log (its wrapper comes first on the line) */
+  syslog: SyslogCapture;
   /** where the JSON trace goes (default: a fresh file in `work`) */
   traceFile?: string;
 }): Promise<UpcallOutcome> {
@@ -181,7 +187,7 @@ export async function requestKeyUpcall(options: {
   const glob = options.glob ?? `ver=0x2;host=${options.fields.host ?? 'fs1.example.test'};ip4=${options.fields.ip4};*`;
   const needle = `ip4=${options.fields.ip4};`;
   const traceFile = options.traceFile ?? join(options.work, `trace-${tag}.jsonl`);
-  const program = [...(options.wrapper ?? []), '/usr/bin/node', options.bundle, '--key-type', 'user',
+  const program = [...options.syslog.wrapper, ...(options.wrapper ?? []), '/usr/bin/node', options.bundle, '--key-type', 'user',
     `--trace=${traceFile}`, '--trace-format=json', ...(options.args ?? []), '%k'];
   const line = installRequestKeyLine(tag, `create user ${glob} * ${program.join(' ')}`);
   let r;
@@ -244,9 +250,12 @@ export interface MatrixRow {
 
 /** Rows collected by a test file, printed at its end (copied into SECURITY.md). */
 export function matrixRow(rows: MatrixRow[], fault: string, boundMs: number, o: UpcallOutcome): void {
+  const negatedFor = o.trace.find((t) => t.area === 'result' && typeof t.fields?.['timeoutSeconds'] === 'number')?.fields?.['timeoutSeconds'];
   const key = o.key
-    ? (o.key.negative ? `negative (${o.key.expiry}), ${o.key.requestError || 'ENOKEY'}` : o.key.payloadHex ? 'INSTANTIATED' : `none (${o.key.requestError || 'n/a'})`)
-    : 'n/a (replay: "would be negated")';
+    ? (o.key.negative
+      ? `/proc/keys: negative (${o.key.expiry} left${negatedFor === undefined ? ', the kernel\'s timeout' : ` of ${String(negatedFor)} s`}), ${o.key.requestError === 'Required key not available' ? 'ENOKEY' : o.key.requestError}`
+      : o.key.payloadHex ? 'INSTANTIATED' : `none (${o.key.requestError || 'n/a'})`)
+    : `trace: "would be negated for ${String(negatedFor)} s" (replay)`;
   rows.push({ fault, boundMs, observedMs: Math.round(o.ms), cause: o.errors[0] ?? '(no LOG_ERR line)', exit: o.status, key });
 }
 
@@ -256,22 +265,103 @@ export function printMatrix(title: string, rows: MatrixRow[]): void {
 }
 
 /**
- * The assertions every failed replay row shares: it ended within `boundMs`, exited `exit`, wrote
- * no payload, its trace has an event of `traceArea` matching `cause`, and (when syslog is
- * captured) exactly one LOG_ERR line, "Unable to obtain service ticket: …" matching `cause`.
+ * Does request_key(2) as root reach /sbin/request-key and a request-key.d helper on this host?
+ * (Installs a private line for a unique `user` key whose helper leaves a marker, asks for the key
+ * in a fresh session keyring, removes everything.) The fault rows go through the real
+ * request-key path when it does, and fall back to --replay — asserting the "would be negated"
+ * trace line instead of /proc/keys — when it does not.
  */
-export function expectReplayFailed(o: UpcallOutcome, options: {
-  boundMs: number; cause: RegExp; traceArea: string; syslogCaptured: boolean; exit?: number;
+export function probeRootRequestKey(): ProbeFinding {
+  if (rootProbe) return rootProbe;
+  const tag = uniqueTag();
+  const marker = `/tmp/cifs-upcall-rk-probe-${tag}`;
+  const helper = `${marker}.sh`;
+  writeFileSync(helper, `#!/bin/sh\ntouch ${marker}\nexit 1\n`, { mode: 0o755 });
+  const line = installRequestKeyLine(`probe-${tag}`, `create user cifs-upcall-rk-probe-${tag} * /bin/sh ${helper}`);
+  try {
+    const r = spawnSync('keyctl', ['session', '-', 'keyctl', 'request2', 'user', `cifs-upcall-rk-probe-${tag}`, 'x', '@s'], { encoding: 'utf8', timeout: 15_000 });
+    const ran = existsSync(marker);
+    rootProbe = ran
+      ? { available: true, finding: `host kernel ${release()}: request_key(2) as root ran the request-key.d helper` }
+      : { available: false, finding: `host kernel ${release()}: request_key(2) as root ran no request-key.d helper (${(r.stderr || r.error?.message || `exit ${r.status}`).trim()})` };
+    return rootProbe;
+  } finally {
+    line.remove();
+    spawnSync('rm', ['-f', marker, helper]);
+  }
+}
+let rootProbe: ProbeFinding | undefined;
+
+/**
+ * One fault upcall: through the real request-key path (a fresh unique ip4, the `user` key type)
+ * when `requestKey` says the host allows it, else --replay of the same description.
+ */
+export function faultUpcall(options: {
+  requestKey: ProbeFinding;
+  bundle: string;
+  fields: DescriptionFields;
+  args: string[];
+  work: string;
+  syslog: SyslogCapture;
+}): Promise<UpcallOutcome> {
+  if (options.requestKey.available) {
+    return requestKeyUpcall({ bundle: options.bundle, work: options.work, syslog: options.syslog, args: options.args, fields: { ...options.fields, ip4: uniqueIp4() } });
+  }
+  return replayUpcall({ bundle: options.bundle, work: options.work, syslog: options.syslog, args: options.args, description: describeKey(options.fields) });
+}
+
+/** A positive control: exit 0 and a payload (an instantiated key with one, through request-key). */
+export function expectKeyInstantiated(o: UpcallOutcome): Buffer {
+  const why = `${traceText(o)}\n${o.stdout}\n${o.stderr}`;
+  expect(o.status, why).toBe(0);
+  if (o.key) {
+    expect(o.key.requestStatus, why).toBe(0);
+    expect(o.key.negative).toBe(false);
+    expect(o.key.payloadHex, why).toMatch(/^[0-9a-f]{200,}$/);
+    return Buffer.from(o.key.payloadHex!, 'hex');
+  }
+  expect(o.stdout, why).toMatch(/^[0-9a-f]{200,}\n?$/);
+  return Buffer.from(o.stdout.trim(), 'hex');
+}
+
+/**
+ * The assertions every failed fault row shares: it ended within `boundMs`, exited `exit`, its
+ * trace has an event of `traceArea` matching `traceCause` (default `cause`) and ends with the exit
+ * status, syslog got exactly one LOG_ERR line, "[key N] …" (or "[replay] …"), matching `cause` —
+ * and the key's state: through request-key, /proc/keys shows the key negative with at most
+ * `negativeS` seconds left, request_key(2) failed with ENOKEY, no payload, and the trace says
+ * "key N negated for <negativeS> s"; on --replay the trace says "the key would be negated for
+ * <negativeS> s" and nothing was printed.
+ */
+export function expectFaultRefused(o: UpcallOutcome, options: {
+  boundMs: number; cause: RegExp; traceCause?: RegExp; traceArea?: string; exit?: number; negativeS: number; errorPrefix?: RegExp;
 }): void {
-  const why = traceText(o);
+  const why = `${traceText(o)}\n${o.stdout}`;
+  const exit = options.exit ?? 8;
+  const traceCause = options.traceCause ?? options.cause;
   expect(o.ms, why).toBeLessThan(options.boundMs);
-  expect(o.status, why).toBe(options.exit ?? 8);
-  expect(o.stdout).toBe('');
-  expect(o.trace.some((t) => t.area === options.traceArea && options.cause.test(t.message)), why).toBe(true);
-  expect(o.trace.at(-1)?.message).toBe(`exit status ${options.exit ?? 8}`);
-  if (options.syslogCaptured) {
-    expect(o.errors, o.syslog.map((l) => l.message).join('\n')).toHaveLength(1);
-    expect(o.errors[0]).toMatch(/^\[replay\] Unable to obtain service ticket/);
-    expect(o.errors[0]).toMatch(options.cause);
+  expect(o.status, why).toBe(exit);
+  expect(o.trace.some((t) => (options.traceArea === undefined || t.area === options.traceArea) && traceCause.test(t.message)), why).toBe(true);
+  expect(o.trace.at(-1)?.message, why).toBe(`exit status ${exit}`);
+  const serial = o.trace[0]?.fields?.['key'];
+  const prefix = o.key ? `[key ${String(serial)}] ` : '[replay] ';
+  expect(o.errors, o.syslog.map((l) => l.message).join('\n')).toHaveLength(1);
+  expect(o.errors[0]!.startsWith(prefix), o.errors[0]).toBe(true);
+  expect(o.errors[0]!.slice(prefix.length)).toMatch(options.errorPrefix ?? /^Unable to obtain service ticket: /);
+  expect(o.errors[0]).toMatch(options.cause);
+  expect(o.syslog.every((l) => l.message.startsWith(prefix)), o.syslog.map((l) => l.message).join('\n')).toBe(true);
+  if (o.key) {
+    expect(o.key.requestStatus, why).not.toBe(0);
+    expect(o.key.requestError, why).toBe('Required key not available');
+    expect(o.key.negative, why).toBe(true);
+    expect(o.key.payloadHex).toBeNull();
+    const left = /^(\d+)s$/.exec(o.key.expiry);
+    expect(left, `expiry ${o.key.expiry}`).not.toBeNull();
+    expect(Number(left![1])).toBeGreaterThan(0);
+    expect(Number(left![1])).toBeLessThanOrEqual(options.negativeS);
+    expect(o.trace.some((t) => t.area === 'result' && t.message === `key ${String(serial)} negated for ${options.negativeS} s: request_key() callers get ENOKEY`), why).toBe(true);
+  } else {
+    expect(o.stdout).toBe('');
+    expect(o.trace.some((t) => t.area === 'result' && t.message === `replay: the key would be negated for ${options.negativeS} s`), why).toBe(true);
   }
 }

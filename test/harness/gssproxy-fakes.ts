@@ -4,7 +4,7 @@
 // scripted server that answers with records we build (RPC refusals, odd GSS statuses,
 // fragmented replies). Everything listens on Unix sockets in a private temporary directory.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -232,4 +232,71 @@ while True:
     child.once('exit', (code) => reject(new Error(`busy listener exited ${code}`)));
   });
   return { stop: () => { child.kill('SIGKILL'); } };
+}
+
+/** The kernel's record of a connected peer (SO_PEERCRED: its credentials at connect(2)). */
+export interface PeerCred {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
+export interface PeerCredListener {
+  path: string;
+  /** one entry per accepted connection, in order */
+  peers(): PeerCred[];
+  close(): Promise<void>;
+}
+
+/**
+ * A hung gssproxy that records, for every connection, the peer credentials the kernel gives a
+ * listening daemon (getsockopt SO_PEERCRED: pid, uid, gid of the connecting thread at connect
+ * time) — what the real gssproxy matches its [service] sections on. It reads what the client
+ * sends and never answers. Python, because Node offers no SO_PEERCRED; stopped by its pid.
+ */
+export async function startPeerCredGssproxy(path: string): Promise<PeerCredListener> {
+  const log = `${path}.peers`;
+  const script = `
+import os, socket, struct, sys, threading
+path, log = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(path)
+os.chmod(path, 0o666)
+s.listen(16)
+out = open(log, 'a', buffering=1)
+print('ready', flush=True)
+def drain(c):
+    try:
+        while c.recv(65536):
+            pass
+    except OSError:
+        pass
+while True:
+    c, _ = s.accept()
+    pid, uid, gid = struct.unpack('3i', c.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize('3i')))
+    out.write('%d %d %d\\n' % (pid, uid, gid))
+    threading.Thread(target=drain, args=(c,), daemon=True).start()
+`;
+  const child = spawn('/usr/bin/python3', ['-c', script, path, log], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('SO_PEERCRED listener did not start within 10 s')), 10_000);
+    child.stdout.once('data', () => { clearTimeout(timer); resolve(); });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`SO_PEERCRED listener exited ${code}`)); });
+  });
+  return {
+    path,
+    peers: () => (existsSync(log) ? readFileSync(log, 'utf8') : '').split('\n').filter(Boolean).map((l) => {
+      const [pid, uid, gid] = l.split(' ').map(Number) as [number, number, number];
+      return { pid, uid, gid };
+    }),
+    close: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        child.kill('SIGTERM');
+        await Promise.race([exited, new Promise<void>((resolve) => setTimeout(resolve, 5000))]);
+      }
+      rmSync(path, { force: true });
+      rmSync(log, { force: true });
+    },
+  };
 }

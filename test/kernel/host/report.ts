@@ -1,4 +1,5 @@
-// The end-of-run summary: kernel × scenario × handler with pass/fail and the first-access time.
+// The end-of-run summary: kernel × scenario × handler with pass/fail and the first-access time,
+// and the verdict: a run passes only when every expected cell ran and passed.
 import type { HandlerName, ScenarioResult } from '../shared/types.ts';
 
 export interface KernelOutcome {
@@ -10,8 +11,8 @@ export interface KernelOutcome {
 }
 
 function cell(r: ScenarioResult | undefined, handlerRan: boolean): string {
-  if (!handlerRan) return 'skipped';
-  if (!r) return 'missing';
+  if (!handlerRan) return 'MISSING (handler did not run)';
+  if (!r) return 'MISSING';
   const time = r.firstAccessMs === null ? '' : ` ${r.firstAccessMs.toFixed(0).padStart(5)} ms`;
   const handler = r.firstAccessHandlerMs;
   return `${r.ok ? 'PASS' : 'FAIL'}${time}${handler === null || r.firstAccessMs === null ? '' : ` / ${String(handler).padStart(4)} ms`}`;
@@ -26,8 +27,8 @@ export function summaryTable(outcomes: KernelOutcome[], handlers: HandlerName[],
       continue;
     }
     const ran = new Set(o.results.map((r) => r.handler));
+    // every scenario asked for gets a row: one that produced no result shows as missing
     for (const id of scenarioIds) {
-      if (!o.results.some((r) => r.id === id)) continue;
       rows.push([o.release, id, ...handlers.map((h) => cell(o.results?.find((r) => r.id === id && r.handler === h), ran.has(h)))]);
     }
     if (o.problem) rows.push([o.release, `problem: ${o.problem}`, ...handlers.map(() => '')]);
@@ -42,4 +43,40 @@ export function legend(outcomes: KernelOutcome[]): string {
   const seen = new Map<string, string>();
   for (const o of outcomes) for (const r of o.results ?? []) if (!seen.has(r.id)) seen.set(r.id, `${r.id}: ${r.firstAccessWhat} — ${r.title}`);
   return [...seen.values()].join('\n');
+}
+
+/** The matrix a run must fill: every kernel × scenario × handler asked for. */
+export interface ExpectedMatrix {
+  kernels: string[];
+  handlers: HandlerName[];
+  scenarioIds: string[];
+}
+
+/**
+ * Everything that keeps the run from being a pass: a kernel without a report or with a problem,
+ * a cell of the expected matrix with no result (a scenario skipped or lost, a handler that did
+ * not run), a failed cell. Empty: every expected cell ran and passed.
+ */
+export function verdictProblems(outcomes: KernelOutcome[], expected: ExpectedMatrix): string[] {
+  const problems: string[] = [];
+  for (const label of expected.kernels) {
+    const o = outcomes.find((x) => x.label === label);
+    if (!o) {
+      problems.push(`${label}: not run`);
+      continue;
+    }
+    if (o.problem) problems.push(`${o.release}: ${o.problem}`);
+    if (o.results === null) {
+      problems.push(`${o.release}: no report`);
+      continue;
+    }
+    for (const id of expected.scenarioIds) {
+      for (const h of expected.handlers) {
+        const r = o.results.find((x) => x.id === id && x.handler === h);
+        if (!r) problems.push(`${o.release} × ${id} × ${h}: missing (no result)`);
+        else if (!r.ok) problems.push(`${o.release} × ${id} × ${h}: FAIL`);
+      }
+    }
+  }
+  return problems;
 }

@@ -1,4 +1,4 @@
-// The fuzz targets of test/fuzz/targets.ts, briefly (issue 8 item 2): for every parser of
+// The fuzz targets of test/fuzz/targets.ts, briefly: for every parser of
 // untrusted input, generated inputs (mutated seeds, random bytes/text) only ever end in the
 // parser's typed error or a result — never another exception, and never a slow input. The long
 // run is `npm run fuzz` (scripts/fuzz.mjs, a million inputs per parser, docs/fuzz-report.md).
@@ -15,8 +15,13 @@ const targets = fuzzTargets(join(tmpdir(), `cifs-upcall-fuzz-unit-${process.pid}
 
 /** Parsers with hostile-input properties in their own unit tests. */
 const COVERED_ELSEWHERE = /^(key-description|key-describe|der\.|spnego\.|gss\.|xdr\.|ccache\.FILE|keytab)/;
-/** one input may take this long before it counts as a hang (generous: CI machines are shared) */
-const SLOW_MS = 500;
+/**
+ * One input is a hang when each of three timings exceeds this (the campaign's bound,
+ * scripts/fuzz.mjs). Median inputs take well under 1 ms (docs/fuzz-report.md: thousands per
+ * second per parser); a single timing of a loaded 2-core machine reached 875 ms in the campaign,
+ * so one slow timing is re-timed rather than trusted.
+ */
+const SLOW_MS = 1000;
 
 async function verdictOf(t: FuzzTarget<unknown>, input: unknown): Promise<{ v: Verdict; ms: number }> {
   const t0 = performance.now();
@@ -45,7 +50,9 @@ describe('fuzz targets (brief)', () => {
       await fc.assert(fc.asyncProperty(target.input, async (input) => {
         const { v, ms } = await verdictOf(target, input);
         if (v.kind === 'crash') throw new Error(`${target.name} crashed on ${target.show(input)}: ${String(v.error)}`, { cause: v.error });
-        if (ms > SLOW_MS) throw new Error(`${target.name} took ${ms.toFixed(0)} ms on ${target.show(input)}`);
+        let fastest = ms;
+        for (let again = 0; again < 2 && fastest > SLOW_MS; again++) fastest = Math.min(fastest, (await verdictOf(target, input)).ms);
+        if (fastest > SLOW_MS) throw new Error(`${target.name} took ${fastest.toFixed(0)} ms (fastest of 3) on ${target.show(input)}`);
       }), { numRuns: COVERED_ELSEWHERE.test(target.name) ? 40 : 150 });
     });
   }
