@@ -15,8 +15,8 @@
 // replayed input by input to name the input. Findings are listed in the report and in
 // .work/fuzz/findings.json; each must become a regression input in test/fuzz/regressions.ts.
 //
-// Each row of the report carries its run's date, seed and the content hash of the source files
-// the target fuzzes (test/fuzz/provenance.ts). A run of some targets (--targets) replaces their
+// Each row of the report carries its run's date, seed and a hash of the code (comments and types
+// stripped) the target fuzzes (test/fuzz/provenance.ts). A run of some targets (--targets) replaces their
 // rows and keeps the others, read back from the report itself; test/unit/fuzz/report.test.ts
 // fails when a target has no row, or when its sources no longer hash to the row's value.
 import { build } from 'esbuild';
@@ -189,9 +189,10 @@ if (reportPath) {
     '# Fuzz report',
     '',
     'Written by `npm run fuzz` (scripts/fuzz.mjs). Each row is one target\'s run: its date and seed are in the row, and',
-    '"sources" is the content hash of the source files the target fuzzes (test/fuzz/provenance.ts: the target\'s entry',
-    'modules and everything under src/ they import). `npm run fuzz -- --targets a,b` reruns some targets and keeps the',
-    'other rows. `test/unit/fuzz/report.test.ts` fails when a target has no row, or when its sources changed after its row.',
+    '"sources" is a hash of the code the target fuzzes (test/fuzz/provenance.ts: the target\'s entry',
+    'modules and everything under src/ they import, comments and types stripped). `npm run fuzz -- --targets a,b` reruns',
+    'some targets and keeps the other rows. `test/unit/fuzz/report.test.ts` fails when a target has no row, or when its',
+    'sources changed after its row.',
     '',
     `Last run: \`npm run fuzz -- --count ${count} --seed ${seed}${only.length ? ` --targets ${only.join(',')}` : ''}\` on ${today}, ` +
     `Node ${process.version}, fast-check ${JSON.parse(readFileSync(join(root, 'node_modules', 'fast-check', 'package.json'), 'utf8')).version}, ` +

@@ -10,6 +10,7 @@ PACKAGES="
   krb5-kdc krb5-user krb5-admin-server krb5-kdc-ldap libkrb5-3
   slapd ldap-utils
   gssproxy cifs-utils keyutils python3-gssapi sssd-kcm
+  lintian binutils
   samba smbclient
   util-linux procps iproute2 dnsmasq-base bind9-dnsutils strace
   qemu-system-x86 busybox-static kmod cpio xz-utils zstd

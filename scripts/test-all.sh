@@ -28,13 +28,16 @@ stage() {
 stage typecheck npm run --silent typecheck
 stage build npm run --silent build
 stage vitest npx vitest run
+# the pipeline's unit tests need no privilege: prove it by running them as nobody
+stage pipeline-as-nobody setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/tmp \
+  ./node_modules/.bin/vitest run --project unit test/unit/pipeline --configLoader runner
 stage kernel npm run --silent test:kernel
 
 echo
 echo "==== test:all summary"
 failed=0
 while IFS="$(printf '\t')" read -r name verdict secs; do
-  printf '  %-10s %-16s %s\n' "$name" "$verdict" "$secs"
+  printf '  %-20s %-16s %s\n' "$name" "$verdict" "$secs"
   case "$verdict" in PASS) ;; *) failed=1 ;; esac
 done < "$RESULTS"
 

@@ -22,7 +22,7 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
 export const EXIT_CODE_TABLE: ReadonlyArray<{ code: ExitCode; meaning: string }> = [
   { code: ExitCode.OK, meaning: 'key instantiated (--replay: payload written); --help, --version' },
-  { code: ExitCode.USAGE, meaning: 'bad command line (unknown option, bad value, no or bad key serial)' },
+  { code: ExitCode.USAGE, meaning: 'bad command line (unknown option, bad value, no or bad key serial; --replay not as root)' },
   { code: ExitCode.KEY_ACCESS, meaning: 'the key could not be described or instantiated (gone, no authority)' },
   { code: ExitCode.KEY_REFUSED, meaning: 'key refused: not owned by 0:0 (forged request) or a type not served' },
   { code: ExitCode.BAD_DESCRIPTION, meaning: 'malformed or unsupported description (field named in the log; iakerb; no uid)' },
@@ -32,7 +32,7 @@ export const EXIT_CODE_TABLE: ReadonlyArray<{ code: ExitCode; meaning: string }>
   { code: ExitCode.NO_CREDENTIALS, meaning: 'no credential source produced a ticket for the user' },
   { code: ExitCode.REPLY, meaning: 'the reply could not be built (SPNEGO blob over 65535 bytes, malformed token)' },
   { code: ExitCode.INTERNAL, meaning: 'internal error (a bug: please report it with --trace output)' },
-  { code: ExitCode.CONFIG, meaning: 'configuration error: /etc/cifs-upcall.conf (or --config) unreadable, unsafe or invalid' },
+  { code: ExitCode.CONFIG, meaning: 'configuration error: /etc/cifs-upcall.conf (or --config) unreadable, unsafe or invalid (--check-config: the file is invalid)' },
 ];
 
 const BY_KIND: Record<UpcallFailureKind, ExitCode> = {

@@ -4,6 +4,7 @@ import {
   splitDescribeString,
   type DescribedKey,
 } from '../kernel/key-description.ts';
+import { applySetting, ConfigError, type StrategyName, type UpcallSettings } from '../pipeline/config.ts';
 import { DEFAULT_KEY_TYPE } from '../pipeline/upcall.ts';
 import { scanArguments, type LongOption } from './getopt.ts';
 
@@ -39,6 +40,7 @@ export const LONG_OPTIONS: readonly LongOption[] = [
   { name: 'help', argument: 'none', id: 'help' },
   { name: 'verbose', argument: 'none', id: 'verbose' },
   { name: 'replay', argument: 'required', id: 'replay' },
+  { name: 'pid', argument: 'required', id: 'pid' },
   { name: 'key-owner', argument: 'required', id: 'key-owner' },
   { name: 'payload-out', argument: 'required', id: 'payload-out' },
   { name: 'trace', argument: 'optional', id: 'trace' },
@@ -48,13 +50,15 @@ export const LONG_OPTIONS: readonly LongOption[] = [
   { name: 'negative-timeout', argument: 'required', id: 'negative-timeout' },
   { name: 'gssproxy-socket', argument: 'required', id: 'gssproxy-socket' },
   { name: 'strategy', argument: 'required', id: 'strategy' },
+  { name: 'check-config', argument: 'optional', id: 'check-config' },
+  { name: 'doctor', argument: 'none', id: 'doctor' },
+  { name: 'json', argument: 'none', id: 'json' },
 ];
 
 export const DEFAULT_CONFIG_PATH = '/etc/cifs-upcall.conf';
 export const DEFAULT_DNS_EXPIRE_SECONDS = 600;
 /** Largest key serial: serials are positive signed 32-bit numbers. */
 const MAX_KEY_SERIAL = 0x7fffffff;
-const MAX_NEGATIVE_TIMEOUT = 86400;
 
 export type TraceFormat = 'text' | 'json';
 
@@ -64,6 +68,8 @@ export interface RunOptions {
   keySerial?: number;
   /** replay mode: the key as if KEYCTL_DESCRIBE had returned it */
   replayKey?: DescribedKey;
+  /** replay mode, --pid: a live process of the credential user to stand for the description's pid */
+  replayPid?: number;
   /** replay: where the payload goes; undefined = hex on stdout */
   payloadOut?: string;
   /** undefined = no trace; null = stderr; string = file */
@@ -74,7 +80,7 @@ export interface RunOptions {
   /** --negative-timeout when given (else the configuration's, else the default) */
   negativeTimeoutSeconds?: number;
   gssproxySocket?: string;
-  strategy?: string;
+  strategy?: StrategyName;
   verbose: boolean;
   envProbe: boolean;
   legacyUid: boolean;
@@ -87,7 +93,20 @@ export interface RunOptions {
   ignoredOperands: string[];
 }
 
-export type CommandLine = { mode: 'help' } | { mode: 'version' } | RunOptions;
+/** --check-config [FILE]: validate the configuration file without running an upcall */
+export interface CheckConfigCommand {
+  mode: 'check-config';
+  configPath: string;
+}
+
+/** --doctor [--config FILE] [--json]: check the host's set-up, change nothing */
+export interface DoctorCommand {
+  mode: 'doctor';
+  configPath: string;
+  json: boolean;
+}
+
+export type CommandLine = { mode: 'help' } | { mode: 'version' } | CheckConfigCommand | DoctorCommand | RunOptions;
 
 /**
  * Interpret argv. -h/-v act as soon as they appear (getopt order), like cifs.upcall's -v; any
@@ -109,6 +128,10 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   };
   let replay: string | undefined;
   let keyOwner: { uid: number; gid: number } | undefined;
+  let checkConfig: string | null | undefined;
+  let doctor = false;
+  let json = false;
+  let configGiven = false;
 
   for (const item of scan.items) {
     if (item.kind === 'error') throw new UsageError(item.message);
@@ -118,13 +141,14 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
       case 'version': return { mode: 'version' };
       case 'legacy-c': break; // -c: accepted and ignored, as cifs.upcall
       case 'no-env-probe': o.envProbe = false; break;
-      case 'krb5conf': o.krb5Conf = nonEmpty(item.spelling, value); break;
+      case 'krb5conf': o.krb5Conf = setting(item.spelling, 'krb5_conf', value).krb5Conf; break;
       case 'keytab': o.keytab = nonEmpty(item.spelling, value); break;
       case 'legacy-uid': o.legacyUid = true; break;
       case 'trust-dns': o.trustDns = true; break;
       case 'expire': o.dnsExpireSeconds = decimal(item.spelling, value, 0, 0xffffffff); break;
       case 'verbose': o.verbose = true; break;
       case 'replay': replay = nonEmpty(item.spelling, value); break;
+      case 'pid': o.replayPid = decimal(item.spelling, value, 1, 0x3fffffff); break;
       case 'key-owner': keyOwner = parseOwner(item.spelling, value); break;
       case 'payload-out': o.payloadOut = nonEmpty(item.spelling, value); break;
       case 'trace': o.trace = item.value === undefined ? null : nonEmpty(item.spelling, value); break;
@@ -136,14 +160,33 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
         if (!/^[A-Za-z0-9._-]+$/.test(value)) throw new UsageError(`${item.spelling}: '${value}' is not a key type name`);
         o.keyType = value;
         break;
-      case 'config': o.configPath = nonEmpty(item.spelling, value); break;
-      case 'negative-timeout': o.negativeTimeoutSeconds = decimal(item.spelling, value, 1, MAX_NEGATIVE_TIMEOUT); break;
-      case 'gssproxy-socket': o.gssproxySocket = nonEmpty(item.spelling, value); break;
-      case 'strategy': o.strategy = nonEmpty(item.spelling, value); break;
+      case 'config': o.configPath = nonEmpty(item.spelling, value); configGiven = true; break;
+      // the same parser and ranges as the configuration file's settings
+      case 'negative-timeout': o.negativeTimeoutSeconds = setting(item.spelling, 'negative_timeout', value).negativeTimeout; break;
+      case 'gssproxy-socket': o.gssproxySocket = setting(item.spelling, 'gssproxy_socket', value).gssproxySocket; break;
+      case 'strategy': o.strategy = setting(item.spelling, 'strategy', value).strategy; break;
+      case 'check-config': checkConfig = item.value === undefined ? null : nonEmpty(item.spelling, value); break;
+      case 'doctor': doctor = true; break;
+      case 'json': json = true; break;
       default: throw new UsageError(`internal: unhandled option ${item.spelling}`);
     }
   }
 
+  if (checkConfig !== undefined) {
+    if (replay !== undefined || doctor) throw new UsageError('--check-config cannot be combined with --replay or --doctor');
+    if (scan.operands.length > 1) throw new UsageError(`--check-config takes one file (unexpected '${scan.operands[1]}')`);
+    const named = checkConfig ?? scan.operands[0];
+    if (named !== undefined && configGiven && named !== o.configPath) {
+      throw new UsageError(`--check-config names ${named} and --config names ${o.configPath}: give one file`);
+    }
+    return { mode: 'check-config', configPath: named ?? o.configPath };
+  }
+  if (doctor) {
+    if (replay !== undefined) throw new UsageError('--doctor cannot be combined with --replay');
+    if (scan.operands.length > 0) throw new UsageError(`--doctor takes no operand (unexpected '${scan.operands[0]}'; use --config FILE)`);
+    return { mode: 'doctor', configPath: o.configPath, json };
+  }
+  if (json) throw new UsageError('--json is only meaningful with --doctor (use --trace-format=json for the trace)');
   if (replay !== undefined) {
     o.mode = 'replay';
     if (scan.operands.length > 0) {
@@ -153,6 +196,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     return o;
   }
   if (keyOwner) throw new UsageError('--key-owner is only meaningful with --replay');
+  if (o.replayPid !== undefined) throw new UsageError('--pid is only meaningful with --replay');
   if (o.payloadOut !== undefined) throw new UsageError('--payload-out is only meaningful with --replay');
   const [serial, ...rest] = scan.operands;
   if (serial === undefined) throw new UsageError('no key serial given');
@@ -207,6 +251,18 @@ function decimal(spelling: string, value: string, min: number, max: number): num
     throw new UsageError(`${spelling}: expected a whole number from ${min} to ${max}, got '${value}'`);
   }
   return Number(value);
+}
+
+/** A command-line value parsed exactly as the configuration file's setting of that name. */
+function setting(spelling: string, name: string, value: string): Partial<UpcallSettings> {
+  const target: Partial<UpcallSettings> = {};
+  try {
+    applySetting(target, name, value, spelling);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new UsageError(e.message);
+    throw e;
+  }
+  return target;
 }
 
 function nonEmpty(spelling: string, value: string): string {

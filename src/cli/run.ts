@@ -9,7 +9,7 @@
 import { closeSync, constants, openSync, writeSync } from 'node:fs';
 import type { CredentialSource } from '../credentials.ts';
 import { KernelKey, ReplayKey, type UpcallKey } from '../kernel/key.ts';
-import { correlationPrefix, SyslogLog } from '../os/syslog.ts';
+import { correlationPrefix, SyslogLog, type UpcallLog } from '../os/syslog.ts';
 import type { Trace } from '../trace.ts';
 import { silentTrace } from '../trace.ts';
 import {
@@ -21,6 +21,7 @@ import {
   type UpcallPlanContext,
   DEFAULT_NEGATIVE_TIMEOUT_SECONDS,
 } from '../pipeline/upcall.ts';
+import { runCheckConfig } from './check-config.ts';
 import { ExitCode, exitCodeFor } from './exit-codes.ts';
 import { helpText, usageLine } from './help.ts';
 import { parseCommandLine, UsageError, type RunOptions } from './options.ts';
@@ -77,11 +78,47 @@ export async function runCli(argv: readonly string[], env: CliEnvironment): Prom
     writeFd(1, `version: ${programVersion()}\n`);
     return ExitCode.OK;
   }
+  if (command.mode === 'check-config') {
+    return runCheckConfig(command.configPath, (t) => writeFd(1, t), (t) => writeFd(2, t));
+  }
+  if (command.mode === 'doctor') {
+    // evaluated only for --doctor (in the bundle its code is already in memory: nothing is read)
+    const { runDoctor } = await import('./doctor.ts');
+    return runDoctor({ configPath: command.configPath, json: command.json, program }, (t) => writeFd(1, t));
+  }
+  if (command.mode === 'replay' && process.geteuid?.() !== 0) {
+    // the replay enters namespaces, reads /proc of other users and drops to the credential user
+    // exactly as the kernel's upcall does: only root can, and a half-run replay would mislead
+    writeFd(2, `${program}: --replay must run as root (it enters the caller's namespaces and becomes the credential user, as the kernel's upcall does); try: sudo ${program} --replay …\n`);
+    return ExitCode.USAGE;
+  }
   return runUpcallCommand(command, env, program);
 }
 
+/**
+ * --verbose copies syslog lines to stderr; when a JSON trace goes to stderr too, the copies are
+ * JSON objects, so that stream stays one JSON object per line.
+ */
+class MirroredLog implements UpcallLog {
+  constructor(private readonly inner: SyslogLog, private readonly prefix: string) {}
+  private mirror(level: string, message: string): void {
+    writeFd(2, `${JSON.stringify({ syslog: level, message: this.prefix + message.replace(/[\r\n]+/g, ' ') })}\n`);
+  }
+  error(message: string): void { this.inner.error(message); this.mirror('err', message); }
+  warning(message: string): void { this.inner.warning(message); this.mirror('warning', message); }
+  info(message: string): void { this.inner.info(message); this.mirror('info', message); }
+  debug(message: string): void { this.inner.debug(message); this.mirror('debug', message); }
+}
+
 async function runUpcallCommand(o: RunOptions, env: CliEnvironment, program: string): Promise<number> {
-  const log = new SyslogLog(correlationPrefix(o.keySerial), o.verbose);
+  // a JSON trace on stderr owns that stream: nothing else may write plain text to it
+  const jsonOnStderr = o.trace === null && o.traceFormat === 'json';
+  const syslog = new SyslogLog(correlationPrefix(o.keySerial), o.verbose && !jsonOnStderr);
+  const log: UpcallLog & { close(): void } = o.verbose && jsonOnStderr
+    ? Object.assign(new MirroredLog(syslog, correlationPrefix(o.keySerial)), { close: () => syslog.close() })
+    : syslog;
+  // the first debug line names the program, its version and the node running it
+  log.debug(`${program} ${programVersion()} (node ${process.versions.node})`);
   const opened: number[] = [];
   const openOutput = (path: string, flags: number): number => {
     // libuv opens with O_CLOEXEC; 0600: a payload holds a session key
@@ -101,7 +138,7 @@ async function runUpcallCommand(o: RunOptions, env: CliEnvironment, program: str
     if (o.mode === 'replay' && o.payloadOut !== undefined) payloadFd = openOutput(o.payloadOut, constants.O_TRUNC);
   } catch (e) {
     const message = `cannot open output file: ${(e as Error).message}`;
-    writeFd(2, `${program}: ${message}\n`);
+    writeFd(2, jsonOnStderr ? `${JSON.stringify({ area: 'result', message })}\n` : `${program}: ${message}\n`);
     log.error(message);
     closeAll(opened);
     return ExitCode.USAGE;
@@ -118,6 +155,7 @@ async function runUpcallCommand(o: RunOptions, env: CliEnvironment, program: str
   }
   log.debug(`Exit status ${code}`);
   trace.event('result', `exit status ${code}`, { exitStatus: code });
+  if (trace instanceof DeferredTrace) trace.finish(code);
   closeAll(opened);
   log.close();
   return code;
@@ -127,7 +165,7 @@ async function runWithSinks(
   o: RunOptions,
   env: CliEnvironment,
   program: string,
-  log: SyslogLog,
+  log: UpcallLog,
   trace: Trace,
   payloadFd: number | undefined,
 ): Promise<number> {
@@ -149,6 +187,7 @@ async function runWithSinks(
     negativeTimeoutSeconds: o.negativeTimeoutSeconds ?? DEFAULT_NEGATIVE_TIMEOUT_SECONDS,
     timeBudgetMs: DEFAULT_TIME_BUDGET_MS,
     replay: o.mode === 'replay',
+    ...(o.replayPid !== undefined ? { replayPid: o.replayPid } : {}),
   };
   const wiring = env.wiring?.(o);
   const resolver = env.sources ?? [];
@@ -159,8 +198,9 @@ async function runWithSinks(
     key, sources, trace, log, ...(wiring ? { configure: wiring.configure } : {}),
   });
   if (!outcome.ok) {
-    // request-key gives the helper no stderr worth writing to; an admin replaying by hand wants the cause
-    if (o.mode === 'replay') writeFd(2, `${program}: ${outcome.error.message}\n`);
+    // the one-line cause (also at LOG_ERR): for an admin replaying or running a serial by hand.
+    // A JSON trace on stderr has it already as a record ("failed (kind): …"): no plain text there.
+    if (!(o.trace === null && o.traceFormat === 'json')) writeFd(2, `${program}: ${outcome.error.message}\n`);
     return exitCodeFor(outcome.error.kind);
   }
 

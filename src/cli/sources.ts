@@ -9,7 +9,7 @@
 // filesystem. In the production bundle import() reads nothing (see IN_MEMORY_IMPORTS), so each
 // module is evaluated only when the strategy reaches its source: a user whose ticket suffices
 // never evaluates the gssproxy client, and DNS code runs only for a short name or -t.
-import { constants, openSync, readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, renameSync } from 'node:fs';
 import type { CredentialSource } from '../credentials.ts';
 import {
   applySetting,
@@ -26,7 +26,7 @@ import type { SourceResolver, UpcallConfigurer, UpcallOverrides } from '../pipel
 import { resolveGssproxySocket } from '../gssproxy/socket-path.ts';
 import type { Trace } from '../trace.ts';
 import { DEFAULT_CONFIG_PATH, type RunOptions } from './options.ts';
-import { DeferredTrace } from './trace-sink.ts';
+import { DeferredTrace, type TraceLabel } from './trace-sink.ts';
 
 declare const __CIFS_UPCALL_ONE_FILE__: boolean | undefined;
 
@@ -97,7 +97,10 @@ function describeSettings(s: UpcallSettings): string {
 
 /**
  * trace_file: open it now (root, host namespaces — the rest of the upcall only writes to the
- * descriptor) and send the held events and the rest of this upcall there.
+ * descriptor) and send the held events and the rest of this upcall there. Every upcall opens the
+ * file afresh with O_APPEND, so logrotate may move it away at any time (no copytruncate needed);
+ * when it has reached trace_max_size, it is first moved to FILE.1 (replacing an older FILE.1), so
+ * the file and its one predecessor stay bounded even without logrotate.
  */
 function attachTraceFile(t: Trace, s: UpcallSettings, o: RunOptions): void {
   if (!(t instanceof DeferredTrace)) return;
@@ -105,10 +108,25 @@ function attachTraceFile(t: Trace, s: UpcallSettings, o: RunOptions): void {
     t.discard();
     return;
   }
+  const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW;
+  let fd: number | undefined;
   try {
-    const fd = openSync(s.traceFile, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
-    t.attach(fd, s.traceFormat, o.keySerial !== undefined ? `key ${o.keySerial}` : `replay ${process.pid}`);
+    fd = openSync(s.traceFile, flags, 0o600);
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'not a regular file' });
+    if (s.traceMaxSize > 0 && st.size >= s.traceMaxSize) {
+      // rotate only the file we opened: a concurrent upcall may have rotated it already
+      const now = lstatSync(s.traceFile, { throwIfNoEntry: false });
+      if (now && now.ino === st.ino && now.dev === st.dev) renameSync(s.traceFile, `${s.traceFile}.1`);
+      closeSync(fd);
+      fd = openSync(s.traceFile, flags, 0o600);
+    }
+    const label: TraceLabel = o.keySerial !== undefined ? { key: o.keySerial } : { replay: process.pid };
+    t.attach(fd, s.traceFormat, label, s.traceLevel === 'failures');
   } catch (e) {
+    if (fd !== undefined) {
+      try { closeSync(fd); } catch { /* already closed */ }
+    }
     t.discard();
     throw new ConfigError(`trace_file ${s.traceFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }

@@ -6,25 +6,41 @@ import { writeSync } from 'node:fs';
 import type { Trace, TraceArea, TraceFields } from '../trace.ts';
 import type { TraceFormat } from './options.ts';
 
+/**
+ * Who a trace_file record belongs to: the key serial of a live upcall, or the pid of a replay.
+ * Concurrent upcalls appending to one file stay apart (each record is one O_APPEND write).
+ */
+export type TraceLabel = { key: number } | { replay: number };
+
+export function labelText(label: TraceLabel): string {
+  return 'key' in label ? `key ${label.key}` : `replay ${label.replay}`;
+}
+
 export class FileDescriptorTrace implements Trace {
   /**
-   * `label` (e.g. the key serial) prefixes every text line and is a field of every JSON record:
-   * concurrent upcalls appending to one trace_file stay apart (each line is one O_APPEND write).
+   * With a `label` (trace_file), every record also carries its ISO-8601 wall-clock time and the
+   * label: a text line starts `<time> [key <serial>] `, a JSON record has `time` and `key` (or
+   * `replay`) fields.
    */
   constructor(
     private readonly fd: number,
     private readonly format: TraceFormat,
     private readonly start = process.hrtime.bigint(),
-    private readonly label?: string,
+    private readonly label?: TraceLabel,
   ) {}
 
   event(area: TraceArea, message: string, fields?: TraceFields): void {
-    this.write(Number(process.hrtime.bigint() - this.start) / 1e6, area, message, fields);
+    this.write(Number(process.hrtime.bigint() - this.start) / 1e6, area, message, fields, Date.now());
   }
 
-  write(t: number, area: TraceArea, message: string, fields?: TraceFields): void {
-    let line = this.format === 'json' ? formatJson(t, area, message, fields, this.label) : formatText(t, area, message, fields);
-    if (this.label !== undefined && this.format === 'text') line = `[${this.label}] ${line}`;
+  write(t: number, area: TraceArea, message: string, fields?: TraceFields, wallMs: number = Date.now()): void {
+    let line: string;
+    if (this.format === 'json') {
+      line = formatJson(t, area, message, fields, this.label, this.label !== undefined ? new Date(wallMs).toISOString() : undefined);
+    } else {
+      line = formatText(t, area, message, fields);
+      if (this.label !== undefined) line = `${new Date(wallMs).toISOString()} [${labelText(this.label)}] ${line}`;
+    }
     try {
       writeSync(this.fd, `${line}\n`);
     } catch {
@@ -41,32 +57,52 @@ export class FileDescriptorTrace implements Trace {
  */
 export class DeferredTrace implements Trace {
   private readonly start = process.hrtime.bigint();
-  private held: Array<{ t: number; area: TraceArea; message: string; fields?: TraceFields }> | null = [];
+  private held: Array<{ t: number; wall: number; area: TraceArea; message: string; fields?: TraceFields }> | null = [];
   private sink: FileDescriptorTrace | null = null;
+  /** trace_level = failures: the sink is known, but records wait for the exit status */
+  private onlyFailures = false;
 
   event(area: TraceArea, message: string, fields?: TraceFields): void {
-    if (this.sink) {
+    if (this.sink && !this.onlyFailures) {
       this.sink.event(area, message, fields);
     } else if (this.held) {
       const t = Number(process.hrtime.bigint() - this.start) / 1e6;
-      this.held.push(fields ? { t, area, message, fields } : { t, area, message });
+      const wall = Date.now();
+      this.held.push(fields ? { t, wall, area, message, fields } : { t, wall, area, message });
     }
   }
 
-  attach(fd: number, format: TraceFormat, label: string): void {
+  /**
+   * Send the held records and the rest of the upcall to `fd`. With `onlyFailures` everything is
+   * held until finish() knows the exit status: a successful upcall writes nothing.
+   */
+  attach(fd: number, format: TraceFormat, label: TraceLabel, onlyFailures = false): void {
     this.sink = new FileDescriptorTrace(fd, format, this.start, label);
-    for (const r of this.held ?? []) this.sink.write(r.t, r.area, r.message, r.fields);
+    this.onlyFailures = onlyFailures;
+    if (!onlyFailures) this.flush();
+  }
+
+  /** The upcall is over: with trace_level = failures, write its records only if it failed. */
+  finish(exitStatus: number): void {
+    if (this.sink && this.onlyFailures && exitStatus !== 0) this.flush();
     this.held = null;
   }
 
   discard(): void {
     this.held = null;
   }
+
+  private flush(): void {
+    for (const r of this.held ?? []) this.sink?.write(r.t, r.area, r.message, r.fields, r.wall);
+    this.held = null;
+  }
 }
 
-export function formatJson(t: number, area: TraceArea, message: string, fields?: TraceFields, label?: string): string {
-  const record: Record<string, unknown> = { t: Math.round(t * 1000) / 1000, area, message };
-  if (label !== undefined) record['key'] = label;
+export function formatJson(t: number, area: TraceArea, message: string, fields?: TraceFields, label?: TraceLabel, time?: string): string {
+  const record: Record<string, unknown> = {};
+  if (time !== undefined) record['time'] = time;
+  if (label !== undefined) Object.assign(record, label);
+  Object.assign(record, { t: Math.round(t * 1000) / 1000, area, message });
   if (fields) record['fields'] = fields;
   return JSON.stringify(record);
 }

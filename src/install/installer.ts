@@ -8,17 +8,28 @@
 //     request-key takes the line whose wildcards skip the fewest characters; cifs-utils' own line
 //     has `*` for the description, ours `ver=0x2;*` (every kernel description starts so), so ours
 //     wins without touching cifs-utils' file, and removing ours restores it.
-//   /etc/gssproxy/80-cifs-upcall.conf
+//   /etc/gssproxy/80-cifs-upcall.conf   only with --gssproxy yes (opt-in: see below)
 //     a service on its own socket: gssproxy's `program =` match would see /usr/bin/node, not our
 //     script, so a dedicated socket (and `euid`) is how this service is told apart from NFS's.
+//   /usr/share/cifs-upcall/gssproxy-impersonation.conf  the same service, inert, to copy by hand
 //   /etc/cifs-upcall.conf           written only if absent (the admin's file is never overwritten)
+//   /etc/logrotate.d/cifs-upcall    rotation of the trace_file the configuration may name
 //   /usr/share/man/man8/cifs-upcall.8
 //   /var/lib/cifs-upcall/manifest.json  what we wrote, so --uninstall removes exactly that
+//
+// One safe default, shared with the Debian package: installing changes nothing about who can
+// authenticate. The configuration written says `strategy = compat` (cifs.upcall's order) and no
+// gssproxy service listens on our socket, so a user without a ticket gets no key, as with
+// cifs.upcall. Impersonation is two documented steps (cifs-upcall(8), ENABLING IMPERSONATION),
+// both checked by `cifs-upcall --doctor`: the gssproxy service (--gssproxy yes, or copying the
+// inert example) and, usually, `strategy = local-first`.
 import {
   chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync,
   symlinkSync, writeFileSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { LAUNCHER_PATH, REQUEST_KEY_FILE, requestKeyLine } from './request-key-line.ts';
+import type { StrategyName } from '../pipeline/config.ts';
 
 export interface InstallOptions {
   /** install into this root instead of / (staging, tests) */
@@ -35,8 +46,15 @@ export interface InstallOptions {
   nodeOptions?: string | undefined;
   /** key type of the request-key line (tests on kernels without cifs.ko use "user") */
   keyType: string;
-  /** write the gssproxy drop-in: yes, no, or only when /etc/gssproxy exists */
-  gssproxy: 'yes' | 'no' | 'auto';
+  /**
+   * the impersonating gssproxy drop-in: yes (write it), no (remove it if we wrote it), keep
+   * (default: leave it as an earlier run left it), auto (yes when /etc/gssproxy exists)
+   */
+  gssproxy: 'yes' | 'no' | 'keep' | 'auto';
+  /** strategy of a newly written /etc/cifs-upcall.conf (default compat) */
+  strategy?: StrategyName;
+  /** report what would change, change nothing */
+  dryRun?: boolean;
   /** man page source */
   manPage?: string;
   log: (line: string) => void;
@@ -44,9 +62,12 @@ export interface InstallOptions {
 
 export const PATHS = {
   lib: '/usr/lib/cifs-upcall',
-  launcher: '/usr/sbin/cifs-upcall',
-  requestKey: '/etc/request-key.d/cifs-upcall.conf',
+  launcher: LAUNCHER_PATH,
+  requestKey: REQUEST_KEY_FILE,
   gssproxyDropIn: '/etc/gssproxy/80-cifs-upcall.conf',
+  gssproxyExample: '/usr/share/cifs-upcall/gssproxy-impersonation.conf',
+  logrotate: '/etc/logrotate.d/cifs-upcall',
+  traceFile: '/var/log/cifs-upcall.trace',
   gssproxySocket: '/var/lib/gssproxy/cifs-upcall.sock',
   gssproxyClients: '/var/lib/gssproxy/clients/cifs-upcall',
   config: '/etc/cifs-upcall.conf',
@@ -68,11 +89,7 @@ function at(root: string, path: string): string {
   return root === '/' ? path : join(root, path);
 }
 
-export function requestKeyLine(keyType: string): string {
-  // another key type (tests on kernels without cifs.ko) must be named to the bin, which refuses others
-  const option = keyType === 'cifs.spnego' ? '' : ` --key-type ${keyType}`;
-  return `create\t${keyType}\tver=0x2;*\t*\t${PATHS.launcher}${option} %k\n`;
-}
+export { requestKeyLine };
 
 /**
  * The entry's first line with explicit node options: request-key execs /usr/sbin/cifs-upcall (a
@@ -144,13 +161,19 @@ export function gssproxyDropIn(): string {
 `;
 }
 
-export function defaultConfig(): string {
-  return `# cifs-upcall configuration: see cifs-upcall(8).
+export function defaultConfig(strategy: StrategyName = 'compat'): string {
+  return `# cifs-upcall configuration: see cifs-upcall(8); check it with "cifs-upcall --check-config".
 [global]
 # compat (cifs.upcall 7.x) | local-first | local-only | proxy-first | proxy-only
-strategy = local-first
+# Impersonating users without a ticket takes two steps (cifs-upcall(8), ENABLING IMPERSONATION):
+# the gssproxy service on the socket below, then usually strategy = local-first.
+strategy = ${strategy}
 gssproxy_socket = ${PATHS.gssproxySocket}
 negative_timeout = 5
+
+# Trace every upcall (or only failed ones) to a file; /etc/logrotate.d/cifs-upcall rotates it.
+# trace_file = ${PATHS.traceFile}
+# trace_level = failures
 
 # Per SMB server:
 # [server *.hpc.example.com]
@@ -158,12 +181,47 @@ negative_timeout = 5
 `;
 }
 
-function writeAtomic(path: string, content: string | Buffer, mode: number): boolean {
+export function logrotateSnippet(): string {
+  return `# cifs-upcall: the trace file named by trace_file in /etc/cifs-upcall.conf (if any).
+# Every upcall opens the file afresh in append mode: moving it away is enough (no copytruncate).
+${PATHS.traceFile} ${PATHS.traceFile}.1 {
+	weekly
+	rotate 4
+	maxsize 64M
+	compress
+	delaycompress
+	missingok
+	notifempty
+	create 0600 root root
+}
+`;
+}
+
+/** What to do after installing: printed by cifs-upcall-install and the package's postinst. */
+export function nextSteps(o: { impersonation: boolean }): string {
+  const lines = [
+    'next steps:',
+    `  cifs-upcall --check-config        validate ${PATHS.config}`,
+    '  cifs-upcall --doctor              check request-key, krb5.conf, the KDC, the keytab, gssproxy and cifs.ko',
+  ];
+  if (o.impersonation) {
+    lines.push('  systemctl reload gssproxy         load the cifs-upcall service (impersonation) written above',
+      `  then set strategy = local-first in ${PATHS.config} to fall back to gssproxy on every failure`);
+  } else {
+    lines.push('  impersonation of users without a ticket is off; to enable it (cifs-upcall(8), ENABLING IMPERSONATION):',
+      `    1. cifs-upcall-install --gssproxy yes   (or: cp ${PATHS.gssproxyExample} ${PATHS.gssproxyDropIn}), then systemctl reload gssproxy`,
+      `    2. strategy = local-first in ${PATHS.config}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function writeAtomic(path: string, content: string | Buffer, mode: number, dryRun = false): boolean {
   if (existsSync(path)) {
     const old = readFileSync(path);
     const next = typeof content === 'string' ? Buffer.from(content) : content;
     if (old.equals(next) && (statSync(path).mode & 0o7777) === mode) return false;
   }
+  if (dryRun) return true;
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.cifs-upcall-tmp`;
   writeFileSync(tmp, content, { mode });
@@ -172,7 +230,7 @@ function writeAtomic(path: string, content: string | Buffer, mode: number): bool
   return true;
 }
 
-function link(o: InstallOptions, path: string, target: string): void {
+function link(o: Pick<InstallOptions, 'root' | 'log' | 'dryRun'>, path: string, target: string): void {
   const p = at(o.root, path);
   let current: string | null = null;
   try {
@@ -183,6 +241,10 @@ function link(o: InstallOptions, path: string, target: string): void {
   }
   if (current === target) {
     o.log(`unchanged ${path} -> ${target}`);
+    return;
+  }
+  if (o.dryRun) {
+    o.log(`would link ${path} -> ${target}`);
     return;
   }
   if (current !== null) rmSync(p);
@@ -198,8 +260,9 @@ function readManifest(root: string): Manifest {
 }
 
 export function install(o: InstallOptions): Manifest {
-  if (o.root === '/' && process.geteuid?.() !== 0) {
-    throw new InstallError('cifs-upcall-install must run as root (it writes /usr/lib, /usr/sbin and /etc)');
+  const dry = o.dryRun === true;
+  if (o.root === '/' && !dry && process.geteuid?.() !== 0) {
+    throw new InstallError('cifs-upcall-install must run as root (it writes /usr/lib, /usr/sbin and /etc); --dry-run shows what it would do');
   }
   const bundle = join(o.distDir, 'cifs-upcall.mjs');
   if (!existsSync(bundle)) throw new InstallError(`${bundle} not found: run "npm run build" first`);
@@ -209,10 +272,15 @@ export function install(o: InstallOptions): Manifest {
   const manifest = readManifest(o.root);
   const files = new Set(manifest.files);
   const dirs = new Set(manifest.dirs);
-  const put = (path: string, content: string | Buffer, mode: number): void => {
-    const changed = writeAtomic(at(o.root, path), content, mode);
+  const put = (path: string, content: string | Buffer, mode: number, why = ''): void => {
+    const changed = writeAtomic(at(o.root, path), content, mode, dry);
     files.add(path);
-    o.log(`${changed ? 'wrote    ' : 'unchanged'} ${path}`);
+    o.log(`${changed ? (dry ? 'would write' : 'wrote    ') : 'unchanged'} ${path}${why && changed ? `  (${why})` : ''}`);
+  };
+  const remove = (path: string, why: string): void => {
+    if (!dry) rmSync(at(o.root, path), { force: true });
+    files.delete(path);
+    o.log(`${dry ? 'would remove' : 'removed  '} ${path}  (${why})`);
   };
 
   // the bundle and its chunks, the addon; remove files of an older version that are gone now
@@ -225,42 +293,48 @@ export function install(o: InstallOptions): Manifest {
     else put(join(PATHS.lib, f), content, f.endsWith('.node') ? 0o755 : 0o644);
   }
   for (const old of [...files]) {
-    if (old.startsWith(`${PATHS.lib}/`) && !shipped.includes(old.slice(PATHS.lib.length + 1))) {
-      rmSync(at(o.root, old), { force: true });
-      files.delete(old);
-      o.log(`removed   ${old}`);
-    }
+    if (old.startsWith(`${PATHS.lib}/`) && !shipped.includes(old.slice(PATHS.lib.length + 1))) remove(old, 'not in this version');
   }
   link(o, PATHS.launcher, `${PATHS.lib}/cifs-upcall.mjs`);
   files.add(PATHS.launcher);
-  put(PATHS.requestKey, requestKeyLine(o.keyType), 0o644);
+  put(PATHS.requestKey, requestKeyLine(o.keyType), 0o644, `request-key now runs ${PATHS.launcher} for ${o.keyType} keys; removing this file gives them back to cifs.upcall`);
 
-  const wantGssproxy = o.gssproxy === 'yes' || (o.gssproxy === 'auto' && existsSync(at(o.root, '/etc/gssproxy')));
-  if (wantGssproxy) {
-    put(PATHS.gssproxyDropIn, gssproxyDropIn(), 0o600);
+  // the impersonating service: inert example always, the live drop-in only when asked for
+  if (!existsSync(at(o.root, dirname(PATHS.gssproxyExample)))) dirs.add(dirname(PATHS.gssproxyExample));
+  put(PATHS.gssproxyExample, gssproxyDropIn(), 0o644);
+  const hadDropIn = files.has(PATHS.gssproxyDropIn);
+  const wantDropIn = o.gssproxy === 'yes' || (o.gssproxy === 'auto' && existsSync(at(o.root, '/etc/gssproxy'))) ||
+    (o.gssproxy === 'keep' && hadDropIn);
+  if (wantDropIn) {
+    put(PATHS.gssproxyDropIn, gssproxyDropIn(), 0o600, 'gssproxy may now impersonate any user for cifs-upcall after a reload');
     const clients = at(o.root, PATHS.gssproxyClients);
     if (!existsSync(clients)) {
-      mkdirSync(clients, { recursive: true, mode: 0o700 });
+      if (!dry) mkdirSync(clients, { recursive: true, mode: 0o700 });
       dirs.add(PATHS.gssproxyClients);
     }
+  } else if (hadDropIn) {
+    remove(PATHS.gssproxyDropIn, '--gssproxy no: reload gssproxy to stop impersonating for cifs-upcall');
   } else {
-    o.log(`skipped   ${PATHS.gssproxyDropIn} (gssproxy ${o.gssproxy === 'no' ? 'disabled' : 'not installed'})`);
+    o.log(`skipped   ${PATHS.gssproxyDropIn} (impersonation is opt-in: --gssproxy yes)`);
   }
 
   if (!existsSync(at(o.root, PATHS.config))) {
-    put(PATHS.config, defaultConfig(), 0o644);
-  } else if (!files.has(PATHS.config)) {
-    o.log(`kept      ${PATHS.config} (the administrator's)`);
+    put(PATHS.config, defaultConfig(o.strategy), 0o644, `strategy ${o.strategy ?? 'compat'}`);
+  } else {
+    const ignored = o.strategy !== undefined ? `; --strategy ${o.strategy} not applied: edit the file` : '';
+    o.log(`kept      ${PATHS.config} (${files.has(PATHS.config) ? 'never overwritten once written' : 'the administrator\'s'}${ignored})`);
   }
+  put(PATHS.logrotate, logrotateSnippet(), 0o644);
   if (o.manPage && existsSync(o.manPage)) put(PATHS.man, readFileSync(o.manPage), 0o644);
 
   const next: Manifest = { version: 1, files: [...files].sort(), dirs: [...dirs].sort() };
-  writeAtomic(at(o.root, PATHS.manifest), JSON.stringify(next, null, 2) + '\n', 0o644);
+  if (!dry) writeAtomic(at(o.root, PATHS.manifest), JSON.stringify(next, null, 2) + '\n', 0o644);
   return next;
 }
 
-export function uninstall(o: { root: string; purge: boolean; log: (line: string) => void }): void {
-  if (o.root === '/' && process.geteuid?.() !== 0) {
+export function uninstall(o: { root: string; purge: boolean; dryRun?: boolean; log: (line: string) => void }): void {
+  const dry = o.dryRun === true;
+  if (o.root === '/' && !dry && process.geteuid?.() !== 0) {
     throw new InstallError('cifs-upcall-install --uninstall must run as root');
   }
   const manifestPath = at(o.root, PATHS.manifest);
@@ -269,20 +343,22 @@ export function uninstall(o: { root: string; purge: boolean; log: (line: string)
     return;
   }
   const manifest = readManifest(o.root);
+  const verb = dry ? 'would remove' : 'removed  ';
   for (const f of manifest.files) {
     if (f === PATHS.config && !o.purge) {
       o.log(`kept      ${f} (use --purge to remove)`);
       continue;
     }
-    rmSync(at(o.root, f), { force: true });
-    o.log(`removed   ${f}`);
+    if (!dry) rmSync(at(o.root, f), { force: true });
+    o.log(`${verb} ${f}`);
   }
   for (const d of [...manifest.dirs].sort().reverse()) {
-    rmSync(at(o.root, d), { recursive: true, force: true });
-    o.log(`removed   ${d}/`);
+    if (!dry) rmSync(at(o.root, d), { recursive: true, force: true });
+    o.log(`${verb} ${d}/`);
   }
+  if (dry) return;
   rmSync(manifestPath, { force: true });
   const stateDir = dirname(manifestPath);
   if (existsSync(stateDir) && readdirSync(stateDir).length === 0) rmSync(stateDir, { recursive: true });
+  o.log(`request-key hands cifs.spnego keys to cifs.upcall again (if cifs-utils is installed)${manifest.files.includes(PATHS.gssproxyDropIn) ? '; reload gssproxy to drop the cifs-upcall service' : ''}`);
 }
-

@@ -1,22 +1,29 @@
 // cifs-upcall-install: install or remove cifs-upcall (see installer.ts for what goes where).
-//   cifs-upcall-install [--root DIR] [--key-type TYPE] [--gssproxy yes|no|auto] [--node PATH]
-//                       [--node-options OPTS]
-//   cifs-upcall-install --uninstall [--purge] [--root DIR]
+//   cifs-upcall-install [--dry-run] [--root DIR] [--key-type TYPE] [--gssproxy yes|no]
+//                       [--strategy NAME] [--node PATH] [--node-options OPTS]
+//   cifs-upcall-install --uninstall [--purge] [--dry-run] [--root DIR]
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { install, InstallError, uninstall } from './installer.ts';
+import { STRATEGIES, type StrategyName } from '../pipeline/config.ts';
+import { install, InstallError, nextSteps, PATHS, uninstall } from './installer.ts';
 
-const USAGE = `usage: cifs-upcall-install [--root DIR] [--key-type TYPE] [--gssproxy yes|no|auto]
-                           [--node PATH] [--node-options OPTIONS] [--dist DIR]
-       cifs-upcall-install --uninstall [--purge] [--root DIR]
+const USAGE = `usage: cifs-upcall-install [--dry-run] [--root DIR] [--key-type TYPE] [--gssproxy yes|no]
+                           [--strategy NAME] [--node PATH] [--node-options OPTIONS] [--dist DIR]
+       cifs-upcall-install --uninstall [--purge] [--dry-run] [--root DIR]
 
 Installs the bundled cifs-upcall under /usr/lib/cifs-upcall, /usr/sbin/cifs-upcall, a
 request-key line for cifs.spnego that takes precedence over cifs-utils' (removing ours restores
-it), a gssproxy service on its own socket, /etc/cifs-upcall.conf (only if absent) and the man
-page. Idempotent. --uninstall removes exactly what was installed (the configuration file only
-with --purge).`;
+it), /etc/cifs-upcall.conf (only if absent; strategy compat unless --strategy), a logrotate
+snippet and the man page. Idempotent; says what it wrote, changed or kept. --dry-run changes
+nothing and says what would change. --uninstall removes exactly what was installed (the
+configuration file only with --purge).
+
+Installing changes nothing about who can authenticate. Impersonation through gssproxy is opt-in:
+--gssproxy yes writes ${PATHS.gssproxyDropIn} (a service on its own socket with
+impersonate = true), --gssproxy no removes it again; then strategy = local-first. See
+cifs-upcall(8), ENABLING IMPERSONATION, and check with "cifs-upcall --doctor".`;
 
 function main(argv: string[]): number {
   let values;
@@ -25,6 +32,8 @@ function main(argv: string[]): number {
       args: argv,
       options: {
         uninstall: { type: 'boolean' },
+        'dry-run': { type: 'boolean' },
+        strategy: { type: 'string' },
         purge: { type: 'boolean' },
         root: { type: 'string' },
         dist: { type: 'string' },
@@ -47,15 +56,23 @@ function main(argv: string[]): number {
   const root = values.root ?? '/';
   const here = dirname(fileURLToPath(import.meta.url));
   try {
+    const dryRun = values['dry-run'] ?? false;
+    if (dryRun) log('dry run: nothing is changed');
     if (values.uninstall) {
-      uninstall({ root, purge: values.purge ?? false, log });
+      uninstall({ root, purge: values.purge ?? false, dryRun, log });
       return 0;
     }
-    const gssproxy = values.gssproxy ?? 'auto';
-    if (gssproxy !== 'yes' && gssproxy !== 'no' && gssproxy !== 'auto') {
-      throw new InstallError(`--gssproxy must be yes, no or auto, not "${gssproxy}"`);
+    const gssproxy = values.gssproxy ?? 'keep';
+    if (gssproxy !== 'yes' && gssproxy !== 'no' && gssproxy !== 'auto' && gssproxy !== 'keep') {
+      throw new InstallError(`--gssproxy must be yes or no (default: keep what an earlier run installed), not "${gssproxy}"`);
     }
-    install({
+    const strategy = values.strategy;
+    if (strategy !== undefined && !(STRATEGIES as readonly string[]).includes(strategy)) {
+      throw new InstallError(`--strategy must be one of ${STRATEGIES.join(', ')}, not "${strategy}"`);
+    }
+    const result = install({
+      dryRun,
+      ...(strategy !== undefined ? { strategy: strategy as StrategyName } : {}),
       root,
       distDir: values.dist ?? here,
       nodePath: values.node ?? process.execPath,
@@ -68,6 +85,7 @@ function main(argv: string[]): number {
         .find((p) => existsSync(p)),
       log,
     });
+    log(nextSteps({ impersonation: result.files.includes(PATHS.gssproxyDropIn) }).trimEnd());
     return 0;
   } catch (e) {
     process.stderr.write(`cifs-upcall-install: ${(e as Error).message}\n`);

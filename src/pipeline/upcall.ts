@@ -71,6 +71,11 @@ export interface UpcallOptions {
   timeBudgetMs: number;
   /** --replay: no request-key parent; the pid-reuse reference is our own start */
   replay: boolean;
+  /**
+   * --replay --pid: a live process of the credential user stands for the description's pid (a
+   * description copied from syslog names a process that has long exited)
+   */
+  replayPid?: number;
 }
 
 export const DEFAULT_UPCALL_OPTIONS: UpcallOptions = {
@@ -204,7 +209,7 @@ async function upcallSteps(
   trace.event('key', `owner 0:0 and type ${header.type}: a kernel request`);
 
   // 4. parse
-  const d = parseSpnegoDescription(header.description);
+  let d = parseSpnegoDescription(header.description);
   logParsedFields(log, d);
   const parsed = {
     ver: d.version, host: d.host, ip: d.ip ?? null, sec: d.sec, uid: d.uid ?? null, creduid: d.creduid ?? null,
@@ -223,6 +228,11 @@ async function upcallSteps(
     uid: chosen.uid, from: chosen.from,
   });
 
+  // 5a. --replay --pid: another live process of the same user stands for the description's pid
+  if (options.replay && options.replayPid !== undefined) {
+    d = substituteReplayPid(system, d, options.replayPid, chosen.uid, trace);
+  }
+
   // 5b. pid 0 names no process: nothing to follow, and no namespace to judge the ids in
   // (cifs.upcall 7.6 refuses it for every upcall_target; no kernel sends it)
   if (d.pid === 0) {
@@ -240,7 +250,7 @@ async function upcallSteps(
 
   // 6a. the caller's user namespace: translate the ids it names the user by, or refuse
   const follows = d.upcallTarget !== 'mount';
-  const callerThread = follows ? requireLiveThread(system, d.pid) : null;
+  const callerThread = follows ? requireLiveThread(system, d.pid, options.replay) : null;
   const identity = resolveIdentity(system, chosen.uid, pw, follows ? d.pid : null, trace, log);
 
   // 6b. configuration for this server and caller (root's file, host namespaces)
@@ -331,12 +341,29 @@ function logParsedFields(log: UpcallLog, d: SpnegoKeyDescription): void {
 
 /** Steps 8a–8e; returns the probed KRB5CCNAME, if any. */
 /** The triggering thread's stat, read before anything else is read about it; refuses a gone one. */
-function requireLiveThread(system: UpcallSystem, pid: number): ProcessStat {
+function requireLiveThread(system: UpcallSystem, pid: number, replay: boolean): ProcessStat {
   const stat = system.readProcessStat(pid);
   if (!stat || stat.state === 'Z' || stat.state === 'X') {
-    throw new UpcallError('namespace', `triggering thread ${pid} ${stat ? 'has exited (zombie)' : 'no longer exists'}: refusing to run in the host namespaces instead`);
+    const hint = replay ? ' (a description copied from syslog names a process that has exited: add --pid with a live process of the same user)' : '';
+    throw new UpcallError('namespace', `triggering thread ${pid} ${stat ? 'has exited (zombie)' : 'no longer exists'}: refusing to run in the host namespaces instead${hint}`);
   }
   return stat;
+}
+
+/** --replay --pid: the process must be alive and run as the credential user (fsuid, host ids). */
+function substituteReplayPid(system: UpcallSystem, d: SpnegoKeyDescription, pid: number, uid: number, trace: Trace): SpnegoKeyDescription {
+  const stat = system.readProcessStat(pid);
+  const creds = system.readThreadCredentials(pid);
+  if (!stat || stat.state === 'Z' || stat.state === 'X' || !creds) {
+    throw new UpcallError('namespace', `--pid ${pid}: no such live process`);
+  }
+  if (creds.uids[3] !== uid) {
+    throw new UpcallError('namespace', `--pid ${pid}: process ${pid} (${stat.comm}) runs as uid ${creds.uids[3]}, not as the credential uid ${uid}: refusing to judge uid ${uid}'s request by another user's process`);
+  }
+  trace.event('ns', `replay: the description's pid ${d.pid} replaced by --pid ${pid} (${stat.comm}, uid ${uid}): its namespaces and environment are used`, {
+    descriptionPid: d.pid, replayPid: pid,
+  });
+  return { ...d, pid };
 }
 
 /**

@@ -3,16 +3,17 @@
 //
 // Each target names its entry module(s) below; the files it fuzzes are those modules and
 // everything under src/ they import, transitively, as esbuild resolves the campaign bundle
-// (test/fuzz/campaign.ts). The hash is SHA-256 over the sorted list of `path NUL sha256(content)`
-// lines, cut to 16 hex digits: contents, not modification times (a fresh clone has uniform
-// mtimes), and any change in any file of the closure changes it.
+// (test/fuzz/campaign.ts). The hash is SHA-256 over the sorted list of `path NUL sha256(code)`
+// lines, cut to 16 hex digits, where code is what the file runs (types, comments and whitespace
+// stripped by esbuild): contents, not modification times (a fresh clone has uniform mtimes); any
+// change to what a file of the closure runs changes it, a comment does not.
 //
 // Used by scripts/fuzz.mjs (writes the hash into each row it runs) and by
 // test/unit/fuzz/report.test.ts (fails when a target has no row or its hash differs).
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { build, type Metafile } from 'esbuild';
+import { build, transformSync, type Metafile } from 'esbuild';
 
 /** Entry modules per target (name pattern → modules, relative to the repository root). */
 const MODULES: Array<[RegExp, string[]]> = [
@@ -48,7 +49,7 @@ export function entryModules(target: string): string[] {
 export interface TargetSources {
   /** every src/ file the target's entry modules reach, sorted */
   files: string[];
-  /** 16 hex digits of SHA-256 over `path NUL sha256(content)` lines */
+  /** 16 hex digits of SHA-256 over `path NUL sha256(runnable code)` lines */
   hash: string;
 }
 
@@ -83,8 +84,17 @@ function closure(graph: Metafile, entries: string[]): string[] {
   return [...seen].sort();
 }
 
+/**
+ * What a file runs: its code as esbuild emits it with types, comments and whitespace stripped, so
+ * a comment or a type annotation changes nothing here (the fuzzer ran exactly this code) while
+ * any change to an expression, a name or an import does.
+ */
+function runnableCode(root: string, file: string): string {
+  return transformSync(readFileSync(join(root, file), 'utf8'), { loader: 'ts', minifyWhitespace: true, legalComments: 'none', format: 'esm' }).code;
+}
+
 function hashFiles(root: string, files: string[]): string {
-  const lines = files.map((f) => `${f}\0${createHash('sha256').update(readFileSync(join(root, f))).digest('hex')}\n`);
+  const lines = files.map((f) => `${f}\0${createHash('sha256').update(runnableCode(root, f)).digest('hex')}\n`);
   return createHash('sha256').update(lines.join('')).digest('hex').slice(0, 16);
 }
 

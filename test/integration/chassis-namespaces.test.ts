@@ -161,6 +161,23 @@ describe('fail closed', () => {
     expect(find(r.trace, 'result', /replay: the key would be negated for 5 s/)).toBeDefined();
   });
 
+  it('--replay --pid: a live process of the same user stands for a vanished pid (a description copied from syslog)', () => {
+    const gone = vanishedPid();
+    const refused = replay(description({ uid: users.alice.uid, pid: gone, target: 'app' }));
+    expect(refused.status).toBe(6);
+    expect(refused.stderr).toMatch(/add --pid with a live process of the same user/);
+    // the caller process runs as root (uid 0): it may stand in for uid 0's description only
+    const r = replay(description({ uid: 0, pid: gone, target: 'app' }), ['--pid', String(caller.pid)]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(find(r.trace, 'ns', new RegExp(`the description's pid ${gone} replaced by --pid ${caller.pid}`))).toBeDefined();
+    // the stand-in's namespaces were entered: its mount namespace, and the host-only file is hidden
+    expect(r.trace.find((t) => t.area === 'ns' && t.fields?.['type'] === 'mnt')?.fields).toMatchObject({ action: 'enter', targetInode: inode(caller.pid, 'mnt') });
+    expect(find(r.trace, 'ccache', /probe .*host-only/)?.fields).toMatchObject({ visible: false });
+    const other = replay(description({ uid: users.bob.uid, pid: gone, target: 'app' }), ['--pid', String(caller.pid)]);
+    expect(other.status).toBe(6);
+    expect(other.stderr).toMatch(new RegExp(`runs as uid 0, not as the credential uid ${users.bob.uid}`));
+  });
+
   it('app with a thread that started after the request (pid reuse): exit 6 before anything is opened', () => {
     // Kernel mode with a real key (keyctl add: owner 0:0, --key-type user) run by a shell that
     // started BEFORE the "triggering" process: the helper's reference is its user-space parent's

@@ -1,6 +1,9 @@
-// The installer (issue 5 item 4): idempotent, reversible, refuses without root; on this machine
-// the request-key path reaches the installed bin (the `user` key type stands in for cifs.spnego,
-// whose type only exists when cifs.ko is loaded), and --uninstall restores the previous state.
+// The installer: idempotent, reversible, refuses without root, says what it wrote and what to do
+// next, --dry-run changes nothing; its default changes nothing about who can authenticate (no
+// impersonating gssproxy service, strategy compat) and impersonation is an explicit opt-in. On
+// this machine the request-key path reaches the installed bin (the `user` key type stands in for
+// cifs.spnego, whose type only exists when cifs.ko is loaded), and --uninstall restores the
+// previous state.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
   chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync,
@@ -39,7 +42,7 @@ afterAll(() => {
 });
 
 describe('cifs-upcall-install in a staging root', () => {
-  it('installs, is idempotent, and uninstalls exactly what it wrote', () => {
+  it('installs the safe default, is idempotent, and uninstalls exactly what it wrote', () => {
     const root = join(scratch, 'root');
     mkdirSync(join(root, 'etc', 'gssproxy'), { recursive: true });
     mkdirSync(join(root, 'etc', 'request-key.d'), { recursive: true });
@@ -47,6 +50,10 @@ describe('cifs-upcall-install in a staging root', () => {
 
     const first = installer(['--root', root, '--node', '/usr/bin/node', '--node-options=--max-semi-space-size=1']);
     expect(first.status, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/^wrote +\/etc\/request-key.d\/cifs-upcall.conf +\(request-key now runs \/usr\/sbin\/cifs-upcall for cifs.spnego keys/m);
+    expect(first.stdout).toMatch(/^skipped +\/etc\/gssproxy\/80-cifs-upcall.conf \(impersonation is opt-in: --gssproxy yes\)$/m);
+    expect(first.stdout).toContain('next steps:');
+    expect(first.stdout).toContain('cifs-upcall --doctor');
     expect(readFileSync(join(root, 'etc/request-key.d/cifs-upcall.conf'), 'utf8'))
       .toBe('create\tcifs.spnego\tver=0x2;*\t*\t/usr/sbin/cifs-upcall %k\n');
     expect(lstatSync(join(root, 'usr/sbin/cifs-upcall')).isSymbolicLink()).toBe(true);
@@ -55,10 +62,12 @@ describe('cifs-upcall-install in a staging root', () => {
     expect(bundle.split('\n')[0]).toBe('#!/usr/bin/node --max-semi-space-size=1');
     expect(existsSync(join(root, 'usr/lib/cifs-upcall/cifs_upcall_native.node'))).toBe(true);
     expect(existsSync(join(root, 'usr/lib/cifs-upcall/cifs-upcall-install.mjs'))).toBe(false);
-    const dropIn = readFileSync(join(root, 'etc/gssproxy/80-cifs-upcall.conf'), 'utf8');
-    expect(dropIn).toContain('socket = /var/lib/gssproxy/cifs-upcall.sock');
-    expect(dropIn).toContain('impersonate = true');
-    expect(readFileSync(join(root, 'etc/cifs-upcall.conf'), 'utf8')).toContain('strategy = local-first');
+    // the safe default: no live impersonating service, cifs.upcall's strategy
+    expect(existsSync(join(root, 'etc/gssproxy/80-cifs-upcall.conf'))).toBe(false);
+    expect(readFileSync(join(root, 'usr/share/cifs-upcall/gssproxy-impersonation.conf'), 'utf8')).toContain('impersonate = true');
+    const config = readFileSync(join(root, 'etc/cifs-upcall.conf'), 'utf8');
+    expect(config).toMatch(/^strategy = compat$/m);
+    expect(readFileSync(join(root, 'etc/logrotate.d/cifs-upcall'), 'utf8')).toContain('/var/log/cifs-upcall.trace');
     expect(existsSync(join(root, 'usr/share/man/man8/cifs-upcall.8'))).toBe(true);
 
     const second = installer(['--root', root, '--node', '/usr/bin/node', '--node-options=--max-semi-space-size=1']);
@@ -66,13 +75,34 @@ describe('cifs-upcall-install in a staging root', () => {
     expect(second.stdout).not.toMatch(/^wrote/m);
     expect(second.stdout).toMatch(/^unchanged +\/usr\/sbin\/cifs-upcall/m);
 
+    // opt-in step 1: the impersonating service; a later default run keeps it; --gssproxy no removes it
+    const optIn = installer(['--root', root, '--node', '/usr/bin/node', '--node-options=--max-semi-space-size=1', '--gssproxy', 'yes']);
+    expect(optIn.status, optIn.stderr).toBe(0);
+    expect(optIn.stdout).toMatch(/^wrote +\/etc\/gssproxy\/80-cifs-upcall.conf +\(gssproxy may now impersonate/m);
+    expect(optIn.stdout).toContain('systemctl reload gssproxy');
+    const dropIn = readFileSync(join(root, 'etc/gssproxy/80-cifs-upcall.conf'), 'utf8');
+    expect(dropIn).toContain('socket = /var/lib/gssproxy/cifs-upcall.sock');
+    expect(dropIn).toContain('impersonate = true');
+    expect(installer(['--root', root, '--node', '/usr/bin/node', '--node-options=--max-semi-space-size=1']).stdout)
+      .toMatch(/^unchanged \/etc\/gssproxy\/80-cifs-upcall.conf$/m);
+    const optOut = installer(['--root', root, '--node', '/usr/bin/node', '--node-options=--max-semi-space-size=1', '--gssproxy', 'no']);
+    expect(optOut.stdout).toMatch(/^removed +\/etc\/gssproxy\/80-cifs-upcall.conf/m);
+    expect(existsSync(join(root, 'etc/gssproxy/80-cifs-upcall.conf'))).toBe(false);
+
     // the administrator's config is never overwritten, and kept by a plain uninstall
     writeFileSync(join(root, 'etc/cifs-upcall.conf'), '[global]\nstrategy = compat\n');
     expect(installer(['--root', root]).stdout).toMatch(/unchanged|wrote/);
     expect(readFileSync(join(root, 'etc/cifs-upcall.conf'), 'utf8')).toBe('[global]\nstrategy = compat\n');
 
+    // --dry-run of the uninstall says what it would remove and removes nothing
+    const dryUn = installer(['--root', root, '--uninstall', '--dry-run']);
+    expect(dryUn.status, dryUn.stderr).toBe(0);
+    expect(dryUn.stdout).toMatch(/^would remove \/etc\/request-key.d\/cifs-upcall.conf$/m);
+    expect(existsSync(join(root, 'etc/request-key.d/cifs-upcall.conf'))).toBe(true);
+
     const un = installer(['--root', root, '--uninstall']);
     expect(un.status, un.stderr).toBe(0);
+    expect(un.stdout).toContain('request-key hands cifs.spnego keys to cifs.upcall again');
     expect(existsSync(join(root, 'usr/sbin/cifs-upcall'))).toBe(false);
     expect(existsSync(join(root, 'usr/lib/cifs-upcall'))).toBe(false);
     expect(existsSync(join(root, 'etc/request-key.d/cifs-upcall.conf'))).toBe(false);
@@ -80,6 +110,24 @@ describe('cifs-upcall-install in a staging root', () => {
     expect(readdirSync(join(root, 'etc/request-key.d'))).toEqual(['cifs.spnego.conf']);
     expect(existsSync(join(root, 'etc/cifs-upcall.conf'))).toBe(true);
     expect(installer(['--root', root, '--uninstall', '--purge']).stdout).toContain('nothing to uninstall');
+  });
+
+  it('--dry-run says what it would write and writes nothing; --strategy picks the written strategy', () => {
+    const root = join(scratch, 'dry');
+    mkdirSync(root);
+    const dry = installer(['--root', root, '--dry-run', '--gssproxy', 'yes', '--strategy', 'local-first']);
+    expect(dry.status, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/^dry run: nothing is changed$/m);
+    expect(dry.stdout).toMatch(/^would write \/etc\/gssproxy\/80-cifs-upcall.conf/m);
+    expect(dry.stdout).toMatch(/^would write \/etc\/cifs-upcall.conf +\(strategy local-first\)$/m);
+    expect(dry.stdout).toMatch(/^would link \/usr\/sbin\/cifs-upcall -> /m);
+    expect(readdirSync(root)).toEqual([]);
+    const real = installer(['--root', root, '--strategy', 'local-first']);
+    expect(real.status, real.stderr).toBe(0);
+    expect(readFileSync(join(root, 'etc/cifs-upcall.conf'), 'utf8')).toMatch(/^strategy = local-first$/m);
+    const bad = installer(['--root', root, '--strategy', 'sometimes']);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('--strategy must be one of compat, local-first');
   });
 
   it('refuses clearly when not root', () => {
@@ -92,7 +140,8 @@ describe('cifs-upcall-install in a staging root', () => {
 describe('cifs-upcall-install on this machine', () => {
   it('request-key reaches the installed bin; --uninstall restores the previous state', async () => {
     const touched = ['/etc/request-key.d/cifs-upcall.conf', '/usr/sbin/cifs-upcall', '/usr/lib/cifs-upcall',
-      '/etc/cifs-upcall.conf', '/var/lib/cifs-upcall', '/etc/gssproxy/80-cifs-upcall.conf'];
+      '/etc/cifs-upcall.conf', '/var/lib/cifs-upcall', '/etc/gssproxy/80-cifs-upcall.conf', '/etc/logrotate.d/cifs-upcall',
+      '/usr/share/cifs-upcall'];
     for (const p of touched) expect(existsSync(p), `${p} exists before the test`).toBe(false);
     const before = readdirSync('/etc/request-key.d').sort();
     const traceFile = join(scratch, 'live.trace');
@@ -118,7 +167,11 @@ describe('cifs-upcall-install on this machine', () => {
       const trace = existsSync(traceFile) ? readFileSync(traceFile, 'utf8') : '(no trace)';
       expect(req.status, `${req.stderr}\n${trace}`).toBe(0);
       // the live upcall's trace went to the configured trace_file, labelled with the key serial
-      expect(trace).toMatch(/^\[key \d+\] .* cifs-upcall .* kernel key \d+/m);
+      // every record: ISO-8601 wall-clock time, then the key serial
+      expect(trace).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \[key \d+\] .* cifs-upcall .* kernel key \d+/m);
+      for (const line of trace.trimEnd().split('\n')) {
+        expect(line).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z \[key \d+\] |^ {24}/);
+      }
       const payload = Buffer.from(req.stdout.trim(), 'hex');
       const keyLen = payload.readUInt32LE(8);
       const blob = payload.subarray(16 + keyLen, 16 + keyLen + payload.readUInt32LE(12));

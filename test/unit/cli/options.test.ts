@@ -3,10 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { ExitCode, EXIT_CODE_TABLE, exitCodeFor } from '../../../src/cli/exit-codes.ts';
 import { helpText } from '../../../src/cli/help.ts';
 import { keySerial, parseCommandLine, UsageError, type RunOptions } from '../../../src/cli/options.ts';
+import { requestKeyLine } from '../../../src/install/installer.ts';
 
 const run = (...argv: string[]): RunOptions => {
   const c = parseCommandLine(argv);
-  if (c.mode === 'help' || c.mode === 'version') throw new Error(c.mode);
+  if (c.mode !== 'kernel' && c.mode !== 'replay') throw new Error(c.mode);
   return c;
 };
 const usage = (...argv: string[]): string => {
@@ -72,6 +73,10 @@ describe('command line', () => {
     expect(usage('--payload-out', '/x', '12')).toMatch(/only meaningful with --replay/);
     expect(usage('--replay', 'ver=0x2', '12')).toMatch(/instead of a key serial/);
     expect(usage('--replay', 'ver=0x2', '--key-owner', 'root:root')).toMatch(/UID:GID/);
+    expect(usage('--pid', '4242', '12')).toMatch(/--pid is only meaningful with --replay/);
+    expect(usage('--replay', 'ver=0x2', '--pid', '0')).toMatch(/--pid/);
+    expect(usage('--replay', 'ver=0x2', '--pid', '12x')).toMatch(/--pid/);
+    expect(run('--replay', 'ver=0x2', '--pid', '4242').replayPid).toBe(4242);
   });
 
   it('trace, formats, timeouts and pass-through options', () => {
@@ -79,11 +84,43 @@ describe('command line', () => {
     expect(run('--trace=/tmp/t', '--trace-format=json', '7')).toMatchObject({ trace: '/tmp/t', traceFormat: 'json' });
     expect(usage('--trace-format=xml', '7')).toMatch(/text or json/);
     expect(run('--negative-timeout=1', '7').negativeTimeoutSeconds).toBe(1);
-    expect(usage('--negative-timeout=0', '7')).toMatch(/from 1 to 86400/);
+    // the same range as negative_timeout in the file: 0 (expire at once) to a day, whole seconds
+    expect(run('--negative-timeout=0', '7').negativeTimeoutSeconds).toBe(0);
+    expect(usage('--negative-timeout=86401', '7')).toMatch(/^--negative-timeout: expected a whole number of seconds from 0 to 86400, got "86401"$/);
+    expect(usage('--negative-timeout=1.5', '7')).toMatch(/whole number/);
     expect(usage('-e', 'soon', '7')).toMatch(/whole number/);
     expect(run('--config=/c', '--strategy=local-first', '--gssproxy-socket=/s', '--verbose', '7'))
       .toMatchObject({ configPath: '/c', strategy: 'local-first', gssproxySocket: '/s', verbose: true });
     expect(usage('--key-type=a;b', '7')).toMatch(/not a key type/);
+  });
+
+  it('option values are validated while parsing, before any key or replay is touched', () => {
+    expect(usage('--strategy=foo', '7')).toBe('--strategy: expected one of compat, local-first, local-only, proxy-first, proxy-only, got "foo"');
+    expect(usage('--replay', 'ver=0x2;host=a', '--strategy=foo')).toMatch(/^--strategy: expected one of/);
+    expect(usage('--gssproxy-socket=relative.sock', '7')).toMatch(/^--gssproxy-socket: expected an absolute path/);
+    expect(usage('--json', '7')).toMatch(/only meaningful with --doctor/);
+  });
+
+  it('--check-config takes its file as an operand, =FILE or --config; --doctor takes --config and --json', () => {
+    expect(parseCommandLine(['--check-config'])).toEqual({ mode: 'check-config', configPath: '/etc/cifs-upcall.conf' });
+    expect(parseCommandLine(['--check-config', '/tmp/a.conf'])).toEqual({ mode: 'check-config', configPath: '/tmp/a.conf' });
+    expect(parseCommandLine(['--check-config=/tmp/b.conf'])).toEqual({ mode: 'check-config', configPath: '/tmp/b.conf' });
+    expect(parseCommandLine(['--config', '/tmp/c.conf', '--check-config'])).toEqual({ mode: 'check-config', configPath: '/tmp/c.conf' });
+    expect(usage('--check-config', '/a', '/b')).toMatch(/takes one file/);
+    expect(usage('--config', '/a', '--check-config', '/b')).toMatch(/give one file/);
+    expect(parseCommandLine(['--doctor', '--config=/tmp/c.conf', '--json'])).toEqual({ mode: 'doctor', configPath: '/tmp/c.conf', json: true });
+    expect(usage('--doctor', '12')).toMatch(/takes no operand/);
+  });
+});
+
+describe('--help', () => {
+  it('shows the request-key line the installer writes', () => {
+    const text = helpText('cifs-upcall');
+    expect(requestKeyLine('cifs.spnego')).toBe('create\tcifs.spnego\tver=0x2;*\t*\t/usr/sbin/cifs-upcall %k\n');
+    expect(text).toContain('  create cifs.spnego ver=0x2;* * /usr/sbin/cifs-upcall %k\n');
+    expect(text).toContain('/etc/request-key.d/cifs-upcall.conf');
+    expect(text).toContain('--check-config');
+    expect(text).toContain('--doctor');
   });
 });
 

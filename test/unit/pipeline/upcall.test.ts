@@ -355,3 +355,27 @@ describe('the credential sources', () => {
     expect(sessions).toEqual([false, true, true]);
   });
 });
+
+describe('--replay --pid: replaying a description copied from syslog', () => {
+  const LIVE = 5151;
+  it('a vanished pid is refused, and the cause names --pid', async () => {
+    const r = await upcall({ w: world({ threads: {} }) });
+    expect(failure(r).message).toMatch(/add --pid with a live process of the same user/);
+  });
+
+  it('a live process of the credential user stands for it: its namespaces are used, the trace says so', async () => {
+    const w = world({ threads: { [LIVE]: { pid: LIVE, comm: 'bash', startTime: 50n } }, credentials: { [LIVE]: { uid: 2001, gid: 100 } } });
+    const r = await upcall({ w, options: { replayPid: LIVE } });
+    expect(r.outcome.ok).toBe(true);
+    expect(r.calls.entered).toEqual([LIVE]);
+    expect(r.trace.messages('ns')).toContain(`replay: the description's pid ${CALLER} replaced by --pid ${LIVE} (bash, uid 2001): its namespaces and environment are used`);
+  });
+
+  it('another user\'s process is refused: exit 6, nothing entered', async () => {
+    const w = world({ threads: { [LIVE]: { pid: LIVE, comm: 'bash', startTime: 50n } }, credentials: { [LIVE]: { uid: 2002, gid: 100 } } });
+    const r = await upcall({ w, options: { replayPid: LIVE } });
+    expect(failure(r)).toMatchObject({ kind: 'namespace', exit: 6 });
+    expect(failure(r).message).toMatch(/runs as uid 2002, not as the credential uid 2001/);
+    expect(r.calls.entered).toEqual([]);
+  });
+});
