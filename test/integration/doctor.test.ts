@@ -147,6 +147,11 @@ keytab = FILE:${env.keytabs.machine}
       expect(line('forwardable')).toMatchObject({ status: 'ok' });
       expect(['ok', 'warn']).toContain(line('cifs.ko').status);
       expect(after.status, after.stdout).toBe(0);
+      // what an administrator reads (kept in the run's output)
+      const healthy = run('/usr/sbin/cifs-upcall', ['--doctor', '--config', config]);
+      process.stderr.write(`[doctor] a healthy test host (--config ${config}):\n${healthy.stdout}`);
+      expect(healthy.status).toBe(0);
+      expect(healthy.stdout.trimEnd().split('\n').filter((l) => /^(ok|OK|WARN|FAIL|INFO)/i.test(l)).length).toBe(after.checks.length);
 
       // a strategy that needs gssproxy, on a socket nothing listens on: FAIL with the opt-in step as fix
       const noSocket = writeConfig('no-socket.conf', `[global]\nstrategy = proxy-first\ngssproxy_socket = ${join(scratch, 'absent.sock')}\nkrb5_conf = ${env.krb5Conf}\n`);
@@ -155,6 +160,9 @@ keytab = FILE:${env.keytabs.machine}
       expect(gpFail.message).toContain('it does not exist');
       expect(gpFail.fix).toMatch(/cifs-upcall-install --gssproxy yes/);
       expect(ns.status).toBe(1);
+      const missing = run('/usr/sbin/cifs-upcall', ['--doctor', '--config', noSocket]);
+      process.stderr.write(`[doctor] the same host, gssproxy socket missing (--config ${noSocket}):\n${missing.stdout}`);
+      expect(missing.status).toBe(1);
 
       // the installed default (compat, our socket absent): impersonation off is fine
       const safe = writeConfig('safe.conf', `[global]\nstrategy = compat\ngssproxy_socket = ${join(scratch, 'absent.sock')}\nkrb5_conf = ${env.krb5Conf}\nkeytab = FILE:${env.keytabs.machine}\n`);
