@@ -3,10 +3,11 @@
 //
 // Each target names its entry module(s) below; the files it fuzzes are those modules and
 // everything under src/ they import, transitively, as esbuild resolves the campaign bundle
-// (test/fuzz/campaign.ts). The hash is SHA-256 over the sorted list of `path NUL sha256(code)`
-// lines, cut to 16 hex digits, where code is what the file runs (types, comments and whitespace
-// stripped by esbuild): contents, not modification times (a fresh clone has uniform mtimes); any
-// change to what a file of the closure runs changes it, a comment does not.
+// (test/fuzz/campaign.ts). The hash covers what those files run (types, comments and whitespace
+// stripped by esbuild), each import of another src/ module standing for that module's own hash,
+// cut to 16 hex digits: contents, not paths or modification times (a fresh clone has uniform
+// mtimes; a moved module is the same code); any change to what a file of the closure runs changes
+// it, a comment does not.
 //
 // Used by scripts/fuzz.mjs (writes the hash into each row it runs) and by
 // test/unit/fuzz/report.test.ts (fails when a target has no row or its hash differs).
@@ -49,7 +50,7 @@ export function entryModules(target: string): string[] {
 export interface TargetSources {
   /** every src/ file the target's entry modules reach, sorted */
   files: string[];
-  /** 16 hex digits of SHA-256 over `path NUL sha256(runnable code)` lines */
+  /** 16 hex digits of SHA-256 over the entry modules' hashes (see moduleHashes) */
   hash: string;
 }
 
@@ -87,24 +88,50 @@ function closure(graph: Metafile, entries: string[]): string[] {
 /**
  * What a file runs: its code as esbuild emits it with types, comments and whitespace stripped, so
  * a comment or a type annotation changes nothing here (the fuzzer ran exactly this code) while
- * any change to an expression, a name or an import does.
+ * any change to an expression or a name does.
  */
 function runnableCode(root: string, file: string): string {
   return transformSync(readFileSync(join(root, file), 'utf8'), { loader: 'ts', minifyWhitespace: true, legalComments: 'none', format: 'esm' }).code;
 }
 
-function hashFiles(root: string, files: string[]): string {
-  const lines = files.map((f) => `${f}\0${createHash('sha256').update(runnableCode(root, f)).digest('hex')}\n`);
-  return createHash('sha256').update(lines.join('')).digest('hex').slice(0, 16);
+/**
+ * A module's hash: its runnable code with every import of another src/ module replaced by that
+ * module's hash (Merkle style). What is hashed is what runs, wherever the files live: moving or
+ * renaming a module changes nothing, changing the code of any module it reaches changes it.
+ */
+function moduleHashes(root: string, graph: Metafile): (path: string) => string {
+  const memo = new Map<string, string>();
+  const visiting = new Set<string>();
+  const hashOf = (path: string): string => {
+    const known = memo.get(path);
+    if (known) return known;
+    if (visiting.has(path)) throw new Error(`fuzz provenance: import cycle through ${path}`);
+    visiting.add(path);
+    const node = graph.inputs[path];
+    if (!node) throw new Error(`fuzz provenance: ${path} is not part of the campaign bundle (renamed? update test/fuzz/provenance.ts)`);
+    let code = runnableCode(root, path);
+    for (const i of node.imports) {
+      if (!i.path.startsWith('src/') || i.external || i.original === undefined) continue;
+      code = code.split(JSON.stringify(i.original)).join(JSON.stringify(`#${hashOf(i.path)}`));
+    }
+    visiting.delete(path);
+    const h = createHash('sha256').update(code).digest('hex');
+    memo.set(path, h);
+    return h;
+  };
+  return hashOf;
 }
 
 /** The sources and their hash for each named target, from the tree at `root`. */
 export async function targetSources(root: string, targets: string[]): Promise<Map<string, TargetSources>> {
   const graph = await importGraph(root);
+  const hashOf = moduleHashes(root, graph);
   const out = new Map<string, TargetSources>();
   for (const t of targets) {
-    const files = closure(graph, entryModules(t));
-    out.set(t, { files, hash: hashFiles(root, files) });
+    const entries = entryModules(t);
+    const files = closure(graph, entries);
+    const hash = createHash('sha256').update(entries.map(hashOf).join('\n')).digest('hex').slice(0, 16);
+    out.set(t, { files, hash });
   }
   return out;
 }
