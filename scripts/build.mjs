@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Bundle the CLI for a lean start (issue 7; measured by `npm run bench`, docs/performance.md):
+// Bundle the CLI for a lean start (measured by `npm run bench`, docs/performance.md):
 //
 //   dist/cifs-upcall-bundle.cjs  src/cli/main.ts and everything it uses, ONE CommonJS file (no ESM
 //                                loader at start-up, no chunks), written inside the CommonJS

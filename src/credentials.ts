@@ -41,7 +41,7 @@ export interface CredentialRequest {
   mountUser?: string;
   /**
    * True when this session is the mount's own (credential uid 0 or the uid that mounted); only
-   * then may the keytab fallback obtain `mountUser`'s identity (cifs-upcall.md §3.11).
+   * then may the keytab fallback obtain `mountUser`'s identity (docs/cifs-upcall-behaviour.md#keytab-fallback).
    */
   isMountSession: boolean;
   identity: UpcallIdentity;
@@ -102,4 +102,30 @@ export interface CredentialSource {
   /** short name used in the trace and in configuration: "ccache", "keytab", "gssproxy" */
   readonly name: string;
   acquire(request: CredentialRequest): Promise<InitiatorToken>;
+}
+
+/**
+ * The host part of cifs/<host> every source names its service with: refused when empty or when it
+ * holds a character that would change the principal's shape (@, /, \, whitespace, NUL).
+ */
+export function checkServiceHost(source: string, host: string): void {
+  if (!host || /[\s@/\\\0]/.test(host)) {
+    throw new CredentialError(source, 'config', `cannot name the service for host ${JSON.stringify(host)}: empty, or contains @, /, \\ or whitespace`);
+  }
+}
+
+/**
+ * The keytab rule: the keytab gives `user=`'s identity, so only to the mount's own session. In a
+ * multiuser mount every user's session carries the mount's user= (e.g. root), and cifs.upcall 7.0
+ * asks the KDC for that principal on every ticketless access by another uid
+ * (docs/cifs-upcall-behaviour.md#keytab-fallback): never. Returns why the keytab may not be used,
+ * or null when it may.
+ */
+export function keytabRefusal(request: CredentialRequest, fallback: 'mount-session' | 'never'): string | null {
+  if (fallback === 'never') return 'keytab_fallback = never';
+  if (request.mountUser === undefined || request.mountUser === '') return 'no user= in the description';
+  if (!request.isMountSession) {
+    return `user=${request.mountUser} is the mount's identity, and uid ${request.identity.uid} is not the mount's own session (multiuser access): the keytab would hand that user the mount's identity`;
+  }
+  return null;
 }

@@ -359,7 +359,7 @@ export async function doctorChecks(o: DoctorOptions): Promise<DoctorCheck[]> {
       add('configuration', 'fail', `${r.problems.join('; ')}`, `fix the lines named (cifs-upcall --check-config ${o.configPath}); every upcall fails with exit status 11 until then`);
     }
   }
-  const settings: UpcallSettings = resolveSettings(config, { host: '' }, {}).settings;
+  const settings: UpcallSettings = resolveSettings(config, { host: '' }, {});
   const ourSocket = settings.gssproxySocket ?? process.env['GSSPROXY_SOCKET'] ?? DEFAULT_GSSPROXY_SOCKET;
   const usesProxyBeyondCompat = settings.strategy !== 'compat' && settings.strategy !== 'local-only';
 

@@ -1,5 +1,5 @@
 // Exit statuses of cifs-upcall. cifs.upcall returns 1 for most failures and sometimes 0 on failure
-// (truncated GSS/krb5 codes, cifs-upcall.md §1.4); the kernel ignores the status, humans and
+// (truncated GSS/krb5 codes, docs/cifs-upcall-behaviour.md#exit-status); the kernel ignores the status, humans and
 // scripts do not. Here: 0 only when the key was instantiated (or, with --replay, a payload was
 // produced; or for --help/--version), and a distinct small code per failure stage.
 import type { UpcallFailureKind } from '../pipeline/errors.ts';

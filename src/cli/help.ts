@@ -1,8 +1,8 @@
 // --help text. cifs.upcall has none (it prints a one-line usage); the options keep its meanings.
 import { EXIT_CODE_TABLE } from './exit-codes.ts';
 import { DEFAULT_CONFIG_PATH, DEFAULT_DNS_EXPIRE_SECONDS } from './options.ts';
-import { NEGATIVE_TIMEOUT_MAX, STRATEGIES } from '../pipeline/config.ts';
-import { DEFAULT_KEY_TYPE, DEFAULT_NEGATIVE_TIMEOUT_SECONDS } from '../pipeline/upcall.ts';
+import { DEFAULT_SETTINGS, NEGATIVE_TIMEOUT_MAX, STRATEGIES } from '../pipeline/config.ts';
+import { DEFAULT_KEY_TYPE } from '../pipeline/upcall.ts';
 import { REQUEST_KEY_FILE, requestKeyLine } from '../install/request-key-line.ts';
 
 export function usageLine(program: string): string {
@@ -48,7 +48,7 @@ Additional options:
       --key-type=TYPE     serve keys of TYPE instead of ${DEFAULT_KEY_TYPE} (tests use "user")
       --config=FILE       configuration file (default ${DEFAULT_CONFIG_PATH})
       --negative-timeout=SECONDS  how long a failed key stays negative, 0 to ${NEGATIVE_TIMEOUT_MAX}
-                          (default ${DEFAULT_NEGATIVE_TIMEOUT_SECONDS}; as negative_timeout in the file)
+                          (default ${DEFAULT_SETTINGS.negativeTimeout}; as negative_timeout in the file)
       --gssproxy-socket=PATH      gssproxy socket for impersonation (absolute path)
       --strategy=NAME     credential strategy: ${STRATEGIES.join(', ')}
       --check-config[=FILE]       validate the configuration (FILE, or --config, or

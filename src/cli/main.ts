@@ -5,7 +5,7 @@
 import { writeSync } from 'node:fs';
 import { ExitCode } from './exit-codes.ts';
 import { runCli } from './run.ts';
-import { productionWiring } from './sources.ts';
+import { productionPreparer } from './sources.ts';
 
 function internalError(e: unknown): number {
   try {
@@ -16,7 +16,7 @@ function internalError(e: unknown): number {
   return ExitCode.INTERNAL;
 }
 
-runCli(process.argv.slice(2), { wiring: productionWiring }).then(
+runCli(process.argv.slice(2), { prepare: productionPreparer }).then(
   (status) => process.exit(status),
   (e: unknown) => process.exit(internalError(e)),
 );

@@ -1,10 +1,10 @@
 // The command line of cifs-upcall: every cifs.upcall option with the same meaning
-// (cifs-upcall.md §1.3), plus the replay, trace and configuration options.
+// (docs/cifs-upcall-behaviour.md#command-line), plus the replay, trace and configuration options.
 import {
   splitDescribeString,
   type DescribedKey,
 } from '../kernel/key-description.ts';
-import { applySetting, ConfigError, type StrategyName, type UpcallSettings } from '../pipeline/config.ts';
+import { applySetting, ConfigError, type UpcallSettings } from '../pipeline/config.ts';
 import { DEFAULT_KEY_TYPE } from '../pipeline/upcall.ts';
 import { scanArguments, type LongOption } from './getopt.ts';
 
@@ -77,16 +77,14 @@ export interface RunOptions {
   traceFormat: TraceFormat;
   keyType: string;
   configPath: string;
-  /** --negative-timeout when given (else the configuration's, else the default) */
-  negativeTimeoutSeconds?: number;
-  gssproxySocket?: string;
-  strategy?: StrategyName;
+  /**
+   * The command line's layer of the settings (-E, -k, -K, -t, --negative-timeout,
+   * --gssproxy-socket, --strategy), parsed by the configuration file's own parser; it beats the
+   * file when the settings are resolved (src/pipeline/config.ts resolveSettings).
+   */
+  settings: Partial<UpcallSettings>;
   verbose: boolean;
-  envProbe: boolean;
   legacyUid: boolean;
-  trustDns: boolean;
-  krb5Conf?: string;
-  keytab?: string;
   /** -e: timeout of dns_resolver keys (which this helper refuses; kept for compatibility) */
   dnsExpireSeconds: number;
   /** operands after the key serial (ignored, as cifs.upcall does) */
@@ -119,10 +117,9 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     traceFormat: 'text',
     keyType: DEFAULT_KEY_TYPE,
     configPath: DEFAULT_CONFIG_PATH,
+    settings: {},
     verbose: false,
-    envProbe: true,
     legacyUid: false,
-    trustDns: false,
     dnsExpireSeconds: DEFAULT_DNS_EXPIRE_SECONDS,
     ignoredOperands: [],
   };
@@ -140,11 +137,11 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
       case 'help': return { mode: 'help' };
       case 'version': return { mode: 'version' };
       case 'legacy-c': break; // -c: accepted and ignored, as cifs.upcall
-      case 'no-env-probe': o.envProbe = false; break;
-      case 'krb5conf': o.krb5Conf = setting(item.spelling, 'krb5_conf', value).krb5Conf; break;
-      case 'keytab': o.keytab = nonEmpty(item.spelling, value); break;
+      case 'no-env-probe': o.settings.envProbe = false; break;
+      case 'krb5conf': Object.assign(o.settings, setting(item.spelling, 'krb5_conf', value)); break;
+      case 'keytab': o.settings.keytab = nonEmpty(item.spelling, value); break;
       case 'legacy-uid': o.legacyUid = true; break;
-      case 'trust-dns': o.trustDns = true; break;
+      case 'trust-dns': o.settings.trustDns = true; break;
       case 'expire': o.dnsExpireSeconds = decimal(item.spelling, value, 0, 0xffffffff); break;
       case 'verbose': o.verbose = true; break;
       case 'replay': replay = nonEmpty(item.spelling, value); break;
@@ -162,9 +159,9 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
         break;
       case 'config': o.configPath = nonEmpty(item.spelling, value); configGiven = true; break;
       // the same parser and ranges as the configuration file's settings
-      case 'negative-timeout': o.negativeTimeoutSeconds = setting(item.spelling, 'negative_timeout', value).negativeTimeout; break;
-      case 'gssproxy-socket': o.gssproxySocket = setting(item.spelling, 'gssproxy_socket', value).gssproxySocket; break;
-      case 'strategy': o.strategy = setting(item.spelling, 'strategy', value).strategy; break;
+      case 'negative-timeout': Object.assign(o.settings, setting(item.spelling, 'negative_timeout', value)); break;
+      case 'gssproxy-socket': Object.assign(o.settings, setting(item.spelling, 'gssproxy_socket', value)); break;
+      case 'strategy': Object.assign(o.settings, setting(item.spelling, 'strategy', value)); break;
       case 'check-config': checkConfig = item.value === undefined ? null : nonEmpty(item.spelling, value); break;
       case 'doctor': doctor = true; break;
       case 'json': json = true; break;
@@ -216,7 +213,7 @@ export function keySerial(text: string): number {
   return Number(text);
 }
 
-/** Perm of a kernel-made cifs.spnego key (test-environments.md §3.8). */
+/** Perm of a kernel-made cifs.spnego key (docs/test-environments.md#what-the-helper-receives). */
 const KERNEL_KEY_PERM = 0x39010000;
 
 /**

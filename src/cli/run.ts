@@ -8,19 +8,12 @@
 // after loses nothing.
 import { closeSync, constants, openSync, writeSync } from 'node:fs';
 import type { CredentialSource } from '../credentials.ts';
+import { NO_CONFIG, resolveSettings } from '../pipeline/config.ts';
 import { KernelKey, ReplayKey, type UpcallKey } from '../kernel/key.ts';
 import { correlationPrefix, SyslogLog, type UpcallLog } from '../os/syslog.ts';
 import type { Trace } from '../trace.ts';
 import { silentTrace } from '../trace.ts';
-import {
-  DEFAULT_TIME_BUDGET_MS,
-  runUpcall,
-  type SourceResolver,
-  type UpcallConfigurer,
-  type UpcallOptions,
-  type UpcallPlanContext,
-  DEFAULT_NEGATIVE_TIMEOUT_SECONDS,
-} from '../pipeline/upcall.ts';
+import { runUpcall, type UpcallOptions, type UpcallPreparer } from '../pipeline/upcall.ts';
 import { runCheckConfig } from './check-config.ts';
 import { ExitCode, exitCodeFor } from './exit-codes.ts';
 import { helpText, usageLine } from './help.ts';
@@ -28,18 +21,11 @@ import { parseCommandLine, UsageError, type RunOptions } from './options.ts';
 import { DeferredTrace, FileDescriptorTrace } from './trace-sink.ts';
 import { programVersion } from './version.ts';
 
-/**
- * Chooses the sources for one upcall from the description and the command line (strategy,
- * gssproxy socket, config path, -k/-K/-t…). Called by the pipeline in the host namespaces, as
- * root, before any switch: the place to import source modules.
- */
-export type CliSourceResolver = (context: UpcallPlanContext, options: RunOptions) => Promise<readonly CredentialSource[]>;
-
 export interface CliEnvironment {
-  /** fixed credential sources (tests), or a resolver */
-  sources?: readonly CredentialSource[] | CliSourceResolver;
-  /** the production wiring: configuration + sources for one upcall (src/cli/sources.ts) */
-  wiring?: (options: RunOptions) => { configure: UpcallConfigurer; sources: SourceResolver };
+  /** a fixed credential source (the test stand-in) */
+  source?: CredentialSource;
+  /** the production preparation: configuration + strategy for one upcall (src/cli/sources.ts) */
+  prepare?: (options: RunOptions) => UpcallPreparer;
   /** name used in messages (default "cifs-upcall") */
   program?: string;
 }
@@ -128,7 +114,7 @@ async function runUpcallCommand(o: RunOptions, env: CliEnvironment, program: str
     return fd;
   };
   // without --trace, events wait for the configuration: its trace_file may want them
-  let trace: Trace = env.wiring ? new DeferredTrace() : silentTrace;
+  let trace: Trace = env.prepare ? new DeferredTrace() : silentTrace;
   let payloadFd: number | undefined;
   try {
     if (o.trace !== undefined) {
@@ -172,30 +158,24 @@ async function runWithSinks(
   trace.event('cli', `${program} ${programVersion()}, pid ${process.pid}, ${o.mode === 'replay' ? 'replay of a description' : `kernel key ${o.keySerial}`}`, {
     pid: process.pid, mode: o.mode, key: o.keySerial ?? null,
   });
-  trace.event('cli', `options: key type ${o.keyType}, env probe ${o.envProbe ? 'on' : 'off (-E)'}, ${o.legacyUid ? 'uid= (-l)' : 'creduid='}, negative timeout ${o.negativeTimeoutSeconds !== undefined ? `${o.negativeTimeoutSeconds} s` : 'from config'}, config ${o.configPath}${o.strategy ? `, strategy ${o.strategy}` : ''}${o.gssproxySocket ? `, gssproxy socket ${o.gssproxySocket}` : ''}${o.krb5Conf ? `, krb5.conf ${o.krb5Conf}` : ''}${o.keytab ? `, keytab ${o.keytab}` : ''}${o.trustDns ? ', trust DNS (-t)' : ''}`);
+  const given = o.settings;
+  trace.event('cli', `options: key type ${o.keyType}, ${o.legacyUid ? 'uid= (-l)' : 'creduid='}, config ${o.configPath}` +
+    `${Object.keys(given).length > 0 ? `; from the command line: ${Object.entries(given).map(([k, v]) => `${k} ${String(v)}`).join(', ')}` : ''}`, { ...given });
   if (o.ignoredOperands.length > 0) trace.event('cli', `extra arguments ignored (as cifs.upcall): ${o.ignoredOperands.join(' ')}`);
-  if (o.krb5Conf !== undefined) {
-    // as cifs.upcall: -k sets KRB5_CONFIG in our own environment; the file is opened later, as the user
-    process.env['KRB5_CONFIG'] = o.krb5Conf;
-  }
 
   const key: UpcallKey = o.mode === 'replay' ? new ReplayKey(o.replayKey!) : new KernelKey(o.keySerial!);
   const options: UpcallOptions = {
     keyType: o.keyType,
     legacyUid: o.legacyUid,
-    envProbe: o.envProbe,
-    negativeTimeoutSeconds: o.negativeTimeoutSeconds ?? DEFAULT_NEGATIVE_TIMEOUT_SECONDS,
-    timeBudgetMs: DEFAULT_TIME_BUDGET_MS,
     replay: o.mode === 'replay',
     ...(o.replayPid !== undefined ? { replayPid: o.replayPid } : {}),
+    // until the configuration file is read: the defaults and the command line
+    settings: resolveSettings(NO_CONFIG, { host: '' }, o.settings),
   };
-  const wiring = env.wiring?.(o);
-  const resolver = env.sources ?? [];
-  const sources: readonly CredentialSource[] | SourceResolver = wiring
-    ? wiring.sources
-    : typeof resolver === 'function' ? (context) => resolver(context, o) : resolver;
   const outcome = await runUpcall(options, {
-    key, sources, trace, log, ...(wiring ? { configure: wiring.configure } : {}),
+    key, trace, log,
+    ...(env.prepare ? { prepare: env.prepare(o) } : {}),
+    ...(env.source ? { source: env.source } : {}),
   });
   if (!outcome.ok) {
     // the one-line cause (also at LOG_ERR): for an admin replaying or running a serial by hand.

@@ -11,18 +11,11 @@
 // never evaluates the gssproxy client, and DNS code runs only for a short name or -t.
 import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, renameSync } from 'node:fs';
 import type { CredentialSource } from '../credentials.ts';
-import {
-  applySetting,
-  ConfigError,
-  loadConfig,
-  resolveSettings,
-  type UpcallConfig,
-  type UpcallSettings,
-} from '../pipeline/config.ts';
+import { ConfigError, loadConfig, resolveSettings, type ResolvedSettings, type UpcallConfig } from '../pipeline/config.ts';
+import type { SpnegoKeyDescription } from '../kernel/key-description.ts';
 import { cifsHostForms, type HostResolver } from '../pipeline/host-forms.ts';
 import { planFor, StrategySource, type SourceFactory, type SourceName } from '../pipeline/strategy.ts';
-import { servicePrincipalHost } from '../pipeline/target.ts';
-import type { SourceResolver, UpcallConfigurer, UpcallOverrides } from '../pipeline/upcall.ts';
+import type { UpcallPreparer } from '../pipeline/upcall.ts';
 import { resolveGssproxySocket } from '../gssproxy/socket-path.ts';
 import type { Trace } from '../trace.ts';
 import { DEFAULT_CONFIG_PATH, type RunOptions } from './options.ts';
@@ -50,11 +43,6 @@ function deferredModule<T>(what: string, load: () => Promise<T>, trace: () => Tr
   };
 }
 
-export interface UpcallWiring {
-  configure: UpcallConfigurer;
-  sources: SourceResolver;
-}
-
 /** The cgroup v2 path of a thread ("0::/path" in /proc/<pid>/cgroup), read via the host procfs. */
 export function readCgroupPath(pid: number): string | undefined {
   try {
@@ -68,20 +56,7 @@ export function readCgroupPath(pid: number): string | undefined {
   return undefined;
 }
 
-/** Command-line options that override the file (only those actually given). */
-export function commandLineSettings(o: RunOptions): Partial<UpcallSettings> {
-  const s: Partial<UpcallSettings> = {};
-  if (o.strategy !== undefined) applySetting(s, 'strategy', o.strategy, '--strategy');
-  if (o.gssproxySocket !== undefined) applySetting(s, 'gssproxy_socket', o.gssproxySocket, '--gssproxy-socket');
-  if (o.krb5Conf !== undefined) s.krb5Conf = o.krb5Conf;
-  if (o.keytab !== undefined) s.keytab = o.keytab;
-  if (o.trustDns) s.trustDns = true;
-  if (!o.envProbe) s.envProbe = false;
-  if (o.negativeTimeoutSeconds !== undefined) s.negativeTimeout = o.negativeTimeoutSeconds;
-  return s;
-}
-
-function describeSettings(s: UpcallSettings): string {
+function describeSettings(s: ResolvedSettings): string {
   return [
     `strategy ${s.strategy}`,
     `gssproxy socket ${s.gssproxySocket ?? '(GSSPROXY_SOCKET or default)'}`,
@@ -102,7 +77,7 @@ function describeSettings(s: UpcallSettings): string {
  * when it has reached trace_max_size, it is first moved to FILE.1 (replacing an older FILE.1), so
  * the file and its one predecessor stay bounded even without logrotate.
  */
-function attachTraceFile(t: Trace, s: UpcallSettings, o: RunOptions): void {
+function attachTraceFile(t: Trace, s: ResolvedSettings, o: RunOptions): void {
   if (!(t instanceof DeferredTrace)) return;
   if (s.traceFile === undefined) {
     t.discard();
@@ -132,88 +107,77 @@ function attachTraceFile(t: Trace, s: UpcallSettings, o: RunOptions): void {
   }
 }
 
-export function productionWiring(o: RunOptions): UpcallWiring {
-  let settings: UpcallSettings | undefined;
-  let trace: Trace | undefined;
-
-  const configure: UpcallConfigurer = ({ description, trace: t }) => {
-    trace = t;
+/**
+ * The production preparation of one upcall: read root's configuration, resolve this upcall's
+ * settings once (server and container sections, then the command line), open the trace file, and
+ * build the strategy with the sources it may ask.
+ */
+export function productionPreparer(o: RunOptions): UpcallPreparer {
+  return async ({ description, host, trace }) => {
     // an explicit --config must exist; the default file is optional
     const config: UpcallConfig = loadConfig(o.configPath, o.configPath !== DEFAULT_CONFIG_PATH);
-    const host = servicePrincipalHost(description.host);
-    const cgroup = description.pid !== 0 ? readCgroupPath(description.pid) : undefined;
-    const resolved = resolveSettings(config, { host, ...(cgroup !== undefined ? { cgroup } : {}) }, commandLineSettings(o));
-    settings = resolved.settings;
-    t.event('config', config.path === null
-      ? `no ${o.configPath}: built-in defaults${resolved.applied.length ? ` + ${resolved.applied.join(', ')}` : ''}`
-      : `${config.path}: applied ${resolved.applied.length ? resolved.applied.join(', ') : 'no section'} for host ${host}${cgroup !== undefined ? `, cgroup ${cgroup}` : ''}`);
-    attachTraceFile(t, settings, o);
-    t.event('config', describeSettings(settings));
-    const overrides: UpcallOverrides = {
-      envProbe: settings.envProbe,
-      negativeTimeoutSeconds: settings.negativeTimeout,
-      timeBudgetMs: settings.timeout * 1000,
-    };
-    return overrides;
+    const cgroup = readCgroupPath(description.pid);
+    const settings = resolveSettings(config, { host, ...(cgroup !== undefined ? { cgroup } : {}) }, o.settings);
+    trace.event('config', config.path === null
+      ? `no ${o.configPath}: built-in defaults${settings.applied.length ? ` + ${settings.applied.join(', ')}` : ''}`
+      : `${config.path}: applied ${settings.applied.length ? settings.applied.join(', ') : 'no section'} for host ${host}${cgroup !== undefined ? `, cgroup ${cgroup}` : ''}`);
+    attachTraceFile(trace, settings, o);
+    trace.event('config', describeSettings(settings));
+    return { settings, source: await strategyFor(settings, description, host, trace) };
   };
+}
 
-  const sources: SourceResolver = async ({ description }) => {
-    const s = settings ?? resolveSettings({ path: null, sections: [] }, { host: servicePrincipalHost(description.host) }, commandLineSettings(o)).settings;
-    const steps = new Set(planFor(s.strategy).map((step) => step.source));
-    const wantKrb5 = steps.has('ccache') || steps.has('keytab');
-    const wantGssproxy = steps.has('gssproxy');
-    const host = servicePrincipalHost(description.host);
-    const wantDns = s.trustDns || !host.includes('.');
-    const traceNow = () => trace;
-    const krb5 = wantKrb5 ? deferredModule('Kerberos initiator', () => import('../krb5/initiator.ts'), traceNow) : null;
-    const gssproxy = wantGssproxy ? deferredModule('gssproxy client', () => import('../gssproxy/source.ts'), traceNow) : null;
-    const dns = wantDns ? deferredModule('DNS resolver', () => import('../net/dns/index.ts'), traceNow) : null;
-    const usable = [krb5 && 'Kerberos initiator', gssproxy && 'gssproxy client', dns && 'DNS resolver'].filter(Boolean).join(', ') || 'nothing';
-    if (IN_MEMORY_IMPORTS) {
-      trace?.event('strategy', `usable: ${usable}; each evaluated when the strategy reaches it`);
-    } else {
-      // import() may read files here: everything this strategy may use, before the switch
-      await Promise.all([krb5?.(), gssproxy?.(), dns?.()]);
-      trace?.event('strategy', `loaded before the namespace switch: ${usable}`);
-    }
+/** The strategy and the sources it may ask; only their modules are imported. */
+async function strategyFor(s: ResolvedSettings, description: SpnegoKeyDescription, host: string, trace: Trace): Promise<CredentialSource> {
+  const steps = new Set(planFor(s.strategy).map((step) => step.source));
+  const wantKrb5 = steps.has('ccache') || steps.has('keytab');
+  const wantGssproxy = steps.has('gssproxy');
+  const wantDns = s.trustDns || !host.includes('.');
+  const traceNow = () => trace;
+  const krb5 = wantKrb5 ? deferredModule('Kerberos initiator', () => import('../krb5/initiator.ts'), traceNow) : null;
+  const gssproxy = wantGssproxy ? deferredModule('gssproxy client', () => import('../gssproxy/source.ts'), traceNow) : null;
+  const dns = wantDns ? deferredModule('DNS resolver', () => import('../net/dns/index.ts'), traceNow) : null;
+  const usable = [krb5 && 'Kerberos initiator', gssproxy && 'gssproxy client', dns && 'DNS resolver'].filter(Boolean).join(', ') || 'nothing';
+  if (IN_MEMORY_IMPORTS) {
+    trace.event('strategy', `usable: ${usable}; each evaluated when the strategy reaches it`);
+  } else {
+    // import() may read files here: everything this strategy may use, before the switch
+    await Promise.all([krb5?.(), gssproxy?.(), dns?.()]);
+    trace.event('strategy', `loaded before the namespace switch: ${usable}`);
+  }
 
-    const factories: Partial<Record<SourceName, SourceFactory>> = {};
-    const krb5Options = {
-      ...(s.krb5Conf !== undefined ? { krb5ConfigFile: s.krb5Conf } : {}),
-      ...(s.keytab !== undefined ? { keytabName: s.keytab } : {}),
-      kdcTimeoutMs: s.kdcTimeout * 1000,
-    };
-    if (krb5) {
-      factories.ccache = async () => new (await krb5()).CcacheSource(krb5Options);
-      factories.keytab = async () => new (await krb5()).KeytabSource(krb5Options);
-    }
-    if (gssproxy) {
-      const socket = resolveGssproxySocket({
-        ...(o.gssproxySocket !== undefined ? { option: o.gssproxySocket } : {}),
-        ...(s.gssproxySocket !== undefined ? { config: s.gssproxySocket } : {}),
-      });
-      for (const skipped of socket.skipped) trace?.event('gssproxy', skipped);
-      trace?.event('gssproxy', `socket ${socket.path} (from ${socket.origin})`);
-      factories.gssproxy = async () => new (await gssproxy()).GssproxySource({ socketPath: socket.path, naming: s.gssproxyNaming });
-    }
-    const resolver: HostResolver | null = dns && {
-      lookupHost: async (name, options) => (await dns()).lookupHost(name, options),
-      reverseLookup: async (ip, options) => (await dns()).reverseLookup(ip, options),
-    };
-    const strategy = new StrategySource({
-      strategy: s.strategy,
-      sources: factories,
-      keytabFallback: s.keytabFallback,
-      hostForms: cifsHostForms({
-        resolver,
-        trustDns: s.trustDns,
-        ...(description.ip !== undefined ? { ip: description.ip } : {}),
-        timeoutMs: Math.max(250, s.kdcTimeout * 1000),
-      }),
-    });
-    const list: CredentialSource[] = [strategy];
-    return list;
+  const factories: Partial<Record<SourceName, SourceFactory>> = {};
+  const krb5Options = {
+    ...(s.krb5Conf !== undefined ? { krb5ConfigFile: s.krb5Conf } : {}),
+    ...(s.keytab !== undefined ? { keytabName: s.keytab } : {}),
+    kdcTimeoutMs: s.kdcTimeout * 1000,
   };
-
-  return { configure, sources };
+  if (krb5) {
+    factories.ccache = async () => new (await krb5()).CcacheSource(krb5Options);
+    factories.keytab = async () => new (await krb5()).KeytabSource(krb5Options);
+  }
+  if (gssproxy) {
+    // one route: the resolved gssproxy_socket says whether the command line or the file set it
+    const socket = resolveGssproxySocket(s.gssproxySocket === undefined
+      ? {}
+      : s.gssproxySocketFrom === 'command line' ? { option: s.gssproxySocket } : { config: s.gssproxySocket });
+    for (const skipped of socket.skipped) trace.event('gssproxy', skipped);
+    trace.event('gssproxy', `socket ${socket.path} (from ${socket.origin})`);
+    factories.gssproxy = async () => new (await gssproxy()).GssproxySource({ socketPath: socket.path, naming: s.gssproxyNaming });
+  }
+  const resolver: HostResolver | null = dns && {
+    lookupHost: async (name, options) => (await dns()).lookupHost(name, options),
+    reverseLookup: async (ip, options) => (await dns()).reverseLookup(ip, options),
+  };
+  return new StrategySource({
+    strategy: s.strategy,
+    sources: factories,
+    keytabFallback: s.keytabFallback,
+    hostForms: cifsHostForms({
+      resolver,
+      trustDns: s.trustDns,
+      ...(description.ip !== undefined ? { ip: description.ip } : {}),
+      timeoutMs: Math.max(250, s.kdcTimeout * 1000),
+    }),
+  });
 }

@@ -1,4 +1,5 @@
-// Numbers and byte strings of the gssproxy protocol (gssproxy-protocol.md §1.4, §2.5, §2.6):
+// Numbers and byte strings of the gssproxy protocol (docs/gssproxy-protocol.md#options-and-constants,
+// docs/gssproxy-protocol.md#record-marking-and-rpc-header):
 // program and procedure numbers, OIDs as DER content bytes (no 06 tag/length), GSS flags (RFC
 // 2744) and the option names the daemon compares byte-exactly, trailing NUL included.
 

@@ -1,4 +1,4 @@
-// Typed failures of the gssproxy client, one class per layer (gssproxy-protocol.md §6.1):
+// Typed failures of the gssproxy client, one class per layer (docs/gssproxy-protocol.md#error-model):
 // transport (socket), RPC (the daemon refused the call), protocol (bytes we cannot read).
 // GSS failures inside a successful reply are GssStatusError (status.ts).
 import type { CredentialFailureKind } from '../credentials.ts';

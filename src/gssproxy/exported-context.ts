@@ -1,5 +1,5 @@
 // MIT krb5's exported GSS security context (gss_export_sec_context of the krb5 mech, the default
-// `exported_context_token` gssproxy returns) — gssproxy-protocol.md §5.1. Not a public format:
+// `exported_context_token` gssproxy returns) — docs/gssproxy-protocol.md#exported-context. Not a public format:
 // the layout below held unchanged from MIT 1.14 to 1.22 except inside the krb5_context part.
 //
 //   mechglue wrapper   u32 oid_len · oid (krb5) · mech blob                (big-endian throughout)
@@ -384,7 +384,7 @@ export interface ContextSessionKey extends Keyblock {
 
 /**
  * The key GSS_C_INQ_SSPI_SESSION_KEY would return for this context: the acceptor subkey when the
- * context has one, else the initiator subkey (gssproxy-protocol.md §5).
+ * context has one, else the initiator subkey (docs/gssproxy-protocol.md#exported-context).
  */
 export function sessionKeyFromExportedContext(token: Buffer): ContextSessionKey {
   const fast = parseExportedContext(token);

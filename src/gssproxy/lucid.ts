@@ -1,5 +1,5 @@
 // gssproxy's `linux_lucid_v1` context export (call_ctx option exported_context_type =
-// linux_lucid_v1; gssproxy-protocol.md §5.2): the kernel's "krb5_rfc4121_buffer", in the
+// linux_lucid_v1; docs/gssproxy-protocol.md#lucid-context): the kernel's "krb5_rfc4121_buffer", in the
 // daemon's host byte order, produced only for COMPLETE contexts.
 //
 //   offset 0   u32  flags: 0x1 initiator, 0x2 CFX (RFC 4121), 0x4 acceptor subkey

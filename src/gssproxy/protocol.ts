@@ -1,5 +1,5 @@
 // The gssproxy protocol's XDR types (vendor/gssproxy/gss_proxy.x as the 0.9.x daemon speaks it,
-// gssproxy-protocol.md §2.2) and the argument/result codecs of the procedures this client uses:
+// docs/gssproxy-protocol.md#xdr-types) and the argument/result codecs of the procedures this client uses:
 // INDICATE_MECHS (1), GET_CALL_CONTEXT (2), IMPORT_AND_CANON_NAME (3), ACQUIRE_CRED (6),
 // INIT_SEC_CONTEXT (8), RELEASE_HANDLE (10). Field order below is wire order.
 //
@@ -308,7 +308,7 @@ export function encodeArgAcquireCred(w: XdrWriter, a: ArgAcquireCred): void {
 }
 
 export function encodeArgInitSecContext(w: XdrWriter, a: ArgInitSecContext): void {
-  // Gotcha 1 of the spec: an absent target_name crashes the daemon for every client.
+  // docs/gssproxy-protocol.md#server-reactions: an absent target_name crashes the daemon for every client.
   if (!a.targetName || ((a.targetName.displayName?.length ?? 0) === 0 && (a.targetName.exportedName?.length ?? 0) === 0)) {
     throw new XdrEncodeError('INIT_SEC_CONTEXT needs a target name (gssproxy crashes without one)');
   }
@@ -580,7 +580,7 @@ export function hostbasedServiceName(service: string, host: string): Partial<Gss
 
 /**
  * A uid as GSS_C_NT_STRING_UID_NAME: decimal digits plus one NUL, because the daemon runs atol()
- * on the unterminated XDR buffer (gssproxy-protocol.md §4.3).
+ * on the unterminated XDR buffer (docs/gssproxy-protocol.md#naming-the-user).
  */
 export function stringUidName(uid: number): Partial<GssxName> {
   if (!Number.isInteger(uid) || uid < 0 || uid > 0xffff_ffff) throw new XdrEncodeError(`not a uid: ${uid}`);

@@ -2,7 +2,7 @@
 // token and its session key, for users who have no ticket of their own (gssproxy impersonates
 // them with S4U2Self + S4U2Proxy when its service says `impersonate = yes`).
 //
-// How the user is named to gssproxy (gssproxy-protocol.md §4.6):
+// How the user is named to gssproxy (docs/gssproxy-protocol.md#naming-the-user):
 //   euid      the pipeline already runs as the user; gssproxy reads the uid from SO_PEERCRED.
 //             1 RPC: INIT_SEC_CONTEXT without a credential.
 //   uid-name  root on a `trusted` service (euid = 0): ACQUIRE_CRED for desired_name "<uid>\0"
@@ -14,6 +14,7 @@
 // session key is the initiator's authenticator subkey, read from the exported context.
 import {
   CredentialError,
+  checkServiceHost,
   describeIdentity,
   type CredentialFailureKind,
   type CredentialRequest,
@@ -100,9 +101,7 @@ export class GssproxySource implements CredentialSource {
     const euid = this.effectiveUid();
     const { naming, why } = this.chooseNaming(identity.uid);
     const target = `cifs@${host}`;
-    if (!host || /[\s@/\\\0]/.test(host)) {
-      throw new CredentialError(SOURCE, 'config', `cannot name the service for host ${JSON.stringify(host)}: empty, or contains @, / or whitespace`);
-    }
+    checkServiceHost(SOURCE, host);
     trace.event('gssproxy', `asking gssproxy on ${socketPath} for ${target} on behalf of ${describeIdentity(identity)}`, {
       naming, namingWhy: why, euid, socket: socketPath, export: this.contextExport,
     });

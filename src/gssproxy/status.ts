@@ -1,5 +1,5 @@
 // RFC 2744 §3.9 / RFC 2743 status codes as gssproxy returns them in gssx_status, rendered the
-// way gss_display_status does (gssproxy-protocol.md §6), and classified for the upcall.
+// way gss_display_status does (docs/gssproxy-protocol.md#error-model), and classified for the upcall.
 //
 //   major = calling error (bits 24-31) | routine error (bits 16-23) | supplementary info (0-15)
 //   minor = krb5 com_err code (table base 0x96C73A00), GSS-krb5 code (base 0x025EA100), or an

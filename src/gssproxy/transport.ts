@@ -1,6 +1,7 @@
-// ONC RPC over gssproxy's Unix stream socket (RFC 5531 §11 record marking; gssproxy-protocol.md §1).
+// ONC RPC over gssproxy's Unix stream socket (RFC 5531 §11 record marking;
+// docs/gssproxy-protocol.md#record-marking-and-rpc-header).
 //
-// Policy (spec §1.2): connect lazily; one request in flight per connection (calls queue); every
+// Policy (docs/gssproxy-protocol.md#connection-rules): connect lazily; one request in flight per connection (calls queue); every
 // call has a deadline (connecting included) and honours an AbortSignal; a connection that hit a
 // timeout, an abort, EOF, a reset or garbage is discarded. A call that finds a *reused*
 // connection closed (EOF/reset: the daemon restarted since the last call) is resent once on a

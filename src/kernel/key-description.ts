@@ -6,11 +6,11 @@
 //                 uid=0x<hex>;creduid=0x<hex>[;user=<name>];pid=0x<hex>[;upcall_target=mount|app]
 //
 // Fields are `name=value`, separated by `;`, always in that order from the kernel; the kernel does
-// not escape `host` or `user`, so a `;` inside them injects fields (cifs-upcall.md §5 #19).
+// not escape `host` or `user`, so a `;` inside them injects fields (docs/kernel-key-protocol.md#injection-through-host-and-user).
 //
 // Two parsers live here:
 //  * `parseSpnegoDescriptionLikeC` — the reference: cifs.upcall 7.2–7.5's exact semantics
-//    (cifs-upcall.md §2.3), quirks included. Used by tests and for comparison, never to decide.
+//    (docs/cifs-upcall-behaviour.md#parsing-the-description), quirks included. Used by tests and for comparison, never to decide.
 //  * `parseSpnegoDescription` — the strict parse the pipeline uses: the C result, plus refusals
 //    with a specific error naming the field (duplicates, garbage numbers, >32-bit ids, bad host,
 //    bad addresses, unknown sec/upcall_target, missing fields, over-long values).
@@ -211,7 +211,7 @@ export function formatSpnegoDescription(d: SpnegoKeyDescription): string {
   return s;
 }
 
-/** Whose credentials: cifs-upcall.md §3.4 (creduid, else uid; with -l only uid). */
+/** Whose credentials: docs/cifs-upcall-behaviour.md#which-uid (creduid, else uid; with -l only uid). */
 export function credentialUid(d: Pick<SpnegoKeyDescription, 'uid' | 'creduid'>, legacyUid: boolean): {
   uid: number;
   from: 'uid' | 'creduid';
@@ -270,7 +270,7 @@ function checkHost(value: string): string {
 }
 
 function checkIPv6(value: string): string {
-  // Kernels up to about 2.6.3x sent 32 hex digits without colons (cifs-upcall.md §7.1 V8).
+  // Kernels up to about 2.6.3x sent 32 hex digits without colons (docs/kernel-key-protocol.md#legacy-forms).
   if (/^[0-9a-fA-F]{32}$/.test(value)) return value.match(/.{4}/g)!.join(':');
   if (!isIPv6(value)) throw new KeyDescriptionError('ip6', `${quote(value)} is not an IPv6 address`);
   return value;
@@ -367,11 +367,11 @@ export type CParseOutcome =
   | { accepted: false; stage: 'parse' | 'required' | 'version' | 'host-length'; message: string; have: number };
 
 /**
- * cifs.upcall 7.2–7.5 as documented in cifs-upcall.md §2.3, over the whole KEYCTL_DESCRIBE
+ * cifs.upcall 7.2–7.5 as documented in docs/cifs-upcall-behaviour.md#parsing-the-description, over the whole KEYCTL_DESCRIBE
  * string (C does not strip the header; its fields just never match a known prefix). Reference
  * only: shows what C would have done with a description, quirks included (uid=zz → 0, last
  * duplicate wins, prefix matches for sec/upcall_target, 32-bit truncation, strtol base 0 pid).
- * Never throws. Assumptions where the spec is silent: ver is a C int; an empty user= does not set
+ * Never throws. Assumptions where docs/cifs-upcall-behaviour.md#parsing-the-description is silent: ver is a C int; an empty user= does not set
  * the user flag.
  */
 export function parseSpnegoDescriptionLikeC(described: string): CParseOutcome {
@@ -451,7 +451,7 @@ export function parseSpnegoDescriptionLikeC(described: string): CParseOutcome {
   return { accepted: true, decoded: d };
 }
 
-/** C's uid choice (§3.4): undefined = "no uid" failure. */
+/** C's uid choice (docs/cifs-upcall-behaviour.md#which-uid): undefined = "no uid" failure. */
 export function credentialUidLikeC(d: CDecodedDescription, legacyUid: boolean): number | undefined {
   if (legacyUid) return d.have & DecodedFlags.uid ? d.uid : undefined;
   if (d.have & DecodedFlags.creduid) return d.creduid;

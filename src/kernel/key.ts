@@ -3,7 +3,7 @@
 //  * KernelKey — the real key whose serial request-key passed (%k). Describe works because we are
 //    uid 0, the key's owner (before the privilege drop); instantiate/negate work at any uid because
 //    the authority is request-key's assumed authorization key, inherited across exec and kept by
-//    set*id (cifs-upcall.md §3.16).
+//    set*id (docs/kernel-key-protocol.md#the-payload).
 //  * ReplayKey — `--replay`: a description given on the command line; the payload is captured
 //    instead of instantiated, a negation is only recorded.
 import { native } from '../os/native.ts';

@@ -7,14 +7,14 @@
 //   12 secblob_len  SPNEGO blob length
 //   16 session key, then the SPNEGO blob
 //   … then 4 zero bytes: C sizes its buffer as sizeof(struct) = 20 (a 1-byte trailing array
-//     padded to 4), so its payloads end in 00000000 (cifs-upcall.md §3.16, §7.4). We emit them
+//     padded to 4), so its payloads end in 00000000 (docs/kernel-key-protocol.md#the-payload). We emit them
 //     too, so payloads are byte-identical with C's; the kernel reads only the declared lengths.
 import { UPCALL_VERSION } from './key-description.ts';
 
 /** This machine's byte order, as os.endianness() says it (without loading node:os: ~0.5 ms of start-up). */
 const HOST_BYTE_ORDER: 'LE' | 'BE' = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 'LE' : 'BE';
 
-/** The SMB2/SMB1 security-buffer length fields are 16-bit (cifs-upcall.md §4.3, §5 #24). */
+/** The SMB2/SMB1 security-buffer length fields are 16-bit (docs/kernel-key-protocol.md#size-limits). */
 export const MAX_SECURITY_BLOB_BYTES = 65535;
 const HEADER_BYTES = 16;
 const C_TRAILING_PADDING = 4;

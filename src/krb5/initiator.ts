@@ -1,5 +1,6 @@
 // The own-ticket credential sources: cifs.upcall's native krb5 path in TypeScript
-// (cifs-upcall.md §3.10, §3.11, §3.13; kerberos.md §0.1).
+// (docs/cifs-upcall-behaviour.md#credential-cache-choice, #keytab-fallback, #native-krb5-path;
+// docs/kerberos.md#scope).
 //
 //   CcacheSource ("ccache")  the user's credential cache: KRB5CCNAME probed from the triggering
 //     process, else the default name of krb5.conf for the user. cifs.upcall's acceptance test:
@@ -20,6 +21,8 @@
 // src/net/dns only; sockets are made on this thread.
 import {
   CredentialError,
+  checkServiceHost,
+  keytabRefusal,
   namingUid,
   type CredentialFailureKind,
   type CredentialRequest,
@@ -110,12 +113,6 @@ export function cifsServicePrincipal(host: string, config: Krb5Config): { princi
       ? `realm ${realm} from [domain_realm]`
       : `no [domain_realm] entry for ${host}: the referral realm, resolved by referral chasing from the client's realm`,
   };
-}
-
-function checkHost(source: string, host: string): void {
-  if (!host || /[\s@/\\\0]/.test(host)) {
-    throw new CredentialError(source, 'config', `cannot name the service for host ${JSON.stringify(host)}: empty, or contains @, /, \\ or whitespace`);
-  }
 }
 
 abstract class Krb5SourceBase implements CredentialSource {
@@ -262,7 +259,7 @@ abstract class Krb5SourceBase implements CredentialSource {
   }
 }
 
-/** CredentialError kind of a KDC refusal (kerberos.md §4.9) in a TGS or AS exchange. */
+/** CredentialError kind of a KDC refusal (docs/kerberos.md#krb-error-handling) in a TGS or AS exchange. */
 export function credentialKindOfKdcError(code: number, stage: 'tgs' | 'as'): CredentialFailureKind {
   switch (code) {
     case ErrorCode.KDC_ERR_S_PRINCIPAL_UNKNOWN:
@@ -288,7 +285,7 @@ export class CcacheSource extends Krb5SourceBase {
   async acquire(request: CredentialRequest): Promise<Krb5Token> {
     const started = monotonicMs();
     const { trace, identity, host } = request;
-    checkHost(this.name, host);
+    checkServiceHost(this.name, host);
     const config = this.loadConfig(trace);
     const { principal: service, why } = cifsServicePrincipal(host, config);
     trace.event('tgs', `service principal ${principalText(service)} (name type NT-UNKNOWN, no canonicalization; ${why})`, { realm: service.realm });
@@ -365,7 +362,7 @@ export class CcacheSource extends Krb5SourceBase {
     }
   }
 
-  /** A cache that cannot be opened or read counts as absent, as in cifs.upcall (§3.10). */
+  /** A cache that cannot be opened or read counts as absent, as in cifs.upcall. */
   private unusableCache(e: unknown, name: string, request: CredentialRequest): CredentialError {
     if (e instanceof CcacheError) {
       const kind: CredentialFailureKind = e.failure === 'bad-name' || e.failure === 'unsupported' ? 'config' : 'no-credentials';
@@ -425,16 +422,14 @@ export class KeytabSource extends Krb5SourceBase {
   async acquire(request: CredentialRequest): Promise<Krb5Token> {
     const started = monotonicMs();
     const { trace, identity, host, mountUser } = request;
-    if (!request.isMountSession) {
-      const message = `keytab fallback refused: uid ${identity.uid} is not the mount's own session, and user=${mountUser ?? ''} is the mount's identity (cifs-upcall.md §3.11)`;
+    // the keytab rule (src/credentials.ts), also applied here for a caller that skips the strategy
+    const refusal = keytabRefusal(request, 'mount-session');
+    if (refusal !== null || mountUser === undefined) {
+      const message = `keytab fallback refused: ${refusal ?? 'no user= in the description'}`;
       trace.event('keytab', message);
       throw new CredentialError(this.name, 'no-credentials', message);
     }
-    if (mountUser === undefined || mountUser === '') {
-      trace.event('keytab', 'no user= in the description: nothing to ask the keytab for');
-      throw new CredentialError(this.name, 'no-credentials', 'no user= in the description: no principal for the keytab fallback');
-    }
-    checkHost(this.name, host);
+    checkServiceHost(this.name, host);
     const config = this.loadConfig(trace);
     const client = this.clientPrincipal(mountUser, config);
     const { principal: service, why } = cifsServicePrincipal(host, config);

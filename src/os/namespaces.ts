@@ -16,9 +16,9 @@
 //    used only to name its caches (src/os/user-namespace.ts, docs/user-namespaces.md). Staying also
 //    keeps the request-key authority, which a change of user namespace would drop. The time
 //    namespace offsets only CLOCK_MONOTONIC/BOOTTIME, not the realtime clock Kerberos uses.
-//  * pid: entered for completeness (spec order); it only affects children, and we spawn none.
+//  * pid: entered for completeness (cifs.upcall's order); it only affects children, and we spawn none.
 //
-// Order and rules as cifs.upcall (cifs-upcall.md §3.5): open every /proc/<pid>/ns/<type> read-only
+// Order and rules as cifs.upcall (docs/cifs-upcall-behaviour.md#namespaces): open every /proc/<pid>/ns/<type> read-only
 // from the host procfs BEFORE any setns; ENOENT = that type is skipped; a type whose inode equals
 // our own is skipped (nothing to do); then setns in the order cgroup, ipc, uts, net, pid, mnt.
 import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
@@ -41,7 +41,7 @@ export const CloneFlag = {
 export type EnteredNamespaceType = 'cgroup' | 'ipc' | 'uts' | 'net' | 'pid' | 'mnt';
 export type StayingNamespaceType = 'user' | 'time';
 
-/** Entry order (cifs-upcall.md §3.5, without time and user). */
+/** Entry order (docs/cifs-upcall-behaviour.md#namespaces, without time and user). */
 export const NAMESPACE_ENTRY_ORDER: ReadonlyArray<{ type: EnteredNamespaceType; flag: number }> = [
   { type: 'cgroup', flag: CloneFlag.CLONE_NEWCGROUP },
   { type: 'ipc', flag: CloneFlag.CLONE_NEWIPC },

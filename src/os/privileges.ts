@@ -1,4 +1,4 @@
-// Becoming the user before anything user-controlled is touched (cifs-upcall.md §3.7, §3.9).
+// Becoming the user before anything user-controlled is touched (docs/cifs-upcall-behaviour.md#identity-and-privileges).
 //
 // Order, and why:
 //  1. trim the capability bounding set while CAP_SETPCAP is still effective (PR_CAPBSET_DROP acts

@@ -1,6 +1,7 @@
 // Reading /proc/<pid>/stat and /proc/<pid>/environ of the triggering thread, from the HOST procfs:
 // these are called before any setns (after entering a mount namespace /proc may be the
-// container's, where the init-namespace pid names another process or none; cifs-upcall.md §5 #17).
+// container's, where the init-namespace pid names another process or none;
+// docs/cifs-upcall-behaviour.md#environment-read-in-the-wrong-procfs).
 //
 // /proc/<pid>/stat: "<pid> (<comm>) <state> <ppid> … " — comm may contain spaces and parentheses,
 // so fields are counted after the LAST ')'. Field numbers below are proc(5)'s (1-based):
@@ -87,7 +88,7 @@ export function referenceStartTime(replay: boolean): ReferenceStartTime {
   return { startTime: parent.startTime, source: `parent start (pid ${parent.pid}, ${parent.comm})` };
 }
 
-/** C's limit (cifs-upcall.md §3.8): the environment must be smaller than 128 KiB. */
+/** C's limit (docs/cifs-upcall-behaviour.md#environment-probing): the environment must be smaller than 128 KiB. */
 export const MAX_ENVIRON_BYTES = 128 * 1024;
 
 export type EnvironProbe =

@@ -1,4 +1,4 @@
-// Logging as cifs.upcall does (cifs-upcall.md §3.19): syslog ident "cifs.upcall", facility
+// Logging as cifs.upcall does (docs/cifs-upcall-behaviour.md#logging): syslog ident "cifs.upcall", facility
 // LOG_DAEMON, no LOG_PID (journald adds the pid), LOG_ERR for the fatal cause, LOG_INFO for the
 // upcall_target decision, LOG_DEBUG for everything else ("key description: …", parsed fields,
 // "Exit status N"). Each line starts with the key serial as a correlation id, so the lines of

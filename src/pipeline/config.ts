@@ -301,13 +301,25 @@ export interface MatchContext {
 }
 
 /** Merge: defaults < [global] < matching [cgroup] < matching [server] < command line. */
-export function resolveSettings(
-  config: UpcallConfig,
-  match: MatchContext,
-  overrides: Partial<UpcallSettings>,
-): { settings: UpcallSettings; applied: string[] } {
+/**
+ * The settings of one upcall, resolved once and never changed after: built-in defaults <
+ * [global] < matching [cgroup] < matching [server] < the command line. Everything downstream (the
+ * pipeline, the credential sources, the trace file) reads this one object.
+ */
+export type ResolvedSettings = Readonly<UpcallSettings> & {
+  /** the sections and layers that contributed, for the trace */
+  readonly applied: readonly string[];
+  /** where gssproxy_socket came from, when it was set */
+  readonly gssproxySocketFrom?: 'command line' | 'configuration';
+};
+
+/** An empty configuration: what the built-in defaults and the command line alone give. */
+export const NO_CONFIG: UpcallConfig = { path: null, sections: [] };
+
+export function resolveSettings(config: UpcallConfig, match: MatchContext, commandLine: Partial<UpcallSettings>): ResolvedSettings {
   const settings: UpcallSettings = { ...DEFAULT_SETTINGS };
   const applied: string[] = [];
+  let gssproxySocketFrom: 'command line' | 'configuration' | undefined;
   for (const kind of ['global', 'cgroup', 'server'] as const) {
     for (const s of config.sections) {
       if (s.kind !== kind) continue;
@@ -316,12 +328,13 @@ export function resolveSettings(
         (kind === 'cgroup' && match.cgroup !== undefined && globMatch(s.pattern, match.cgroup));
       if (!hit) continue;
       Object.assign(settings, s.values);
+      if (s.values.gssproxySocket !== undefined) gssproxySocketFrom = 'configuration';
       applied.push(kind === 'global' ? `[global] (line ${s.line})` : `[${kind} ${s.pattern}] (line ${s.line})`);
     }
   }
-  for (const [k, v] of Object.entries(overrides)) {
-    if (v !== undefined) (settings as unknown as Record<string, unknown>)[k] = v;
-  }
-  if (Object.values(overrides).some((v) => v !== undefined)) applied.push('command line');
-  return { settings, applied };
+  const given = Object.entries(commandLine).filter(([, v]) => v !== undefined);
+  for (const [k, v] of given) (settings as unknown as Record<string, unknown>)[k] = v;
+  if (commandLine.gssproxySocket !== undefined) gssproxySocketFrom = 'command line';
+  if (given.length > 0) applied.push('command line');
+  return Object.freeze({ ...settings, applied: Object.freeze(applied), ...(gssproxySocketFrom ? { gssproxySocketFrom } : {}) });
 }

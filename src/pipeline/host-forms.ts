@@ -1,11 +1,12 @@
-// The host-name forms cifs.upcall tries for cifs/<host> (cifs-upcall.md §3.12), produced only
+// The host-name forms cifs.upcall tries for cifs/<host> (docs/cifs-upcall-behaviour.md#host-names-and-the-service-principal), produced only
 // when the KDC said it does not know the previous form:
 //   1. the kernel's host=, lower-cased (always; the strategy starts with it);
 //   2. a short name (no dot): <short> + the domain of its canonical name (getaddrinfo's
 //      AI_CANONNAME in C; here our resolver: hosts file, then DNS with the search list);
 //   3. with -t and an address in the description: the reverse-DNS name of the server address,
 //      and again its domain-guess form if that name is short.
-// Deliberate difference (cifs-upcall.md §5 #13): C never reaches -t when the short name does not
+// Deliberate difference (docs/cifs-upcall-behaviour.md#reverse-dns-retry-after-a-failed-domain-guess):
+// C never reaches -t when the short name does not
 // resolve; here -t is tried regardless. All lookups run in the caller's network and mount
 // namespaces through src/net/dns (no getaddrinfo, no NSS).
 import type { CredentialRequest } from '../credentials.ts';

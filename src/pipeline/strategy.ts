@@ -12,6 +12,7 @@
 //   proxy-only   gssproxy only.
 import {
   CredentialError,
+  keytabRefusal,
   type CredentialFailureKind,
   type CredentialRequest,
   type CredentialSource,
@@ -67,20 +68,6 @@ export interface StrategyOptions {
   hostForms: HostForms;
 }
 
-/**
- * The keytab gives `user=`'s identity: only to the mount's own session. In a multiuser mount
- * every user's session carries the mount's user= (e.g. root), and cifs.upcall 7.0 asks the KDC
- * for that principal on every ticketless access by another uid (cifs-upcall.md §3.11): never.
- */
-export function keytabDecision(request: CredentialRequest, fallback: 'mount-session' | 'never'): string | null {
-  if (fallback === 'never') return 'keytab_fallback = never';
-  if (request.mountUser === undefined) return 'no user= in the description';
-  if (!request.isMountSession) {
-    return `user=${request.mountUser} is the mount's identity, and uid ${request.identity.uid} is not the mount's own session (multiuser access): the keytab would hand that user the mount's identity`;
-  }
-  return null;
-}
-
 /** How telling a failure is when every step failed: the reported cause is the most specific. */
 const KIND_RANK: Record<CredentialFailureKind, number> = {
   refused: 6, 'service-unknown': 5, protocol: 4, config: 3, unreachable: 2, 'no-credentials': 1,
@@ -113,7 +100,7 @@ export class StrategySource implements CredentialSource {
     for (const step of plan) {
       if (request.signal.aborted) break;
       if (step.source === 'keytab') {
-        const refusal = keytabDecision(request, this.options.keytabFallback);
+        const refusal = keytabRefusal(request, this.options.keytabFallback);
         if (refusal !== null) {
           trace.event('strategy', `keytab skipped: ${refusal}`);
           continue;

@@ -1,5 +1,5 @@
-// Where the upcall runs and whether it looks at the caller's environment (cifs-upcall.md §3.5,
-// §3.8; cifs.upcall 7.4+ semantics):
+// Where the upcall runs and whether it looks at the caller's environment (cifs.upcall 7.4+
+// semantics; docs/cifs-upcall-behaviour.md#namespaces and #environment-probing):
 //
 //   upcall_target   pid    namespaces                          KRB5CCNAME probe
 //   app / absent    pid    the triggering thread's             yes, unless uid 0 or -E
@@ -53,7 +53,7 @@ export function planTarget(
   };
 }
 
-/** Host part of cifs/<host>: the description's host, ASCII lower-cased (cifs-upcall.md §3.12). */
+/** Host part of cifs/<host>: the description's host, ASCII lower-cased (docs/cifs-upcall-behaviour.md#host-names-and-the-service-principal). */
 export function servicePrincipalHost(host: string): string {
   return host.replace(/[A-Z]/g, (c) => c.toLowerCase());
 }

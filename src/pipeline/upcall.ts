@@ -1,5 +1,5 @@
-// One cifs.spnego upcall, start to finish. The order is the security argument (cifs-upcall.md §8,
-// issue 2), each step only after the previous one held:
+// One cifs.spnego upcall, start to finish. The order is the security argument
+// (docs/ARCHITECTURE.md#chassis-decisions), each step only after the previous one held:
 //
 //   1. describe the key (as root: we own kernel-created keys)
 //   2. refuse a key not owned by 0:0 — a request the SMB client did not make (CVE-2026-46243);
@@ -47,7 +47,7 @@ import { mapHostId, UserNamespaceError, type CallerUserNamespace, type IdMapRang
 import type { UpcallLog } from '../os/syslog.ts';
 import { cifsSpnegoInitToken } from '../spnego/spnego.ts';
 import { KRB5_MECH_OID, MS_KRB5_MECH_OID } from '../spnego/oids.ts';
-import { ConfigError } from './config.ts';
+import { ConfigError, NO_CONFIG, resolveSettings, type ResolvedSettings } from './config.ts';
 import { UpcallError } from './errors.ts';
 import { hostSystem, type UpcallSystem } from './system.ts';
 import { planTarget, servicePrincipalHost, type TargetPlan } from './target.ts';
@@ -55,20 +55,13 @@ import { planTarget, servicePrincipalHost, type TargetPlan } from './target.ts';
 export { UpcallError, type UpcallFailureKind } from './errors.ts';
 
 export const DEFAULT_KEY_TYPE = 'cifs.spnego';
-export const DEFAULT_NEGATIVE_TIMEOUT_SECONDS = 5;
-export const DEFAULT_TIME_BUDGET_MS = 30_000;
 
+/** What the request is (not settings: the configuration cannot change these). */
 export interface UpcallOptions {
   /** the only key type served (--key-type; default cifs.spnego) */
   keyType: string;
   /** -l: uid= instead of creduid= */
   legacyUid: boolean;
-  /** false with -E */
-  envProbe: boolean;
-  /** how long a failed key stays negative */
-  negativeTimeoutSeconds: number;
-  /** overall budget for the credential sources (aborts their network waits) */
-  timeBudgetMs: number;
   /** --replay: no request-key parent; the pid-reuse reference is our own start */
   replay: boolean;
   /**
@@ -76,53 +69,50 @@ export interface UpcallOptions {
    * description copied from syslog names a process that has long exited)
    */
   replayPid?: number;
+  /**
+   * The settings known before the configuration file is read (defaults and the command line):
+   * they govern a failure of the steps before it (the negative timeout of a bad description).
+   */
+  settings: ResolvedSettings;
 }
 
 export const DEFAULT_UPCALL_OPTIONS: UpcallOptions = {
   keyType: DEFAULT_KEY_TYPE,
   legacyUid: false,
-  envProbe: true,
-  negativeTimeoutSeconds: DEFAULT_NEGATIVE_TIMEOUT_SECONDS,
-  timeBudgetMs: DEFAULT_TIME_BUDGET_MS,
   replay: false,
+  settings: resolveSettings(NO_CONFIG, { host: '' }, {}),
 };
 
-/** What a source resolver may base its choice on (called before any namespace switch). */
+/** What the preparation of an upcall may base its choices on (before any namespace switch). */
 export interface UpcallPlanContext {
   description: SpnegoKeyDescription;
   identity: UpcallIdentity;
-  target: TargetPlan;
+  /** the host part of cifs/<host> (servicePrincipalHost of the description's host) */
+  host: string;
+  trace: Trace;
+}
+
+/** This upcall's settings, resolved once, and the credential source they call for. */
+export interface UpcallPlan {
+  settings: ResolvedSettings;
+  /** one source: production passes the strategy (src/pipeline/strategy.ts), which orders the rest */
+  source: CredentialSource;
 }
 
 /**
- * Produces the sources for this upcall. Called once, in the host namespaces, as root, before the
- * switch: the place to import source modules (dynamic import after setns would load code from
+ * Reads the configuration for this upcall and builds its credential source, once the description
+ * and the identity are known: in the host namespaces, as root, before anything is done with the
+ * caller — the place to import source modules (a dynamic import after setns would load code from
  * the caller's filesystem).
  */
-export type SourceResolver = (context: UpcallPlanContext) => Promise<readonly CredentialSource[]>;
-
-/** Settings a configuration may change per upcall (per server, per container). */
-export interface UpcallOverrides {
-  envProbe?: boolean;
-  negativeTimeoutSeconds?: number;
-  timeBudgetMs?: number;
-}
-
-/**
- * Reads the configuration for this upcall once the description and the identity are known: in
- * the host namespaces, as root, before anything is done with the caller (pid = 0 when none).
- */
-export type UpcallConfigurer = (context: {
-  description: SpnegoKeyDescription;
-  identity: UpcallIdentity;
-  trace: Trace;
-}) => UpcallOverrides;
+export type UpcallPreparer = (context: UpcallPlanContext) => Promise<UpcallPlan>;
 
 export interface UpcallDependencies {
   key: UpcallKey;
-  sources: readonly CredentialSource[] | SourceResolver;
-  /** per-upcall configuration (config file); absent in tests that fix the options */
-  configure?: UpcallConfigurer;
+  /** production: the configuration file + the strategy (src/cli/sources.ts) */
+  prepare?: UpcallPreparer;
+  /** without `prepare`: the one source to ask, under options.settings (tests, the stand-in) */
+  source?: CredentialSource;
   trace: Trace;
   log: UpcallLog;
   /** passwd, /proc, namespaces, privileges: the real host unless a test scripts them */
@@ -137,7 +127,7 @@ export type UpcallOutcome =
 export async function runUpcall(options: UpcallOptions, deps: UpcallDependencies): Promise<UpcallOutcome> {
   const { key, trace, log } = deps;
   (deps.system ?? hostSystem).armPhaseGuards();
-  const state = { trusted: false, options };
+  const state = { trusted: false, settings: options.settings };
   try {
     const result = await upcallSteps(options, deps, state);
     return result;
@@ -152,7 +142,7 @@ export async function runUpcall(options: UpcallOptions, deps: UpcallDependencies
     let negated = false;
     if (state.trusted) {
       try {
-        const seconds = state.options.negativeTimeoutSeconds;
+        const seconds = state.settings.negativeTimeout;
         key.negate(seconds);
         negated = true;
         trace.event('result', key.serial === undefined
@@ -172,9 +162,9 @@ export async function runUpcall(options: UpcallOptions, deps: UpcallDependencies
 async function upcallSteps(
   initialOptions: UpcallOptions,
   deps: UpcallDependencies,
-  state: { trusted: boolean; options: UpcallOptions },
+  state: { trusted: boolean; settings: ResolvedSettings },
 ): Promise<UpcallOutcome> {
-  let options = initialOptions;
+  const options = initialOptions;
   const { key, trace, log } = deps;
   const system = deps.system ?? hostSystem;
   system.prepare();
@@ -253,20 +243,20 @@ async function upcallSteps(
   const callerThread = follows ? requireLiveThread(system, d.pid, options.replay) : null;
   const identity = resolveIdentity(system, chosen.uid, pw, follows ? d.pid : null, trace, log);
 
-  // 6b. configuration for this server and caller (root's file, host namespaces)
-  if (deps.configure) {
-    options = { ...options, ...deps.configure({ description: d, identity, trace }) };
-    state.options = options;
-  }
+  // 6b. this upcall's settings (root's file, matched by server and container) and its credential
+  // source, resolved once, in the host namespaces; the source modules are loaded now
+  const host = servicePrincipalHost(d.host);
+  const plan0: UpcallPlan = deps.prepare
+    ? await deps.prepare({ description: d, identity, host, trace })
+    : { settings: options.settings, source: deps.source ?? NO_SOURCE };
+  const { settings, source } = plan0;
+  state.settings = settings;
 
-  // 7. where, and which sources (their code is loaded now)
-  const plan = planTarget(d, { uid: identity.uid, envProbe: options.envProbe });
+  // 7. where, and whether to read the caller's environment
+  const plan = planTarget(d, { uid: identity.uid, envProbe: settings.envProbe });
   log.info(plan.logLine);
   trace.event('ns', plan.namespaceReason);
   trace.event('env', plan.envProbe ? `will probe: ${plan.envProbeReason}` : `no probe: ${plan.envProbeReason}`);
-  const sources = typeof deps.sources === 'function'
-    ? await deps.sources({ description: d, identity, target: plan })
-    : deps.sources;
 
   // 8. the caller's namespaces
   let probedCcacheName: string | undefined;
@@ -290,24 +280,24 @@ async function upcallSteps(
 
   // 10. credentials
   const request: CredentialRequest = {
-    host: servicePrincipalHost(d.host),
+    host,
     // The description cannot tell a mount made by uid N from a multiuser access by uid N (both
     // send uid=creduid=N); uid 0, or upcall_target=mount (refused with multiuser by the kernel),
-    // is surely the mount's own session (cifs-upcall.md §3.11).
+    // is surely the mount's own session (docs/cifs-upcall-behaviour.md#keytab-fallback).
     isMountSession: identity.uid === 0 || d.upcallTarget === 'mount',
     identity,
-    signal: AbortSignal.timeout(options.timeBudgetMs),
+    signal: AbortSignal.timeout(settings.timeout * 1000),
     trace,
     ...(d.user !== undefined ? { mountUser: d.user } : {}),
     ...(probedCcacheName !== undefined ? { probedCcacheName } : {}),
   };
-  const { token, source } = await askSources(sources, request, trace, log);
+  const token = await askSource(source, request, trace, log);
 
   // 11. reply
   if (token.gssToken.length === 0 || token.gssToken[0] !== 0x60) {
-    throw new UpcallError('reply', `source ${source} returned a token that is not an RFC 2743 initial context token`);
+    throw new UpcallError('reply', `source ${source.name} returned a token that is not an RFC 2743 initial context token`);
   }
-  if (token.sessionKey.length === 0) throw new UpcallError('reply', `source ${source} returned an empty session key`);
+  if (token.sessionKey.length === 0) throw new UpcallError('reply', `source ${source.name} returned an empty session key`);
   // RFC 4178 NegTokenInit exactly as cifs.upcall: one mech (krb5 or MS-krb5 by sec=), mechToken only
   const blob = cifsSpnegoInitToken(token.gssToken, d.sec);
   const mech = d.sec === 'mskrb5' ? MS_KRB5_MECH_OID : KRB5_MECH_OID;
@@ -324,7 +314,7 @@ async function upcallSteps(
   trace.event('result', key.serial === undefined
     ? 'payload produced (replay: no key instantiated)'
     : `key ${key.serial} instantiated`);
-  return { ok: true, payload, token, source };
+  return { ok: true, payload, token, source: source.name };
 }
 
 function logParsedFields(log: UpcallLog, d: SpnegoKeyDescription): void {
@@ -518,44 +508,32 @@ function enterCallerNamespaces(system: UpcallSystem, plan: TargetPlan, before: P
   }
 }
 
-async function askSources(
-  sources: readonly CredentialSource[],
-  request: CredentialRequest,
-  trace: Trace,
-  log: UpcallLog,
-): Promise<{ token: InitiatorToken; source: string }> {
-  if (sources.length === 0) {
-    trace.event('strategy', 'no credential source configured');
-    throw new UpcallError('no-credentials', 'no credential source configured');
+/** A source that has nothing to offer (no `prepare`, no `source`). */
+const NO_SOURCE: CredentialSource = {
+  name: 'none',
+  acquire: async () => {
+    throw new CredentialError('none', 'no-credentials', 'no credential source configured');
+  },
+};
+
+/** Step 10: the one source (the strategy orders the rest), with the time budget and the trace. */
+async function askSource(source: CredentialSource, request: CredentialRequest, trace: Trace, log: UpcallLog): Promise<InitiatorToken> {
+  const started = process.hrtime.bigint();
+  const ms = (): number => Number(process.hrtime.bigint() - started) / 1e6;
+  trace.event('strategy', `asking ${source.name} for cifs/${request.host} as ${describeIdentity(request.identity)}`);
+  try {
+    const token = await source.acquire(request);
+    trace.event('strategy', `${source.name} succeeded in ${ms().toFixed(1)} ms: ${token.clientPrincipal} → ${token.servicePrincipal}`, {
+      source: source.name, outcome: 'ok', ms: ms(), client: token.clientPrincipal, service: token.servicePrincipal,
+    });
+    log.debug(`credentials from ${source.name}: ${token.clientPrincipal} for ${token.servicePrincipal}`);
+    return token;
+  } catch (e) {
+    const kind = e instanceof CredentialError ? e.kind : 'protocol';
+    const message = e instanceof Error ? e.message : String(e);
+    trace.event('strategy', `${source.name} failed in ${ms().toFixed(1)} ms (${kind}): ${message}`, { source: source.name, outcome: kind, ms: ms() });
+    throw new UpcallError('no-credentials', `Unable to obtain service ticket: ${message}`, { cause: e });
   }
-  const failures: string[] = [];
-  for (const source of sources) {
-    if (request.signal.aborted) {
-      failures.push(`${source.name}: not tried, time budget spent`);
-      break;
-    }
-    const started = process.hrtime.bigint();
-    trace.event('strategy', `asking ${source.name} for cifs/${request.host} as ${describeIdentity(request.identity)}`);
-    try {
-      const token = await source.acquire(request);
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      trace.event('strategy', `${source.name} succeeded in ${ms.toFixed(1)} ms: ${token.clientPrincipal} → ${token.servicePrincipal}`, {
-        source: source.name, outcome: 'ok', ms, client: token.clientPrincipal, service: token.servicePrincipal,
-      });
-      log.debug(`credentials from ${source.name}: ${token.clientPrincipal} for ${token.servicePrincipal}`);
-      return { token, source: source.name };
-    } catch (e) {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      const kind = e instanceof CredentialError ? e.kind : 'protocol';
-      const message = e instanceof Error ? e.message : String(e);
-      trace.event('strategy', `${source.name} failed in ${ms.toFixed(1)} ms (${kind}): ${message}`, {
-        source: source.name, outcome: kind, ms,
-      });
-      log.debug(`${source.name}: ${message}`);
-      failures.push(`${source.name}: ${message}`);
-    }
-  }
-  throw new UpcallError('no-credentials', `Unable to obtain service ticket: ${failures.join('; ')}`);
 }
 
 function asUpcallError(e: unknown): UpcallError {

@@ -8,7 +8,7 @@
 //   [Exts …]                                               RFC 4121 extensions
 //
 // cifs.upcall's native path sends exactly 24 bytes: 10000000, 16 zero bytes, 00000000
-// (no bindings, flags 0: no mutual authentication, cifs-upcall.md §7.5).
+// (no bindings, flags 0: no mutual authentication, docs/kerberos.md#ap-req-and-the-gss-checksum).
 import { createHash } from 'node:crypto';
 import type { Checksum } from '../krb5/messages/checksum.ts';
 import { DecodeError } from '../krb5/der/errors.ts';

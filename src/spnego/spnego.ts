@@ -64,7 +64,7 @@ export interface NegTokenRespInput {
 export type CifsMech = 'krb5' | 'mskrb5';
 
 /**
- * SPNEGO NegTokenInit exactly as cifs.upcall builds it (cifs-upcall.md §3.15): GSS framing with
+ * SPNEGO NegTokenInit exactly as cifs.upcall builds it (docs/kerberos.md#spnego): GSS framing with
  * the SPNEGO OID, one mechType, mechToken = the krb5 GSS token; no reqFlags, no mechListMIC.
  * The inner token keeps the standard krb5 OID even for mskrb5.
  */

@@ -1,7 +1,7 @@
 // The two helpers under test, as jobs for runstat: ours exactly as request-key runs the installed
 // bundle (the file itself is exec'd, its `#!<node> <option>` line picks the interpreter), with
 // --replay instead of a key serial; Debian's cifs.upcall on a fake key through the keyutils
-// LD_PRELOAD shim (test/harness/stock-upcall.ts, test-environments.md §2), with the gssproxy
+// LD_PRELOAD shim (test/harness/stock-upcall.ts, docs/test-environments.md#the-keyutils-shim), with the gssproxy
 // interposer variables an administrator puts in its request-key line. Both get -k with the
 // realm's krb5.conf and only HOME and PATH besides.
 import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// `npm run bench [-- options]` (issue 7): cifs-upcall side by side with Debian's cifs.upcall and a
+// `npm run bench [-- options]`: cifs-upcall side by side with Debian's cifs.upcall and a
 // bare `node -e 0`, in one run, in the environment request-key gives its helpers (only HOME and
 // PATH). Not a timed test: it prints a table and writes it into docs/performance.md.
 //
@@ -495,7 +495,7 @@ function render(r: RenderInput): string {
     out.push('');
   }
 
-  out.push('Targets (issue 7):');
+  out.push('Targets (start-up cost and round trips):');
   out.push('');
   out.push(table(['target', 'measured', 'limit', ''], targetRows(targets(r, nodeCpu, nodeRss))));
   return out.join('\n');

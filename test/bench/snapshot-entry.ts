@@ -5,10 +5,10 @@ import { writeSync } from 'node:fs';
 import { startupSnapshot } from 'node:v8';
 import { ExitCode } from '../../src/cli/exit-codes.ts';
 import { runCli } from '../../src/cli/run.ts';
-import { productionWiring } from '../../src/cli/sources.ts';
+import { productionPreparer } from '../../src/cli/sources.ts';
 
 startupSnapshot.setDeserializeMainFunction(() => {
-  runCli(process.argv.slice(2), { wiring: productionWiring }).then(
+  runCli(process.argv.slice(2), { prepare: productionPreparer }).then(
     (status) => process.exit(status),
     (e: unknown) => {
       try {

@@ -1,6 +1,6 @@
 // A small real MIT KDC for transport tests: DB2 back end in a private state directory, krb5kdc -n
-// on a free 127.0.0.1 port (UDP and TCP), stopped by PID. Recipe: kerberos.md §8.2,
-// test-environments.md §1.5. Also the few hand-made Kerberos messages the transport tests send
+// on a free 127.0.0.1 port (UDP and TCP), stopped by PID. Recipe: docs/test-environments.md#mini-kdc,
+// docs/test-environments.md#loopback-realm. Also the few hand-made Kerberos messages the transport tests send
 // (an AS-REQ builder, a KRB-ERROR code reader) so they need no message codec.
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -228,7 +228,7 @@ export function krbErrorCode(reply: Buffer): number | undefined {
   return undefined;
 }
 
-/** The classifier a Kerberos client would pass to sendToKdc (kerberos.md §3.2–3.3). */
+/** The classifier a Kerberos client would pass to sendToKdc (docs/kerberos.md#kdc-transport). */
 export function classifyKdcReply(reply: Buffer, transport: KdcWireTransport): KdcReplyClass {
   if (reply[0] === 0x6b || reply[0] === 0x6d) return 'final';
   if (reply[0] !== 0x7e) return 'invalid';

@@ -5,7 +5,7 @@
 //                 referrals and cross-realm TGT chasing;
 //   gssproxy      two services: impersonation (S4U2Self/S4U2Proxy with the host keytab) on the
 //                 main socket, and a control service without impersonation on its own socket.
-// Recipe and pitfalls: shared/spec/test-environments.md §1. Nothing under /etc is touched; all
+// Recipe and pitfalls: docs/test-environments.md#loopback-realm. Nothing under /etc is touched; all
 // daemons run from a private state directory and are stopped by PID.
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -106,7 +106,7 @@ interface UserSpec {
   flags?: string;
 }
 
-/** Local users with principals (or not) — the cast of test-environments.md §1.2, plus extras. */
+/** Local users with principals (or not) — the cast of docs/test-environments.md#loopback-realm, plus extras. */
 const USER_SPECS: UserSpec[] = [
   { name: 'alice', uid: 2001, realm: REALM, password: 'alice-secret-1' },
   { name: 'bob', uid: 2002, realm: REALM, password: 'bob-secret-1' },

@@ -1,6 +1,6 @@
 // Runs Debian's /usr/sbin/cifs.upcall (cifs-utils 7.0) on a fake key through the keyutils
 // LD_PRELOAD shim (keyshim/keyshim.c), to compare its payload and behaviour with ours (parity
-// tests) and to time it (benchmark). test-environments.md §2.
+// tests) and to time it (benchmark). docs/test-environments.md#the-keyutils-shim.
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';

@@ -385,7 +385,7 @@ describe('gssproxy impersonation through the interposer', () => {
   });
 });
 
-describe('the DC\'s own file service (issue 9, item 4)', () => {
+describe('the DC\'s own file service (what the kernel proof mounts)', () => {
   const smbclient = (as: AdUser | typeof ROOT, ccache: string | null, host: string, extra: string[] = []) =>
     runAsUser(as, '/usr/bin/smbclient', [
       '-p', String(env.dc.smbPort), '-I', '127.0.0.1',

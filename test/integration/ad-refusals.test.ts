@@ -1,4 +1,4 @@
-// Issue 9 item 3: the refusals Active Directory gives reach the trace and syslog with the
+// The refusals Active Directory gives reach the trace and syslog with the
 // directory's reason. Each case runs the production bundle (test/harness/ad-upcall.ts) against the
 // Samba 4.22 AD DC through a recording relay (samba-ad-kdc-tap.ts), so three accounts of one
 // refusal are compared: the KRB-ERROR on the wire (code, e-text, e-data), the DC's own log line

@@ -1,4 +1,4 @@
-// Issue 9 item 2: cifs-upcall against an Active Directory domain (Samba 4.22 AD DC, test/harness/
+// cifs-upcall against an Active Directory domain (Samba 4.22 AD DC, test/harness/
 // samba-ad.ts) through every path, each run through the production bundle with --replay as
 // request-key would run it (test/harness/ad-upcall.ts), each SPNEGO blob accepted by MIT's
 // acceptor holding the server's keytab exported from the directory, with equal session keys, the

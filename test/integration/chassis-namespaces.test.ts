@@ -1,5 +1,5 @@
-// Namespace entry (issue 2 "Must show"; cifs-upcall.md §3.5, §3.8): a triggering process in new
-// mount + net + uts namespaces (made with unshare here) whose KRB5CCNAME names a file that exists
+// Namespace entry (docs/cifs-upcall-behaviour.md#namespaces, #environment-probing): a triggering
+// process in new mount + net + uts namespaces (made with unshare here) whose KRB5CCNAME names a file that exists
 // only inside its mount namespace. The whole pipeline runs through --replay of the test-only
 // stand-in bundle; the stand-in source reports what it can see from inside the pipeline.
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,7 +20,7 @@ import {
 } from '../harness/standin/harness.ts';
 import type { TraceRecord } from '../../src/trace.ts';
 
-/** cifs-upcall.md §7.4: the payload for the stand-in's token and key with sec=krb5 */
+/** docs/kernel-key-protocol.md#example-payload: the payload for the stand-in's token and key with sec=krb5 */
 const PAYLOAD_7_4 = '0200000000000000100000003d000000000102030405060708090a0b0c0d0e0f' +
   '603b06062b0601050502a031302fa00d300b06092a864886f712010202a21e041c601a06092a864886f71201020201006e0a30083006a0030201059f00' +
   '00000000';

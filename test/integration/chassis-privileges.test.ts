@@ -1,4 +1,4 @@
-// Privileges (issue 2 "Must show"; cifs-upcall.md §3.7, §3.9): the credential source runs with
+// Privileges (docs/cifs-upcall-behaviour.md#identity-and-privileges): the credential source runs with
 // the user's uid/gid, no supplementary groups and no capabilities — checked from inside, by the
 // stand-in source reading /proc/self/status and /proc/thread-self/status in the pipeline.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

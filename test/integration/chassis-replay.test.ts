@@ -1,6 +1,6 @@
-// --replay end to end (issue 2 "Must show"), refusals and exit statuses, output channels, and
-// syslog as cifs.upcall writes it (ident cifs.upcall, facility daemon, levels; cifs-upcall.md
-// §3.19), captured by a private /dev/log inside a throw-away mount namespace.
+// --replay end to end, refusals and exit statuses, output channels, and
+// syslog as cifs.upcall writes it (ident cifs.upcall, facility daemon, levels;
+// docs/cifs-upcall-behaviour.md#logging), captured by a private /dev/log inside a throw-away mount namespace.
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -51,7 +51,7 @@ function replay(bundle: string, args: string[]): { status: number; stdout: strin
 }
 
 describe('--replay with the stand-in source', () => {
-  it('a bare description: hex payload on stdout, exit 0 (payload = cifs-upcall.md §7.4)', () => {
+  it('a bare description: hex payload on stdout, exit 0 (the example payload)', () => {
     const r = replay(bundles.standin, ['--replay', good()]);
     expect(r.status).toBe(0);
     expect(r.stdout).toBe(`${PAYLOAD_7_4}\n`);
@@ -66,7 +66,7 @@ describe('--replay with the stand-in source', () => {
     expect(statSync(out).mode & 0o777).toBe(0o600);
   });
 
-  it('sec=mskrb5 lists MS-krb5 in the NegTokenInit (§7.3)', () => {
+  it('sec=mskrb5 lists MS-krb5 in the NegTokenInit', () => {
     const r = replay(bundles.standin, ['--replay', good({ sec: 'mskrb5' })]);
     expect(r.status).toBe(0);
     expect(r.stdout).toBe(`${PAYLOAD_7_4.replace('a00d300b06092a864886f712010202', 'a00d300b06092a864882f712010202')}\n`);
@@ -98,7 +98,7 @@ describe('refused before anything else happens: a forged key (owner not 0:0, CVE
     expect(r.stderr).toContain(`<err> [replay] key owned by ${users.bob.uid}:${users.bob.gid}, not 0:0`);
   });
 
-  it('a describe form owned by 1000:1000 (cifs-upcall.md §7.2 last row)', () => {
+  it('a describe form owned by 1000:1000 (docs/cifs-upcall-behaviour.md#edge-cases last row)', () => {
     const r = replay(bundles.standin, ['--replay', `cifs.spnego;1000;1000;39010000;${good()}`]);
     expect(r.status).toBe(3);
     onlyRefusal(r.trace);
@@ -152,7 +152,7 @@ describe('exit statuses and negation', () => {
     const socket = join(work, 'no-gssproxy.sock');
     const r = replay(bundles.production, ['--replay', good(), '--verbose', '--gssproxy-socket', socket]);
     expect(r.status).toBe(8);
-    expect(r.stderr).toContain('<err> [replay] Unable to obtain service ticket: strategy: ccache: credential cache FILE:/nonexistent/krb5cc does not exist');
+    expect(r.stderr).toContain('<err> [replay] Unable to obtain service ticket: ccache: credential cache FILE:/nonexistent/krb5cc does not exist');
     expect(r.stderr).toContain(`gssproxy: GSSX_INIT_SEC_CONTEXT: no gssproxy socket at ${socket} (ENOENT)`);
   });
 
@@ -190,7 +190,7 @@ describe('exit statuses and negation', () => {
   });
 });
 
-describe('syslog (cifs-upcall.md §3.19)', () => {
+describe('syslog (docs/cifs-upcall-behaviour.md#logging)', () => {
   it('ident "cifs.upcall", facility daemon, no pid, ERR/INFO/DEBUG levels, every line prefixed with the correlation id', () => {
     // A private /dev/log in a throw-away mount namespace (tmpfs over /dev); a python3 datagram
     // listener records what syslog(3) sends.
@@ -236,7 +236,7 @@ describe('syslog (cifs-upcall.md §3.19)', () => {
     expect(byLevel(31)).toContain(`[replay] pid=${caller.pid}`);
     expect(byLevel(31)[byLevel(31).length - 1]).toBe('[replay] Exit status 8');
     expect(byLevel(30)).toEqual(['[replay] upcall_target=app, switching namespaces to application thread']);
-    expect(byLevel(27)).toEqual([expect.stringMatching(/^\[replay\] Unable to obtain service ticket: stand-in: stand-in told to fail/)]);
+    expect(byLevel(27)).toEqual([expect.stringMatching(/^\[replay\] Unable to obtain service ticket: stand-in told to fail/)]);
     expect(parsed.every((m) => m![2]!.startsWith('[replay] '))).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
-// The real request-key path (issue 2 "Must show"; cifs-upcall.md §1.1–1.2, §3.16–3.17;
-// test-environments.md §3.7–3.8): this kernel has no cifs.ko, so the kernel's `user` key type
+// The real request-key path (docs/kernel-key-protocol.md#how-the-kernel-calls-the-helper,
+// docs/test-environments.md#request-key-on-the-host): this kernel has no cifs.ko, so the kernel's `user` key type
 // stands in for cifs.spnego (--key-type user). Each test installs its own request-key.d line
 // matching a unique description, calls request_key(2) through `keyctl request2` in a fresh session
 // keyring, and removes its line.
@@ -19,7 +19,7 @@ import {
   type CallerProcess,
 } from '../harness/standin/harness.ts';
 
-/** cifs-upcall.md §7.4 */
+/** docs/kernel-key-protocol.md#example-payload */
 const PAYLOAD_7_4 = '0200000000000000100000003d000000000102030405060708090a0b0c0d0e0f' +
   '603b06062b0601050502a031302fa00d300b06092a864886f712010202a21e041c601a06092a864886f71201020201006e0a30083006a0030201059f00' +
   '00000000';

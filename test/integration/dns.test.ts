@@ -1,5 +1,5 @@
 // Our resolver (src/net/dns) against a real DNS server: dnsmasq 2.90 on loopback
-// (test/harness/dnsmasq.ts), plus the KDC discovery path (kerberos.md §3.1: URI, SRV, ".")
+// (test/harness/dnsmasq.ts), plus the KDC discovery path (docs/kerberos.md#locating-the-kdc: URI, SRV, ".")
 // ending at a real MIT krb5kdc (test/harness/mini-kdc.ts). The machine's resolver is never
 // asked: every call names the dnsmasq server and a private resolv.conf/hosts file.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
@@ -223,7 +223,7 @@ describe('timeouts and AbortSignal', () => {
   });
 });
 
-describe('KDC discovery through DNS (kerberos.md §3.1)', () => {
+describe('KDC discovery through DNS (docs/kerberos.md#locating-the-kdc)', () => {
   const config = (extra: string): Krb5Config =>
     Krb5Config.fromText(`[libdefaults]\n  dns_lookup_kdc = true\n  dns_lookup_realm = false\n${extra}\n`, 'dns-test.conf');
 
@@ -289,7 +289,7 @@ describe('KDC discovery through DNS (kerberos.md §3.1)', () => {
   });
 });
 
-describe('fallback host realm with dns_lookup_realm (kerberos.md §4.6)', () => {
+describe('fallback host realm with dns_lookup_realm (docs/kerberos.md#referrals-and-cross-realm)', () => {
   it('TXT _kerberos.<host> then parent domains; else the upper-cased parent domain', async () => {
     const c = Krb5Config.fromText('[libdefaults]\n  dns_lookup_realm = true\n  default_realm = DEF.TEST\n', 'x');
     expect(await c.fallbackHostRealm('fs1.corp.dnst.test', opts())).toBe('CORP.DNST.TEST');

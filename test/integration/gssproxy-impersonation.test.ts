@@ -1,4 +1,4 @@
-// Issue 4 "Must show": a user with no ticket at all gets, through the real gssproxy's S4U2Self +
+// A user with no ticket at all gets, through the real gssproxy's S4U2Self +
 // S4U2Proxy, a krb5 token the real MIT acceptor (python3-gssapi, cifs/fs1 keytab) accepts as
 // that user, with the acceptor's session key equal to ours, and the KDC log shows
 // PROTOCOL-TRANSITION and CONSTRAINED-DELEGATION for the user — with both ways of naming the
@@ -149,7 +149,7 @@ describe('impersonation of a user with no ticket', () => {
   });
 
   it('root without naming anyone on the impersonating service: RPC SYSTEM_ERR → "gssproxy internal error — check its log"', async () => {
-    // gssproxy-protocol.md §4.4 (PR #30): the daemon goes down the impersonation path with no
+    // docs/gssproxy-protocol.md#impersonation (gssproxy PR #30): the daemon goes down the impersonation path with no
     // user name and cannot render the resulting calling error, so the whole RPC fails
     const root = { name: 'root', uid: 0, gid: 0, principal: null, password: null };
     const req = requestFor(root);

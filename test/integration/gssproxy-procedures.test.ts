@@ -1,5 +1,5 @@
-// The other procedures and the RPC layer against the real gssproxy 0.9.1 (gssproxy-protocol.md
-// §1.6 reaction matrix, §2.3 procedure table): GET_CALL_CONTEXT as a probe, INDICATE_MECHS,
+// The other procedures and the RPC layer against the real gssproxy 0.9.1
+// (docs/gssproxy-protocol.md#server-reactions, #procedures-used): GET_CALL_CONTEXT as a probe, INDICATE_MECHS,
 // IMPORT_AND_CANON_NAME (canonicalization and localname), RELEASE_HANDLE (always UNAVAILABLE:
 // the daemon is stateless), and how the daemon answers malformed calls. Requests that would
 // crash the shared daemon (INIT_SEC_CONTEXT without target) are never sent.

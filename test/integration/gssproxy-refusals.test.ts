@@ -1,4 +1,4 @@
-// Issue 4 "Must show": refusals carry the KDC's reason — a target not allowed for delegation
+// Refusals carry the KDC's reason — a target not allowed for delegation
 // (fs2), a non-delegable user (carol, -allow_forwardable), a user with no principal (dave), the
 // socket without impersonation, no gssproxy running (connection refused), a hung gssproxy
 // (timeout). Each runs as the user in a child process (euid naming) against the real daemon and

@@ -1,4 +1,4 @@
-// Issue 4 "Must show": many concurrent calls (50 users at once) all succeed with the right
+// Many concurrent calls (50 users at once) all succeed with the right
 // identities, each token checked by the real acceptor (initiator name and session key). Two
 // storms: 50 processes each running as its user (euid naming, one connection per process, as
 // 50 simultaneous upcalls would), and 50 concurrent acquisitions in one root process (uid-name

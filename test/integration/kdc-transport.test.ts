@@ -1,4 +1,4 @@
-// KDC transport (RFC 4120 §7.2.1/§7.2.2; kerberos.md §3.2–3.3) against a real MIT krb5kdc 1.20
+// KDC transport (RFC 4120 §7.2.1/§7.2.2; docs/kerberos.md#kdc-transport) against a real MIT krb5kdc 1.20
 // (test/harness/mini-kdc.ts, kdc_max_dgram_reply_size = 500 so an AS-REP over UDP becomes
 // KRB_ERR_RESPONSE_TOO_BIG) and listeners made here to misbehave: silent, refusing, garbage,
 // truncated. The timing expectations are MIT 1.20's, measured with kinit + KRB5_TRACE on this

@@ -1,5 +1,5 @@
-// Privilege proofs, namespaces (CVE-2026-12505; SECURITY.md #6; ARCHITECTURE.md "Chassis
-// decisions"): the upcall, started by the kernel through request-key and traced with
+// Privilege proofs, namespaces (CVE-2026-12505; SECURITY.md #6;
+// docs/ARCHITECTURE.md#chassis-decisions): the upcall, started by the kernel through request-key and traced with
 // `strace -f`, serves a caller that lives in its own mount namespace whose /etc is poisoned
 // (nsswitch.conf, passwd, krb5.conf with an include, cifs-upcall.conf, ld.so.preload) and whose
 // libnss_files.so.2 is a gcc-built library that leaves a marker when loaded. The poison is live

@@ -1,4 +1,4 @@
-// Issue 5 "Must show": every credential strategy against the real MIT KDC and the real gssproxy,
+// Every credential strategy against the real MIT KDC and the real gssproxy,
 // through the production bundle with --replay as root (the pipeline request-key runs: KRB5CCNAME
 // probed from the triggering process, privilege drop, the strategy). The evidence for which way
 // the ticket came is in the daemons' own logs between two marks: a plain TGS-REQ from the user's
@@ -188,7 +188,7 @@ describe('credential strategies against the real KDC and gssproxy', () => {
     const kdcMark = logMark(env.kdc.log);
     const r = runBundle(bundles.production, ['--config', conf, '-k', env.krb5Conf, '--gssproxy-socket', `${dir}/absent-${rand()}.sock`, '--replay', description]);
     expect(r.status).toBe(8);
-    expect(r.stderr).toMatch(/strategy: gssproxy: .*no gssproxy socket at/);
+    expect(r.stderr).toMatch(/Unable to obtain service ticket: gssproxy: .*no gssproxy socket at/);
     expect(r.stderr).not.toMatch(/ccache:/);
     expect(logSince(env.kdc.log, kdcMark)).not.toContain(users.ticket.principal);
   });

@@ -2,7 +2,7 @@
 // safe-file.ts, parse it with marshal.ts; store = append one record in the file's own version
 // with a single write() on an O_APPEND descriptor, never rewriting in place.
 //
-// Node has no fcntl/OFD lock API, so unlike libkrb5 we take no lock (kerberos.md §9 R3). A reader
+// Node has no fcntl/OFD lock API, so unlike libkrb5 we take no lock (docs/kerberos.md#locking). A reader
 // racing an appender sees at worst an incomplete tail record, which ends the cache; a concurrent
 // MIT writer and our single append write cannot interleave inside one record.
 import { closeSync, readSync, writeSync } from 'node:fs';

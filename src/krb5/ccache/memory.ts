@@ -1,5 +1,5 @@
 // MEMORY credential caches: process-local, never written anywhere (MIT cc_memory.c). The keytab
-// fallback puts the TGT it obtains into one (cifs-upcall.md §3.11 step 5). Stores append, like
+// fallback puts the TGT it obtains into one (docs/cifs-upcall-behaviour.md#keytab-fallback). Stores append, like
 // mcc_store; names are looked up in a per-process registry.
 import { randomBytes } from 'node:crypto';
 import { CcacheError } from './errors.ts';

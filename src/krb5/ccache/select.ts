@@ -101,8 +101,8 @@ export type UpcallCacheVerdict =
   | { accepted: false; reason: 'no-tgt' | 'tgt-expired'; credential: Credential | null };
 
 /**
- * cifs.upcall's own test of whether a default cache is usable (get_existing_cc, cifs-upcall.md
- * §3.10) — not MIT's matching: with `service` (7.2+), a ticket for exactly that principal with
+ * cifs.upcall's own test of whether a default cache is usable (get_existing_cc,
+ * docs/cifs-upcall-behaviour.md#credential-cache-choice) — not MIT's matching: with `service` (7.2+), a ticket for exactly that principal with
  * endtime ≥ now wins; otherwise a TGT is needed whose unparsed server name starts with
  * "krbtgt/<realm of the default principal>" compared case-insensitively, with endtime > now.
  * `now` is the local clock (cifs.upcall uses time(NULL)).

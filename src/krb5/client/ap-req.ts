@@ -1,5 +1,5 @@
 // The GSS krb5 AP-REQ exactly as cifs.upcall's native path builds it (RFC 4121 §4.1.1;
-// kerberos.md §4.8 "native cifs.upcall" profile, cifs-upcall.md §3.13 and §7.5):
+// docs/kerberos.md#ap-req-and-the-gss-checksum "native cifs.upcall" profile, docs/cifs-upcall-behaviour.md#native-krb5-path):
 //
 //   AP-REQ        { pvno 5, msg-type 14, ap-options 0 (no mutual-required), ticket verbatim,
 //                   authenticator = encrypt(ticket session key, usage 11, Authenticator) }
@@ -10,7 +10,7 @@
 //                   no seq-number, no authorization-data }
 //   token         = 60 len 06 09 <krb5 OID> 01 00 <AP-REQ>  (RFC 2743 §3.1; SPNEGO is the pipeline's)
 // The session key the kernel gets is that subkey (no mutual authentication, so no acceptor
-// subkey ever replaces it: kerberos.md §6.3).
+// subkey ever replaces it: docs/kerberos.md#session-key).
 import type { Credential, Keyblock } from '../ccache/model.ts';
 import { encryptionType } from '../crypto/index.ts';
 import { enctypeName } from '../iana/etype.ts';

@@ -1,5 +1,5 @@
 // RFC 4120 §3.1 / §5.4 AS exchange with a key from a keytab (MIT krb5_get_init_creds_keytab, as
-// cifs.upcall's keytab fallback uses it, cifs-upcall.md §3.11):
+// cifs.upcall's keytab fallback uses it, docs/cifs-upcall-behaviour.md#keytab-fallback):
 //
 //   1. AS-REQ { padata [PA-PAC-REQUEST include-pac TRUE (MS-KILE, ignored by MIT)],
 //               body { kdc-options forwardable per krb5.conf, cname, realm, sname krbtgt/R,
@@ -126,7 +126,7 @@ function kdcRefusal(e: KrbError, client: Principal, keytabName: string, key?: Ke
   return new Krb5ClientError('kdc-error', `${client.realm} KDC refused AS-REQ for ${who}: ${e.message}${hint}`, { krbError: e, realm: client.realm });
 }
 
-/** The ETYPE-INFO2 entries of a PREAUTH_REQUIRED error (kerberos.md §4.2: padata type 19). */
+/** The ETYPE-INFO2 entries of a PREAUTH_REQUIRED error (docs/kerberos.md#messages: padata type 19). */
 function etypeInfo2(e: KrbError): { entries: EtypeInfo2Entry[]; cookie?: PaData } {
   const pa = krbErrorPaData(e.krbError) ?? [];
   const cookie = pa.find((p) => p.padataType === PaType.FX_COOKIE);

@@ -1,5 +1,5 @@
 // One request/reply exchange with the KDCs of a realm (RFC 4120 §7.2): the reply classifier the
-// transport needs (kerberos.md §3.3: KDC_ERR_SVC_UNAVAILABLE → try the next KDC, RESPONSE_TOO_BIG
+// transport needs (docs/kerberos.md#kdc-transport: KDC_ERR_SVC_UNAVAILABLE → try the next KDC, RESPONSE_TOO_BIG
 // over UDP → TCP, undecodable → ignore that server), KRB-ERROR decoding, and a record of every
 // exchange (for traces, round-trip counts and captured fixtures).
 import type { Trace } from '../../trace.ts';

@@ -1,5 +1,6 @@
 // RFC 4120 §3.3 / §5.4 TGS exchange with referral chasing (RFC 6806) and cross-realm TGT walking,
-// the way MIT krb5_get_credentials does it (kerberos.md §4.4–4.6, §4.9):
+// the way MIT krb5_get_credentials does it (docs/kerberos.md#tgs-exchange, #reading-the-tgs-rep,
+// #referrals-and-cross-realm, #krb-error-handling):
 //
 //   request  = TGS-REQ { padata [PA-TGS-REQ = AP-REQ(TGT, Authenticator{cksum = checksum(K, 6,
 //              req-body DER), subkey, no seq-number} encrypted with K, usage 7)], req-body }
@@ -94,7 +95,7 @@ function tgtProfile(tgt: Credential): EncryptionProfile {
   }
 }
 
-/** Build a TGS-REQ (kerberos.md §4.4). */
+/** Build a TGS-REQ (docs/kerberos.md#tgs-exchange). */
 export function buildTgsRequest(input: TgsRequestInput): TgsRequest {
   const { tgt, server, now } = input;
   if (tgt.ticket.length === 0 || tgt.ticket[0] !== TICKET_TAG) {
@@ -143,7 +144,7 @@ function badReply(realm: string, what: string, cause?: unknown): Krb5ClientError
 }
 
 /**
- * Decode, decrypt and check a TGS-REP against its request (kerberos.md §4.5; MIT gc_via_tkt.c):
+ * Decode, decrypt and check a TGS-REP against its request (docs/kerberos.md#reading-the-tgs-rep; MIT gc_via_tkt.c):
  * client as in the TGT, ticket and enc-part name the same server, that server is the one asked
  * for (unless canonicalize was set, or both are TGS names), nonce echoed, endtime ≤ till, and
  * the starttime within clockskew of the request time.

@@ -1,6 +1,7 @@
 // Typed view of krb5.conf: the relations the upcall uses, with MIT krb5 1.20 defaults and MIT's
 // handling of bad values (some fall back to the default, some are fatal — noted per accessor).
-// Sources: kerberos.md §2.3/§2.4/§4.6, checked against libkrb5 1.20.1 on Debian 12.
+// Sources: docs/kerberos.md#krb5conf (relations used, [domain_realm], fallback host realm), checked
+// against libkrb5 1.20.1 on Debian 12.
 import type { Trace } from '../../trace.ts';
 import { ipFamily, primarySearchDomain, resolveTxt, DnsLookupError, type DnsOptions } from '../../net/dns/index.ts';
 import { enctypeName, IMPLEMENTED_ENCTYPES, MIT_DEFAULT_ENCTYPES, parseEnctypeList } from './enctype-list.ts';
@@ -292,7 +293,7 @@ export class Krb5Config {
   }
 
   /**
-   * [domain_realm] mapping of a host (kerberos.md §2.4): lower-case, one trailing dot removed,
+   * [domain_realm] mapping of a host (docs/kerberos.md#domain_realm-mapping): lower-case, one trailing dot removed,
    * then the host and each parent domain with and without the leading dot. '' (the referral
    * realm) when nothing matches or the host is an address literal.
    */
@@ -316,7 +317,7 @@ export class Krb5Config {
   }
 
   /**
-   * krb5_get_fallback_host_realm (kerberos.md §4.6): with dns_lookup_realm a `_kerberos` TXT
+   * krb5_get_fallback_host_realm (docs/kerberos.md#fallback-host-realm): with dns_lookup_realm a `_kerberos` TXT
    * record for the host or a parent domain; else the upper-cased parent domain; for a
    * single-label host or an address literal, default_realm (undefined when there is none).
    */

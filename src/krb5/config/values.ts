@@ -22,7 +22,7 @@ export function krb5ConfBoolean(text: string): boolean {
 /**
  * profile_get_integer: C strtol in base 10 (leading blanks and a sign allowed; `0x10` and `1e3`
  * are rejected, `010` is ten); the whole text must be consumed and the value must fit an int.
- * Measured on libkrb5 1.20.1 (kerberos.md §2.2 says base 0; it is not).
+ * Measured on libkrb5 1.20.1 (docs/kerberos.md#files-and-syntax says base 0; it is not).
  */
 export function parseProfileInteger(text: string): number | undefined {
   const m = /^[ \t\n\v\f\r]*([+-]?[0-9]+)$/.exec(text);

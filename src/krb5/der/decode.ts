@@ -1,6 +1,6 @@
 // DER readers for the Kerberos ASN.1 module (RFC 4120 §5), on top of asn1js's BER parser.
 // Strict where a wrong value would mislead (types, tags, field order, Int32 range, time
-// syntax, trailing data), lenient where real KDCs differ (kerberos.md §4.1, risk R8):
+// syntax, trailing data), lenient where real KDCs differ (docs/kerberos.md#der-encoding, risk R8):
 // non-minimal lengths and INTEGER encodings, KerberosFlags of any length, UTF-8 in
 // GeneralString, unknown higher-numbered fields (extension markers). Every failure is a
 // DecodeError naming the element's path. asn1js alone is too lenient for Kerberos (a child may

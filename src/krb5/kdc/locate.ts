@@ -1,4 +1,4 @@
-// The KDC list of a realm (kerberos.md §3.1, MIT os/locate_kdc.c): `[realms] R kdc` entries if
+// The KDC list of a realm (docs/kerberos.md#locating-the-kdc, MIT os/locate_kdc.c): `[realms] R kdc` entries if
 // there are any (DNS is then not consulted); else, with dns_lookup_kdc, URI records for
 // `_kerberos.R.` (RFC 7553, `krb5srv:<flags>:<udp|tcp|kkdcp>:<host[:port]>`) when dns_uri_lookup,
 // else SRV records `_kerberos._udp.R.` then `_kerberos._tcp.R.` (RFC 2782). Each DNS list is
@@ -119,7 +119,7 @@ async function lookup<T>(ask: () => Promise<T[]>, name: string, problems: string
   }
 }
 
-/** Parse a `krb5srv:` URI target (kerberos.md §3.1); undefined when malformed or unsupported. */
+/** Parse a `krb5srv:` URI target (docs/kerberos.md#locating-the-kdc); undefined when malformed or unsupported. */
 export function parseKrb5srvUri(target: string): { host: string; port: number; transport: 'udp' | 'tcp'; primary: boolean } | { skip: string } | undefined {
   const m = /^krb5srv:([^:]*):([^:]+):(.*)$/i.exec(target);
   if (!m) return undefined;

@@ -1,4 +1,4 @@
-// Sending one request to the KDCs of a realm (RFC 4120 §7.2.1 UDP, §7.2.2 TCP; kerberos.md §3.2–3.3,
+// Sending one request to the KDCs of a realm (RFC 4120 §7.2.1 UDP, §7.2.2 TCP; docs/kerberos.md#kdc-transport,
 // MIT os/sendto_kdc.c). TCP frames are `u32be length ‖ message` both ways; the top bit of the
 // length is reserved and rejected.
 //

@@ -127,7 +127,7 @@ export interface IpAddress {
 /**
  * Parse the address forms the kernel puts in a cifs.spnego description: dotted IPv4, IPv6 text
  * (the kernel's fully expanded `%pI6` form or compressed), or the legacy 32-hex-digit IPv6 form
- * without colons (cifs-upcall.md §3.12: longer than 16 characters and no `:`). A `%scope`
+ * without colons (docs/kernel-key-protocol.md#legacy-forms: longer than 16 characters and no `:`). A `%scope`
  * suffix is dropped.
  */
 export function parseIpAddress(text: string): IpAddress | undefined {

@@ -4,4 +4,4 @@ import { runCli } from '../../../src/cli/run.ts';
 import { StandInSource } from './source.ts';
 
 const probes = (process.env['CIFS_UPCALL_STANDIN_PROBE'] ?? '').split(':').filter((p) => p !== '');
-process.exit(await runCli(process.argv.slice(2), { sources: [new StandInSource(probes)], program: 'cifs-upcall-standin' }));
+process.exit(await runCli(process.argv.slice(2), { source: new StandInSource(probes), program: 'cifs-upcall-standin' }));

@@ -1,7 +1,8 @@
 // The stand-in credential source (tests only; never part of the production bundle). It answers
-// every request with the fixed token of cifs-upcall.md §7.3 (a placeholder AP-REQ in an RFC 2743
-// frame) and session key 000102…0f, so the payload of a sec=krb5 upcall is exactly §7.4's
-// 97 bytes. Before answering it reports, through the trace, what the pipeline gave it to see:
+// every request with a fixed token (a placeholder AP-REQ in an RFC 2743 frame,
+// docs/kerberos.md#spnego-test-vector) and session key 000102…0f, so the payload of a sec=krb5
+// upcall is exactly the 97 bytes of docs/kernel-key-protocol.md#example-payload.
+// Before answering it reports, through the trace, what the pipeline gave it to see:
 //   * /proc/self/status and /proc/thread-self/status (uid, gid, groups, capabilities) as read from
 //     inside the credential-source phase, i.e. after the namespace switch and privilege drop;
 //   * whether the probed KRB5CCNAME file is visible, and its first bytes;
@@ -13,7 +14,7 @@ import { CredentialError, type CredentialRequest, type CredentialSource, type In
 import { hostname } from 'node:os';
 import { CallerFileError, readCallerFile, readCallerFileIfExists } from '../../../src/os/caller-fs.ts';
 
-/** cifs-upcall.md §7.3: 60 1a 06 09 <krb5 OID> 01 00 <13-byte placeholder AP-REQ>. */
+/** docs/kerberos.md#spnego-test-vector: 60 1a 06 09 <krb5 OID> 01 00 <13-byte placeholder AP-REQ>. */
 export const STANDIN_GSS_TOKEN = Buffer.from('601a06092a864886f71201020201006e0a30083006a0030201059f00', 'hex');
 export const STANDIN_SESSION_KEY = Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex');
 

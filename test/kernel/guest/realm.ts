@@ -6,7 +6,7 @@
 //   fs1.example.test standalone smbd on 127.0.0.2:445 with a dedicated keytab; its principal has
 //                    +no_auth_data_required (no PAC: standalone smbd refuses PACs)
 //   syslog           busybox syslogd (cifs.upcall logs only to syslog)
-// Recipe: shared/spec/test-environments.md §1 (realm) and §3.6/§3.15 (in the guest).
+// Recipe: docs/test-environments.md#loopback-realm (realm) and §3.6/§3.15 (in the guest).
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { GUEST_GSSPROXY_SOCKET } from '../shared/handlers.ts';

@@ -1,5 +1,5 @@
 // getopt_long(3) behaviour (GNU, permuting) for cifs.upcall's optstring "cEk:K:ltve:"
-// (cifs-upcall.md §1.3) plus the added long options.
+// (docs/cifs-upcall-behaviour.md#command-line) plus the added long options.
 import { describe, expect, it } from 'vitest';
 import { scanArguments } from '../../../src/cli/getopt.ts';
 import { LONG_OPTIONS, OPTSTRING } from '../../../src/cli/options.ts';

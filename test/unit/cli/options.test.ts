@@ -1,4 +1,4 @@
-// The cifs-upcall command line: cifs.upcall's options (cifs-upcall.md §1.3) and ours.
+// The cifs-upcall command line: cifs.upcall's options (docs/cifs-upcall-behaviour.md#command-line) and ours.
 import { describe, expect, it } from 'vitest';
 import { ExitCode, EXIT_CODE_TABLE, exitCodeFor } from '../../../src/cli/exit-codes.ts';
 import { helpText } from '../../../src/cli/help.ts';
@@ -23,17 +23,17 @@ const usage = (...argv: string[]): string => {
 describe('command line', () => {
   it('request-key\'s plain "%k" gives the defaults of cifs.upcall', () => {
     expect(run('689819400')).toMatchObject({
-      mode: 'kernel', keySerial: 689819400, keyType: 'cifs.spnego', envProbe: true, legacyUid: false, trustDns: false,
+      mode: 'kernel', keySerial: 689819400, keyType: 'cifs.spnego', legacyUid: false,
       configPath: '/etc/cifs-upcall.conf', dnsExpireSeconds: 600, verbose: false, traceFormat: 'text',
     });
-    // not given: the configuration file (or the built-in 5 s) decides
-    expect(run('689819400').negativeTimeoutSeconds).toBeUndefined();
+    // nothing given: the configuration file (or the built-in defaults) decides every setting
+    expect(run('689819400').settings).toEqual({});
   });
 
   it('every cifs.upcall option keeps its meaning; -c is ignored; extra operands are ignored', () => {
     const o = run('-c', '-E', '-k', '/etc/k.conf', '-K', 'FILE:/etc/krb5.keytab', '-l', '-t', '-e', '30', '42', 'extra');
-    expect(o).toMatchObject({ envProbe: false, krb5Conf: '/etc/k.conf', keytab: 'FILE:/etc/krb5.keytab', legacyUid: true, trustDns: true,
-      dnsExpireSeconds: 30, keySerial: 42, ignoredOperands: ['extra'] });
+    expect(o).toMatchObject({ legacyUid: true, dnsExpireSeconds: 30, keySerial: 42, ignoredOperands: ['extra'] });
+    expect(o.settings).toEqual({ envProbe: false, krb5Conf: '/etc/k.conf', keytab: 'FILE:/etc/krb5.keytab', trustDns: true });
   });
 
   it('-v/--version and -h/--help act where they appear, as cifs.upcall\'s -v', () => {
@@ -83,14 +83,14 @@ describe('command line', () => {
     expect(run('--trace', '7').trace).toBeNull();
     expect(run('--trace=/tmp/t', '--trace-format=json', '7')).toMatchObject({ trace: '/tmp/t', traceFormat: 'json' });
     expect(usage('--trace-format=xml', '7')).toMatch(/text or json/);
-    expect(run('--negative-timeout=1', '7').negativeTimeoutSeconds).toBe(1);
+    expect(run('--negative-timeout=1', '7').settings.negativeTimeout).toBe(1);
     // the same range as negative_timeout in the file: 0 (expire at once) to a day, whole seconds
-    expect(run('--negative-timeout=0', '7').negativeTimeoutSeconds).toBe(0);
+    expect(run('--negative-timeout=0', '7').settings.negativeTimeout).toBe(0);
     expect(usage('--negative-timeout=86401', '7')).toMatch(/^--negative-timeout: expected a whole number of seconds from 0 to 86400, got "86401"$/);
     expect(usage('--negative-timeout=1.5', '7')).toMatch(/whole number/);
     expect(usage('-e', 'soon', '7')).toMatch(/whole number/);
     expect(run('--config=/c', '--strategy=local-first', '--gssproxy-socket=/s', '--verbose', '7'))
-      .toMatchObject({ configPath: '/c', strategy: 'local-first', gssproxySocket: '/s', verbose: true });
+      .toMatchObject({ configPath: '/c', settings: { strategy: 'local-first', gssproxySocket: '/s' }, verbose: true });
     expect(usage('--key-type=a;b', '7')).toMatch(/not a key type/);
   });
 

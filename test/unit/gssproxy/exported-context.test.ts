@@ -1,6 +1,6 @@
 // MIT exported-context and linux_lucid_v1 parsers against the captured contexts and the keys the
 // real acceptor (python-gssapi, GSS_C_INQ_SSPI_SESSION_KEY) computed for them
-// (gssproxy-protocol.md §5.1, §5.2; gssproxy-test-vectors.json).
+// (docs/gssproxy-protocol.md#exported-context, docs/gssproxy-protocol.md#lucid-context; gssproxy-test-vectors.json).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -28,7 +28,7 @@ describe('MIT exported context (default export)', () => {
     expect(c.principals).toEqual(v.expected<string[]>('principals'));
     expect(c.signalg).toBe(-1); // CFX
     expect(c.endtime).toBe(0x6b093dc3);
-    // the token of the same context: RFC 2743 framing around the AP-REQ (spec §5.5)
+    // the token of the same context: RFC 2743 framing around the AP-REQ (docs/kerberos.md#gss-token-framing)
     const tok = v.hex('output_token_hex');
     expect(tok.subarray(0, 17).toString('hex')).toBe('6082030306092a864886f7120102020100');
     expect(tok[17]).toBe(0x6e);

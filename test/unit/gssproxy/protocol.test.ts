@@ -1,5 +1,5 @@
 // Byte-exact encodes of every captured gssproxy call and decodes of the captured replies
-// (gssproxy-protocol.md §2.7, §2.8; vectors from gssproxy-test-vectors.json).
+// (docs/gssproxy-protocol.md#byte-vectors; vectors from gssproxy-test-vectors.json).
 import { describe, expect, it } from 'vitest';
 import { CredUsage, Oid, OptionName, OptionValue, Proc } from '../../../src/gssproxy/constants.ts';
 import {
@@ -20,7 +20,7 @@ function bytes(encode: (w: XdrWriter) => void): Buffer {
 const lucidCallCtx = { options: [{ option: OptionName.EXPORTED_CONTEXT_TYPE, value: OptionValue.LINUX_LUCID_V1 }] };
 
 describe('encode: captured calls, byte for byte', () => {
-  it('INIT_SEC_CONTEXT minimal (spec §2.7 listing, init_call_minimal): 168 bytes', () => {
+  it('INIT_SEC_CONTEXT minimal (vector init_call_minimal): 168 bytes', () => {
     const args = bytes((w) => encodeArgInitSecContext(w, {
       targetName: hostbasedServiceName('cifs', 'fs1.example.com'), mechType: Oid.KRB5, reqFlags: 0n,
     }));

@@ -1,5 +1,5 @@
 // ONC RPC framing (RFC 5531 §9 call/reply bodies, §11 record marking) and the reply shapes the
-// live gssproxy 0.9.1 produced (gssproxy-protocol.md §1.4-§1.6).
+// live gssproxy 0.9.1 produced (docs/gssproxy-protocol.md#record-marking-and-rpc-header, docs/gssproxy-protocol.md#server-reactions).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Proc } from '../../../src/gssproxy/constants.ts';

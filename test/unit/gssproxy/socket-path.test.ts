@@ -1,4 +1,4 @@
-// Socket selection order (issue 4 "Deliver" 2; gssproxy-protocol.md §1.1): --gssproxy-socket,
+// Socket selection order (docs/gssproxy-protocol.md#socket): --gssproxy-socket,
 // then the configuration file, then GSSPROXY_SOCKET, then /var/lib/gssproxy/default.sock.
 import { describe, expect, it } from 'vitest';
 import {

@@ -1,4 +1,4 @@
-// gssx_status rendering (RFC 2744 §3.9.1 major status layout; gssproxy-protocol.md §6) and the
+// gssx_status rendering (RFC 2744 §3.9.1 major status layout; docs/gssproxy-protocol.md#error-model) and the
 // mapping to the upcall's failure kinds. Server strings are the ones the live daemon sent.
 import { describe, expect, it } from 'vitest';
 import { Oid } from '../../../src/gssproxy/constants.ts';

@@ -1,7 +1,7 @@
 // The ONC-RPC transport against fault-injection servers (test/harness/gssproxy-fakes.ts): the
 // failures a real daemon cannot be made to show on demand — hung, garbage, EOF, restarts,
-// fragmented and oversized replies — plus the one-request-in-flight rule (gssproxy-protocol.md
-// §1.2, §1.3; RFC 5531 §11).
+// fragmented and oversized replies — plus the one-request-in-flight rule
+// (docs/gssproxy-protocol.md#connection-rules; RFC 5531 §11).
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';

@@ -1,5 +1,5 @@
-// The captured gssproxy byte vectors (shared/spec/gssproxy-test-vectors.json, copied next to this
-// file): Debian 12 gssproxy 0.9.1-1+b1 with MIT krb5 1.20.1 on x86_64, throwaway realm
+// The captured gssproxy byte vectors (gssproxy-test-vectors.json next to this file; described in
+// docs/gssproxy-protocol.md#byte-vectors): Debian 12 gssproxy 0.9.1-1+b1 with MIT krb5 1.20.1 on x86_64, throwaway realm
 // EXAMPLE.COM; keys on the acceptor side from python-gssapi (GSS_C_INQ_SSPI_SESSION_KEY).
 import { readFileSync } from 'node:fs';
 

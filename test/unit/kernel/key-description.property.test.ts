@@ -1,4 +1,4 @@
-// Property tests for the description parsers (issue 2 "Must show"): random valid descriptions
+// Property tests for the description parsers: random valid descriptions
 // round-trip through the kernel-style formatter; the strict parse agrees with the C reference on
 // everything the kernel can produce; random garbage never throws anything but KeyDescriptionError
 // (and the C reference never throws at all).

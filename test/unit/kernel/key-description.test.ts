@@ -1,6 +1,7 @@
-// Vectors: cifs-upcall.md §7.1 (V1–V8), §7.2 (edge cases, C 7.5 expected; [live] = observed on
-// 7.0), test-environments.md §3.8 (keyctl rdescribe of a kernel key) and §3.9 (descriptions
-// captured from Debian kernels 6.1.192 and 6.12.117).
+// Vectors: docs/kernel-key-protocol.md#description-vectors (V1–V8),
+// docs/cifs-upcall-behaviour.md#edge-cases (C 7.5 expected; [live] = observed on 7.0),
+// docs/kernel-key-protocol.md#the-describe-header (keyctl rdescribe of a kernel key) and
+// docs/kernel-key-protocol.md#captured-descriptions (Debian kernels 6.1.192 and 6.12.117).
 import { describe, expect, it } from 'vitest';
 import {
   credentialUid,
@@ -39,7 +40,7 @@ function refusal(description: string): KeyDescriptionError {
   throw new Error(`accepted: ${description}`);
 }
 
-describe('KEYCTL_DESCRIBE header (cifs-upcall.md §2.1, test-environments.md §3.8)', () => {
+describe('KEYCTL_DESCRIBE header', () => {
   it('splits the rdescribe line captured from a kernel-made key after exactly four ";"', () => {
     const line = 'cifs.spnego;0;0;39010000;ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x0;creduid=0x0;user=root;pid=0x1e3';
     const k = splitDescribeString(line);
@@ -50,7 +51,7 @@ describe('KEYCTL_DESCRIBE header (cifs-upcall.md §2.1, test-environments.md §3
     expect(formatDescribeString(k)).toBe(line);
   });
 
-  it('reads the owner of a forged key (§7.2 last row: cifs.spnego;1000;1000;…)', () => {
+  it('reads the owner of a forged key (cifs.spnego;1000;1000;…)', () => {
     const k = splitDescribeString('cifs.spnego;1000;1000;39010000;ver=0x2;host=a;sec=krb5;uid=0x0');
     expect([k.uid, k.gid]).toEqual([1000, 1000]);
   });
@@ -63,8 +64,8 @@ describe('KEYCTL_DESCRIBE header (cifs-upcall.md §2.1, test-environments.md §3
   });
 });
 
-describe('§7.1 realistic kernel descriptions', () => {
-  it('V1 — static krb5 mount by root, IPv4 (JSON of §7.1)', () => {
+describe('realistic kernel descriptions (V1–V8)', () => {
+  it('V1 — static krb5 mount by root, IPv4 (expected decisions)', () => {
     const desc = 'ver=0x2;host=FS1.Example.COM;ip4=10.0.0.5;sec=krb5;uid=0x0;creduid=0x0;pid=0x1092;upcall_target=app';
     const c = likeC(desc);
     expect(c).toMatchObject({ ver: 2, host: 'FS1.Example.COM', ip: '10.0.0.5', sec: 'krb5', uid: 0, creduid: 0, pid: 4242, upcallTarget: 'app' });
@@ -129,7 +130,7 @@ describe('§7.1 realistic kernel descriptions', () => {
   });
 });
 
-describe('§7.2 edge and negative cases', () => {
+describe('edge and negative cases', () => {
   const base = (over: Record<string, string | null>): string => {
     const fields: Record<string, string | null> = {
       ver: '0x2', host: 'fs1.example.com', ip4: '10.0.0.5', sec: 'krb5', uid: '0x3e8', creduid: '0x3e8', pid: '0x2f1a', upcall_target: 'app', ...over,
@@ -259,7 +260,7 @@ describe('§7.2 edge and negative cases', () => {
   });
 });
 
-describe('strict refusals name the field (issue 2 §2; cifs-upcall.md §5 #19)', () => {
+describe('strict refusals name the field (injection, duplicates)', () => {
   it('accepts NetBIOS-style names with underscores', () => {
     expect(strict('ver=0x2;host=file_srv;ip4=127.0.0.2;sec=krb5;uid=0x0;creduid=0x0;pid=0x1').host).toBe('file_srv');
   });
@@ -298,7 +299,7 @@ describe('strict refusals name the field (issue 2 §2; cifs-upcall.md §5 #19)',
   });
 });
 
-describe('test-environments.md §3.9: descriptions captured from real kernels', () => {
+describe('descriptions captured from real kernels', () => {
   type Expect = [uid: number, creduid: number, user: string, pid: number, ip: string, target: 'app' | 'mount' | 'unspecified'];
   const v4 = '127.0.0.2';
   const v6 = '0000:0000:0000:0000:0000:0000:0000:0001';

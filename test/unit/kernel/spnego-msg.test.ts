@@ -1,5 +1,5 @@
-// Vectors: cifs-upcall.md §7.4 (C's 97-byte payload on a little-endian host) and §3.16/§4.3 limits;
-// test-environments.md §3.10 (layout observed from cifs.upcall 7.0 under a real kernel).
+// Vectors: docs/kernel-key-protocol.md#example-payload (C's 97-byte payload on a little-endian
+// host, and the layout observed from cifs.upcall 7.0 under a real kernel) and #size-limits.
 import { describe, expect, it } from 'vitest';
 import {
   decodeCifsSpnegoMessage,
@@ -9,12 +9,12 @@ import {
 } from '../../../src/kernel/spnego-msg.ts';
 
 const SESSION_KEY = Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex');
-/** §7.3 SPNEGO for sec=krb5 (61 bytes) */
+/** docs/kerberos.md#spnego-test-vector: SPNEGO for sec=krb5 (61 bytes) */
 const BLOB = Buffer.from(
   '603b06062b0601050502a031302fa00d300b06092a864886f712010202a21e041c601a06092a864886f71201020201006e0a30083006a0030201059f00',
   'hex',
 );
-/** §7.4: C output, 97 bytes = 20 + 16 + 61, ending in C's 4 padding bytes */
+/** C output, 97 bytes = 20 + 16 + 61, ending in C's 4 padding bytes */
 const C_PAYLOAD = Buffer.from(
   '02000000' + '00000000' + '10000000' + '3d000000' +
   '000102030405060708090a0b0c0d0e0f' +
@@ -23,8 +23,8 @@ const C_PAYLOAD = Buffer.from(
   'hex',
 );
 
-describe('cifs_spnego_msg (cifs-upcall.md §3.16)', () => {
-  it('is byte-identical with C on a little-endian host (§7.4)', () => {
+describe('cifs_spnego_msg (docs/kernel-key-protocol.md#the-payload)', () => {
+  it('is byte-identical with C on a little-endian host', () => {
     const out = encodeCifsSpnegoMessage({ sessionKey: SESSION_KEY, securityBlob: BLOB }, 'LE');
     expect(out.length).toBe(97);
     expect(out.toString('hex')).toBe(C_PAYLOAD.toString('hex'));
@@ -42,7 +42,7 @@ describe('cifs_spnego_msg (cifs-upcall.md §3.16)', () => {
     expect(out.subarray(16).equals(C_PAYLOAD.subarray(16))).toBe(true);
   });
 
-  it('has the §3.10 layout for a 32-byte key and a 592-byte blob (644 bytes total)', () => {
+  it('has the observed layout for a 32-byte key and a 592-byte blob (644 bytes total)', () => {
     const blob = Buffer.alloc(592, 0xaa);
     const out = encodeCifsSpnegoMessage({ sessionKey: Buffer.alloc(32, 1), securityBlob: blob }, 'LE');
     expect(out.length).toBe(644);
@@ -53,7 +53,7 @@ describe('cifs_spnego_msg (cifs-upcall.md §3.16)', () => {
     expect(back.securityBlob.equals(blob)).toBe(true);
   });
 
-  it('accepts a blob of exactly 65535 bytes and refuses 65536 (SMB 16-bit length, §5 #24)', () => {
+  it('accepts a blob of exactly 65535 bytes and refuses 65536 (SMB 16-bit length)', () => {
     expect(encodeCifsSpnegoMessage({ sessionKey: SESSION_KEY, securityBlob: Buffer.alloc(MAX_SECURITY_BLOB_BYTES, 1) }).length)
       .toBe(20 + 16 + 65535);
     expect(() => encodeCifsSpnegoMessage({ sessionKey: SESSION_KEY, securityBlob: Buffer.alloc(65536, 1) }))

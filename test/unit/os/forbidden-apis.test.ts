@@ -165,7 +165,7 @@ export function violations(path: string, original: string): string[] {
     found.push(`${path}: uses process.${m[1]} (names go through NSS; use src/os/privileges.ts)`);
   }
   if (/(?<!typeof\s*)\bimport\s*\(/.test(source) && !matches(DYNAMIC_IMPORT_ALLOWED)) {
-    found.push(`${path}: dynamic import() (code must be loaded before the namespace switch; import in src/cli or a SourceResolver)`);
+    found.push(`${path}: dynamic import() (code must be loaded before the namespace switch; import in src/cli or an UpcallPreparer)`);
   }
   if (/\b(require|createRequire)\s*\(/.test(source) && !matches(REQUIRE_ALLOWED)) {
     found.push(`${path}: require()/createRequire (only the addon loader may)`);

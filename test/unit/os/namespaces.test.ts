@@ -18,7 +18,7 @@ afterAll(() => {
 
 const inode = (pid: number | 'self', type: string): number => Number(/\[(\d+)\]/.exec(readlinkSync(`/proc/${pid}/ns/${type}`))![1]);
 
-describe('namespace files (cifs-upcall.md §3.5 order)', () => {
+describe('namespace files (docs/cifs-upcall-behaviour.md#namespaces order)', () => {
   it('enters in the order cgroup, ipc, uts, net, pid, mnt (no time, no user)', () => {
     expect(NAMESPACE_ENTRY_ORDER.map((n) => n.type)).toEqual(['cgroup', 'ipc', 'uts', 'net', 'pid', 'mnt']);
   });

@@ -56,7 +56,7 @@ describe('/proc/<pid>/stat', () => {
   });
 });
 
-describe('/proc/<pid>/environ (cifs-upcall.md §3.8)', () => {
+describe('/proc/<pid>/environ (docs/cifs-upcall-behaviour.md#environment-probing)', () => {
   it('the first non-empty KRB5CCNAME= entry wins', () => {
     const block = Buffer.from('A=1\0KRB5CCNAME=\0KRB5CCNAMEX=no\0KRB5CCNAME=FILE:/tmp/first\0KRB5CCNAME=FILE:/tmp/second\0', 'latin1');
     expect(findEnvironValue(block, 'KRB5CCNAME')).toBe('FILE:/tmp/first');

@@ -23,7 +23,8 @@ describe('config file', () => {
   const config = parseConfig(SAMPLE, '/etc/cifs-upcall.conf');
 
   it('global settings apply everywhere', () => {
-    const { settings, applied } = resolveSettings(config, { host: 'fs1.example.com' }, {});
+    const settings = resolveSettings(config, { host: 'fs1.example.com' }, {});
+    const { applied } = settings;
     expect(settings.strategy).toBe('local-first');
     expect(settings.gssproxySocket).toBe('/var/lib/gssproxy/cifs-upcall.sock');
     expect(settings.negativeTimeout).toBe(3);
@@ -32,17 +33,21 @@ describe('config file', () => {
   });
 
   it('server sections match host globs case-insensitively and beat cgroup sections', () => {
-    const { settings } = resolveSettings(config,
+    const settings = resolveSettings(config,
       { host: 'n17.hpc.example.com', cgroup: '/kubepods.slice/pod-1/ctr' }, {});
     expect(settings.strategy).toBe('proxy-only');
     expect(settings.gssproxySocket).toBe('/var/lib/kubelet/gssproxy.sock');
-    expect(resolveSettings(config, { host: 'fs9.example.com' }, {}).settings.envProbe).toBe(false);
+    expect(resolveSettings(config, { host: 'fs9.example.com' }, {}).envProbe).toBe(false);
   });
 
   it('command-line overrides win', () => {
-    const { settings, applied } = resolveSettings(config, { host: 'n1.hpc.example.com' }, { strategy: 'compat' });
+    const settings = resolveSettings(config, { host: 'n1.hpc.example.com' }, { strategy: 'compat', gssproxySocket: '/run/x.sock' });
+    const { applied } = settings;
     expect(settings.strategy).toBe('compat');
     expect(applied.at(-1)).toBe('command line');
+    expect(settings.gssproxySocketFrom).toBe('command line');
+    expect(Object.isFrozen(settings)).toBe(true);
+    expect(resolveSettings(config, { host: 'fs1.example.com' }, {}).gssproxySocketFrom).toBe('configuration');
   });
 
   it('rejects unknown settings and bad values with file:line', () => {

@@ -1,4 +1,4 @@
-// The host-name forms of cifs-upcall.md §3.12: short-name domain guess, -t reverse DNS.
+// The host-name forms of docs/cifs-upcall-behaviour.md#host-names-and-the-service-principal: short-name domain guess, -t reverse DNS.
 import { describe, expect, it } from 'vitest';
 import type { CredentialRequest } from '../../../src/credentials.ts';
 import { cifsHostForms, type HostResolver } from '../../../src/pipeline/host-forms.ts';
@@ -58,7 +58,7 @@ describe('host forms', () => {
     expect(await allForms('fs1.example.com', r, true, '10.0.0.5')).toEqual(['fs1.example.com', 'nas', 'nas.example.com']);
   });
 
-  it('-t is tried even when the short name does not resolve (differs from C, §5 #13)', async () => {
+  it('-t is tried even when the short name does not resolve (differs from C)', async () => {
     const r = resolver({}, { '2001:0db8:0000:0000:0000:0000:0000:0010': 'fs6.example.com' });
     expect(await allForms('fs6', r, true, '2001:0db8:0000:0000:0000:0000:0000:0010'))
       .toEqual(['fs6', 'fs6.example.com']);

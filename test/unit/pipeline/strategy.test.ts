@@ -1,4 +1,4 @@
-// Strategy semantics (issue 5): which source is asked when, what falls through, host-form retries.
+// Strategy semantics: which source is asked when, what falls through, host-form retries.
 import { describe, expect, it } from 'vitest';
 import {
   CredentialError,
@@ -131,7 +131,7 @@ describe('strategy plans', () => {
   });
 });
 
-describe('keytab decision (cifs-upcall.md §3.11)', () => {
+describe('keytab decision (docs/cifs-upcall-behaviour.md#keytab-fallback)', () => {
   it('never for another uid of a multiuser mount, with the reason', async () => {
     const r = await runStrategy('compat', { ccache: 'no-credentials', keytab: 'ok', gssproxy: 'ok' }, { keytabAllowed: false });
     expect(r.calls).toEqual(['ccache:fs1.example.test', 'gssproxy:fs1.example.test']);

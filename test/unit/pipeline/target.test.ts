@@ -1,5 +1,6 @@
-// The upcall_target decision table (cifs-upcall.md §3.5, 7.4+ semantics; §3.8 probe conditions)
-// and the expected decisions of the §7.1 vectors (V1's JSON: effectiveUid, switchNamespacesOf,
+// The upcall_target decision table (7.4+ semantics: docs/cifs-upcall-behaviour.md#namespaces; probe
+// conditions: #environment-probing) and the expected decisions of the description vectors
+// (docs/kernel-key-protocol.md#description-vectors; (V1's JSON: effectiveUid, switchNamespacesOf,
 // envProbe, servicePrincipalHost).
 import { describe, expect, it } from 'vitest';
 import { credentialUid, parseSpnegoDescription } from '../../../src/kernel/key-description.ts';

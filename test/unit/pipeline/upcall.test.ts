@@ -16,6 +16,8 @@ import type { PrivilegeReport } from '../../../src/os/privileges.ts';
 import type { ProcessStat } from '../../../src/os/proc.ts';
 import type { UpcallLog } from '../../../src/os/syslog.ts';
 import { parseIdMap } from '../../../src/os/user-namespace.ts';
+import { NO_CONFIG, resolveSettings, type StrategyName } from '../../../src/pipeline/config.ts';
+import { exactHostOnly, StrategySource } from '../../../src/pipeline/strategy.ts';
 import type { UpcallSystem } from '../../../src/pipeline/system.ts';
 import { DEFAULT_UPCALL_OPTIONS, runUpcall, type UpcallOptions } from '../../../src/pipeline/upcall.ts';
 import { MemoryTrace } from '../../../src/trace.ts';
@@ -131,8 +133,11 @@ async function upcall(opts: {
   owner?: { uid: number; gid: number };
   type?: string;
   w?: World;
+  /** asked by the real strategy, in its order (fakes named ccache, keytab, gssproxy) */
   sources?: CredentialSource[];
+  strategy?: StrategyName;
   options?: Partial<UpcallOptions>;
+  /** negative_timeout of the configuration (applies once it has been read) */
   negativeFromConfig?: number;
 }) {
   const calls: Calls = { passwd: [], entered: [], dropped: [], logged: [] };
@@ -144,15 +149,21 @@ async function upcall(opts: {
     info: (m) => calls.logged.push(['info', m]),
     debug: (m) => calls.logged.push(['debug', m]),
   };
+  const factories = Object.fromEntries((opts.sources ?? [source('ccache', 'ok')]).map((s) => [s.name, async () => s]));
+  const strategy = new StrategySource({ strategy: opts.strategy ?? 'local-first', sources: factories, keytabFallback: 'mount-session', hostForms: exactHostOnly });
+  const settings = resolveSettings(NO_CONFIG, { host: '' }, opts.negativeFromConfig !== undefined ? { negativeTimeout: opts.negativeFromConfig } : {});
+  const prepared: string[] = [];
   const outcome = await runUpcall({ ...DEFAULT_UPCALL_OPTIONS, replay: true, ...opts.options }, {
     key,
     trace,
     log,
-    sources: opts.sources ?? [source('ccache', 'ok')],
     system: scriptedSystem(opts.w ?? world(), calls),
-    ...(opts.negativeFromConfig !== undefined ? { configure: () => ({ negativeTimeoutSeconds: opts.negativeFromConfig }) } : {}),
+    prepare: async (context) => {
+      prepared.push(context.host);
+      return { settings, source: strategy };
+    },
   });
-  return { outcome, key, trace, calls, errors: calls.logged.filter(([l]) => l === 'err').map(([, m]) => m) };
+  return { outcome, key, trace, calls, prepared, errors: calls.logged.filter(([l]) => l === 'err').map(([, m]) => m) };
 }
 
 function failure(r: Awaited<ReturnType<typeof upcall>>): { kind: string; exit: number; message: string } {
@@ -319,7 +330,8 @@ describe('the credential sources', () => {
     const first: CredentialRequest[] = [];
     const second: CredentialRequest[] = [];
     const r = await upcall({ sources: [source('ccache', new CredentialError('ccache', 'no-credentials', 'no cache'), first), source('gssproxy', 'ok', second)] });
-    expect(r.outcome.ok && r.outcome.source).toBe('gssproxy');
+    expect(r.outcome.ok).toBe(true);
+    expect(r.trace.messages('strategy')).toContain('gssproxy succeeded: alice@EXAMPLE.TEST → cifs/fs1.example.test@EXAMPLE.TEST');
     expect(first).toHaveLength(1);
     expect(second).toHaveLength(1);
   });
@@ -330,12 +342,13 @@ describe('the credential sources', () => {
       source('gssproxy', new CredentialError('gssproxy', 'refused', 'alice@EXAMPLE.TEST may not be delegated')),
     ] });
     expect(failure(r)).toMatchObject({ kind: 'no-credentials', exit: 8 });
-    expect(failure(r).message).toMatch(/ccache: no credential cache \(FILE:\/tmp\/krb5cc_2001\); gssproxy: alice@EXAMPLE\.TEST may not be delegated/);
+    expect(failure(r).message).toBe('Unable to obtain service ticket: ccache: no credential cache (FILE:/tmp/krb5cc_2001); gssproxy: alice@EXAMPLE.TEST may not be delegated');
   });
 
   it('no source configured: exit 8', async () => {
     const r = await upcall({ sources: [] });
     expect(failure(r)).toMatchObject({ kind: 'no-credentials', exit: 8 });
+    expect(failure(r).message).toBe('Unable to obtain service ticket: no credential source was applicable');
   });
 
   it('a token that is not an RFC 2743 initial context token: exit 9', async () => {
@@ -344,15 +357,43 @@ describe('the credential sources', () => {
     expect(failure(r)).toMatchObject({ kind: 'reply', exit: 9 });
   });
 
-  it('the keytab rule: only uid 0 or upcall_target=mount is the mount\'s own session', async () => {
-    const sessions: boolean[] = [];
-    const variants: Array<Record<string, string>> = [{}, { uid: '0x0', creduid: '0x0' }, { upcall_target: 'mount' }];
+  it('the keytab rule: only uid 0 or upcall_target=mount is the mount\'s own session, and only with user=', async () => {
+    const asked: boolean[] = [];
+    const variants: Array<Record<string, string>> = [
+      { user: 'CLIENT$' }, // alice on a multiuser mount: never the mount's identity
+      { uid: '0x0', creduid: '0x0', user: 'CLIENT$' },
+      { upcall_target: 'mount', user: 'CLIENT$' },
+      { uid: '0x0', creduid: '0x0' }, // no user=: nothing to ask the keytab for
+    ];
     for (const fields of variants) {
       const seen: CredentialRequest[] = [];
       await upcall({ desc: description(fields), sources: [source('keytab', 'ok', seen)] });
-      sessions.push(seen[0]?.isMountSession ?? false);
+      asked.push(seen.length === 1 && seen[0]!.isMountSession);
     }
-    expect(sessions).toEqual([false, true, true]);
+    expect(asked).toEqual([false, true, true, false]);
+  });
+
+  it.each([
+    ['compat', ['ccache'], 'a TGS failure with a usable cache is final'],
+    ['local-first', ['ccache', 'gssproxy'], 'every failure falls through'],
+    ['local-only', ['ccache'], 'never gssproxy'],
+    ['proxy-first', ['gssproxy'], 'gssproxy first'],
+    ['proxy-only', ['gssproxy'], 'gssproxy only'],
+  ] as const)('strategy %s asks %j (%s)', async (strategy, expected, _why) => {
+    const order: string[] = [];
+    const recording = (name: string, outcome: 'ok' | CredentialError): CredentialSource => ({
+      name, acquire: async (request) => { order.push(name); return source(name, outcome).acquire(request); },
+    });
+    // the cache holds a TGT but the KDC refuses it ('refused'); gssproxy would succeed
+    await upcall({ strategy, sources: [recording('ccache', new CredentialError('ccache', 'refused', 'TGS refused')), recording('gssproxy', 'ok')] });
+    expect(order).toEqual(expected);
+  });
+
+  it('the service host is computed once and handed to the preparation and the sources', async () => {
+    const seen: CredentialRequest[] = [];
+    const r = await upcall({ desc: description({ host: 'FS1.Example.TEST' }), sources: [source('ccache', 'ok', seen)] });
+    expect(r.prepared).toEqual(['fs1.example.test']);
+    expect(seen[0]?.host).toBe('fs1.example.test');
   });
 });
 

@@ -5,13 +5,13 @@ import {
 import { DecodeError } from '../../../src/krb5/der/errors.ts';
 
 describe('RFC 4121 §4.1.1 authenticator checksum (type 0x8003)', () => {
-  it("cifs.upcall's native value: Lgth 16, zero bindings, flags 0 (cifs-upcall.md §7.5)", () => {
+  it("cifs.upcall's native value: Lgth 16, zero bindings, flags 0", () => {
     expect(encodeGssChecksum().toString('hex')).toBe('100000000000000000000000000000000000000000000000');
     expect(gssAuthenticatorChecksum()).toEqual({ cksumtype: 0x8003, checksum: encodeGssChecksum() });
     expect(GSS_CHECKSUM_TYPE).toBe(0x8003);
   });
 
-  it("MIT's GSS path value with TRANS|INTEG|CONF = 0x130 (kerberos.md §4.8, verified MIT token)", () => {
+  it("MIT's GSS path value with TRANS|INTEG|CONF = 0x130 (verified MIT token)", () => {
     const v = encodeGssChecksum({ flags: GssFlags.TRANS | GssFlags.INTEG | GssFlags.CONF });
     expect(v.toString('hex')).toBe('10000000' + '00'.repeat(16) + '30010000');
     expect(decodeGssChecksum(v)).toEqual({ bindingsHash: Buffer.alloc(16), flags: 0x130, extensions: Buffer.alloc(0) });

@@ -8,7 +8,7 @@ import { DecodeError } from '../../../src/krb5/der/errors.ts';
 const h = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
 describe('RFC 2743 §3.1 InitialContextToken framing', () => {
-  it('krb5 AP-REQ: 60 len 06 09 2a864886f712010202 01 00 <AP-REQ> (kerberos.md §6.1)', () => {
+  it('krb5 AP-REQ: 60 len 06 09 2a864886f712010202 01 00 <AP-REQ> (docs/kerberos.md#gss-token-framing)', () => {
     const apReq = h('6e0a30083006a0030201059f00');
     const token = frameKrb5ApReq(apReq);
     expect(token.subarray(0, 15).toString('hex')).toBe('601a06092a864886f7120102020100');

@@ -8,14 +8,14 @@ import { DecodeError } from '../../../src/krb5/der/errors.ts';
 
 const h = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
-// cifs-upcall.md §7.3: a placeholder 13-byte "AP-REQ" exercises the framing only.
+// docs/kerberos.md#spnego-test-vector: a placeholder 13-byte "AP-REQ" exercises the framing only.
 const placeholderApReq = h('6e0a30083006a0030201059f00');
 const gssVector = '601a06092a864886f71201020201006e0a30083006a0030201059f00';
 const spnegoKrb5 =
   '603b06062b0601050502a031302fa00d300b06092a864886f712010202a21e041c601a06092a864886f71201020201006e0a30083006a0030201059f00';
 const spnegoMsKrb5 = spnegoKrb5.replace('a00d300b06092a864886f712010202', 'a00d300b06092a864882f712010202');
 
-describe('cifs.upcall SPNEGO NegTokenInit (cifs-upcall.md §3.15, §7.3)', () => {
+describe('cifs.upcall SPNEGO NegTokenInit', () => {
   it('GSS framing of the placeholder AP-REQ (28 bytes)', () => {
     const gss = frameKrb5ApReq(placeholderApReq);
     expect(gss.toString('hex')).toBe(gssVector);
@@ -78,14 +78,14 @@ describe('SPNEGO decoding', () => {
     });
   });
 
-  it("MIT acceptor's final answer (kerberos.md §6.2): accept-completed, supportedMech krb5", () => {
+  it("MIT acceptor's final answer (docs/kerberos.md#spnego): accept-completed, supportedMech krb5", () => {
     const resp = decodeNegotiationToken(h('a1143012a0030a0100a10b06092a864886f712010202'));
     expect(resp).toEqual({ kind: 'negTokenResp', negState: NegState.ACCEPT_COMPLETED, supportedMech: KRB5_MECH_OID });
     expect(encodeNegTokenResp({ negState: 0, supportedMech: KRB5_MECH_OID }).toString('hex'))
       .toBe('a1143012a0030a0100a10b06092a864886f712010202');
   });
 
-  it('MIT SPNEGO initiator shape (kerberos.md §6.2) decodes: header bytes of a 0x2fc-byte token', () => {
+  it('MIT SPNEGO initiator shape (docs/kerberos.md#spnego) decodes: header bytes of a 0x2fc-byte token', () => {
     // 60 82 02f8 06 06 2b0601050502 a0 82 02ec 30 82 02e8 a0 0d 30 0b 06 09 <krb5> a2 82 02d5 04 82 02d1 <0x2d1 bytes>
     const inner = Buffer.alloc(0x2d1, 0x42);
     const token = encodeNegTokenInit({ mechTypes: [KRB5_MECH_OID], mechToken: inner });

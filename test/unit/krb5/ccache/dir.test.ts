@@ -1,4 +1,4 @@
-// DIR collections (kerberos.md §1.4, MIT cc_dir.c read_primary_file rules): the primary file's
+// DIR collections (docs/kerberos.md#dir-collections, MIT cc_dir.c read_primary_file rules): the primary file's
 // line must end with "\n", fit in 63 bytes, start with "tkt", contain no "/" or "\"; a missing
 // primary means "tkt". Caches are copies of the MIT-made FILE fixtures.
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,7 +1,7 @@
-// FILE ccache codec (kerberos.md §1.3) against caches written by the real MIT 1.20 tools of this
+// FILE ccache codec (docs/kerberos.md#ccache-file-format) against caches written by the real MIT 1.20 tools of this
 // machine (fixtures/capture.sh: kinit, kvno, ccache_type = 1/2/3, libkrb5's own
 // krb5_cc_remove_cred / krb5_cc_set_config(NULL) through python3 ctypes), the klist -e -C -f
-// output captured with them, and the annotated example of kerberos.md §1.3.
+// output captured with them, and the annotated example of docs/kerberos.md#ccache-file-format.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -155,7 +155,7 @@ describe('FILE v3, v2 and v1 (kinit with ccache_type = 3/2/1)', () => {
   });
 });
 
-describe('kerberos.md §1.3 annotated example (key and ticket bytes are elided there: placeholders here)', () => {
+describe('annotated kinit example (key and ticket bytes are elided there: placeholders here)', () => {
   const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
   const str = (s: string): Buffer => Buffer.concat([hex((s.length).toString(16).padStart(8, '0')), Buffer.from(s)]);
   const ticket = Buffer.concat([hex('6182018e'), Buffer.alloc(398, 0x30)]);

@@ -1,4 +1,4 @@
-// Default ccache name resolution and %{…} expansion (kerberos.md §1.1–1.2). Expected values are
+// Default ccache name resolution and %{…} expansion (docs/kerberos.md#default-cache-name). Expected values are
 // what MIT 1.20 `klist` printed on this machine (Debian 12) for the same inputs, as root (uid 0),
 // e.g. `default_ccache_name = FILE:/tmp/q_%{u}` → "No credentials cache found (filename:
 // /tmp/q_root)", `KRB5CCNAME=a:/tmp/x` → filename "a:/tmp/x", `ab:/tmp/x` → "Unknown credential

@@ -1,4 +1,4 @@
-// Picking credentials like krb5_get_credentials (kerberos.md §1.8; MIT cc_retr.c matching with
+// Picking credentials like krb5_get_credentials (docs/kerberos.md#picking-credentials; MIT cc_retr.c matching with
 // KRB5_TC_MATCH_TIMES, KRB5_TC_SUPPORTED_KTYPES), on the kvno-made fixture plus variations of its
 // records, and the MEMORY cache the keytab fallback uses.
 import { readFileSync } from 'node:fs';
@@ -115,7 +115,7 @@ describe('findForeignTgt', () => {
   });
 });
 
-describe('upcallCacheVerdict (cifs.upcall get_existing_cc, cifs-upcall.md §3.10)', () => {
+describe('upcallCacheVerdict (cifs.upcall get_existing_cc)', () => {
   const service = parsePrincipal('cifs/fs1.fixture.test@FIXTURE.TEST', 0);
 
   it('7.2+: an unexpired cifs/<host> ticket is enough, even without a TGT', () => {

@@ -1,4 +1,4 @@
-// cifs.upcall's native AP-REQ (cifs-upcall.md §3.13, §7.5; kerberos.md §4.8 "native" profile),
+// cifs.upcall's native AP-REQ (docs/cifs-upcall-behaviour.md#native-krb5-path, docs/kerberos.md#ap-req-and-the-gss-checksum "native" profile),
 // opened the way an acceptor opens it: for every session-key enctype the token is RFC 2743
 // framed, ap-options 0, the authenticator (usage 11) carries the fixed 24-byte 0x8003 checksum,
 // no sequence number, no authorization data, and a fresh subkey of the session key's enctype —
@@ -13,7 +13,7 @@ import { mintedCredential, openToken } from './helpers.ts';
 
 const client = { nameType: NameType.PRINCIPAL, components: ['alice'], realm: 'EXAMPLE.TEST' };
 const server = { nameType: NameType.SRV_INST, components: ['cifs', 'fs1.example.test'], realm: 'EXAMPLE.TEST' };
-/** cifs-upcall.md §7.5: Lgth 16 LE, 16 zero bytes (no bindings), Flags 0 */
+/** docs/kerberos.md#ap-req-and-the-gss-checksum: Lgth 16 LE, 16 zero bytes (no bindings), Flags 0 */
 const CIFS_GSS_CHECKSUM = '100000000000000000000000000000000000000000000000';
 
 describe.each([17, 18, 19, 20, 23])('session key of enctype %i', (enctype) => {

@@ -89,7 +89,7 @@ describe.each([
   ['aes256-cts-hmac-sha1-96 session key (cifs/fs1)', () => fx.tgs, 18],
   ['aes256-cts-hmac-sha384-192 session key (cifs/e20)', () => fx.tgsSha2, 20],
 ] as const)('TGS exchange, %s', (_name, get, sessionEnctype) => {
-  it('our TGS-REQ as the KDC sees it (kerberos.md §4.4)', () => {
+  it('our TGS-REQ as the KDC sees it (docs/kerberos.md#tgs-exchange)', () => {
     const t = get();
     const { req, apReq, authenticator } = openTgsReq(hex(t.exchange.request), key(t.tgtKey));
     expect(req.padata.map((p) => p.padataType)).toEqual([PaType.TGS_REQ]);
@@ -122,7 +122,7 @@ describe.each([
     expect(reply.part.nonce).toBe(opened.req.reqBody.nonce);
   });
 
-  it('our AP-REQ token: the ticket carries that session key, the authenticator is cifs.upcall\'s (cifs-upcall.md §7.5)', () => {
+  it('our AP-REQ token: the ticket carries that session key, the authenticator is cifs.upcall\'s', () => {
     const t = get();
     const opened = openTgsReq(hex(t.exchange.request), key(t.tgtKey));
     const reply = readTgsReply(hex(t.exchange.reply), opened.request, tgtOf(t.client, t.tgtKey, 'EXAMPLE.TEST'), 300);

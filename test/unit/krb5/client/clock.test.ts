@@ -1,4 +1,4 @@
-// The client's KDC clock (kerberos.md §9 R7): local time + the cache's KDC time offset, the
+// The client's KDC clock (docs/kerberos.md#clock-offset): local time + the cache's KDC time offset, the
 // correction a KRB_AP_ERR_SKEW's stime/susec gives, and the sync after an AS exchange.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';

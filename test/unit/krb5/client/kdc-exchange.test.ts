@@ -1,4 +1,4 @@
-// The reply classifier given to the KDC transport (kerberos.md §3.3: KDC_ERR_SVC_UNAVAILABLE → next
+// The reply classifier given to the KDC transport (docs/kerberos.md#kdc-transport: KDC_ERR_SVC_UNAVAILABLE → next
 // KDC, KRB_ERR_RESPONSE_TOO_BIG over UDP → TCP, undecodable → ignore that server) and the
 // session's error mapping for what happens before any packet leaves.
 import { describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
-// The TGS-REQ we build (kerberos.md §4.4, RFC 4120 §5.4.1 / §7.5.1 key usages 6 and 7) for every
-// TGT session-key enctype, and the checks readTgsReply makes on a reply (kerberos.md §4.5, MIT
+// The TGS-REQ we build (docs/kerberos.md#tgs-exchange, RFC 4120 §5.4.1 / §7.5.1 key usages 6 and 7) for every
+// TGT session-key enctype, and the checks readTgsReply makes on a reply (docs/kerberos.md#reading-the-tgs-rep, MIT
 // gc_via_tkt.c). The replies below are built by the test with the codec — including ones a
 // correct KDC never sends (wrong nonce, wrong client, …), which is the point: each check must
 // refuse them. Genuine MIT replies are in captured.test.ts.
@@ -16,7 +16,7 @@ import type { Credential, Principal } from '../../../../src/krb5/ccache/model.ts
 import { openTgsReq } from './helpers.ts';
 
 const ENCTYPES = [17, 18, 19, 20, 23] as const;
-/** kerberos.md §4.4 step 5: the mandatory checksum of each enctype */
+/** docs/kerberos.md#tgs-exchange step 5: the mandatory checksum of each enctype */
 const MANDATORY_CHECKSUM: Record<number, number> = { 17: 15, 18: 16, 19: 19, 20: 20, 23: -138 };
 
 const alice = { nameType: NameType.PRINCIPAL, components: ['alice'], realm: 'EXAMPLE.TEST' };

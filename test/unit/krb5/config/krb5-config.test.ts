@@ -1,4 +1,4 @@
-// Typed krb5.conf relations (kerberos.md §2.3, §2.4, §4.6). "MIT 1.20.1" expectations were
+// Typed krb5.conf relations (docs/kerberos.md#krb5conf). "MIT 1.20.1" expectations were
 // captured with libkrb5 on Debian 12 (krb5_init_context, krb5_get_host_realm,
 // krb5_get_fallback_host_realm, krb5_get_permitted_enctypes/krb5_get_tgs_ktypes, and kinit
 // KRB5_TRACE for udp_preference_limit) on the same configuration text.
@@ -164,7 +164,7 @@ describe('enctype relations (MIT 1.20.1)', () => {
   });
 });
 
-describe('[domain_realm] (kerberos.md §2.4; MIT 1.20.1 krb5_get_host_realm)', () => {
+describe('[domain_realm] (docs/kerberos.md#domain_realm-mapping; MIT 1.20.1 krb5_get_host_realm)', () => {
   const c = conf(
     [
       '[libdefaults]',

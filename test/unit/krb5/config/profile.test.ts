@@ -1,4 +1,4 @@
-// MIT profile syntax (kerberos.md §2.1–2.2). Every expectation marked "MIT 1.20.1" was captured
+// MIT profile syntax (docs/kerberos.md#files-and-syntax). Every expectation marked "MIT 1.20.1" was captured
 // on Debian 12 by asking libkrb5.so.3 itself (profile_init_path + profile_get_values /
 // profile_flush_to_buffer through a throw-away C program) with the same input.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';

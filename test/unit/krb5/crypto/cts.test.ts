@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { aesCtsDecrypt, aesCtsEncrypt } from '../../../../src/krb5/crypto/cts.ts';
 
-// RFC 3962 Appendix B (kerberos.md §5.9): key "chicken teriyaki", IV 0, prefixes of one sentence.
+// RFC 3962 Appendix B (docs/kerberos.md#crypto-test-vectors): key "chicken teriyaki", IV 0, prefixes of one sentence.
 const key = Buffer.from('chicken teriyaki', 'ascii');
 const text = Buffer.from("I would like the General Gau's Chicken, please, and wonton soup.", 'ascii');
 

@@ -107,7 +107,7 @@ describe('every supported enctype', () => {
     expect(() => p.decrypt(Buffer.alloc(3), 11, Buffer.alloc(64))).toThrow(InvalidKeyError);
   });
 
-  it('names and lengths match kerberos.md §5.1', () => {
+  it('names and lengths match docs/kerberos.md#enctypes-and-checksums', () => {
     const table = SUPPORTED_ENCTYPES.map((e) => {
       const p = encryptionType(e);
       return [p.etype, p.name, p.keyLength, p.checksumType];

@@ -4,7 +4,7 @@ import { aesSha1 } from '../../../../src/krb5/crypto/rfc3962.ts';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
-describe('n-fold (RFC 3961 Appendix A.1; kerberos.md §5.9)', () => {
+describe('n-fold (RFC 3961 Appendix A.1; docs/kerberos.md#crypto-test-vectors)', () => {
   const vectors: [string, number, string][] = [
     ['012345', 64, 'be072631276b1955'],
     ['password', 56, '78a07b6caf85fa'],
@@ -28,7 +28,7 @@ describe('n-fold (RFC 3961 Appendix A.1; kerberos.md §5.9)', () => {
   });
 });
 
-describe('DK for the simplified profile (MIT t_derive.c, usage 2; kerberos.md §5.9)', () => {
+describe('DK for the simplified profile (MIT t_derive.c, usage 2)', () => {
   const cases: [17 | 18, string, Record<string, string>][] = [
     [17, '42263c6e89f4fc28b8df68ee09799f15', {
       '99': '34280a382bc92769b2da2f9ef066854b',

@@ -4,7 +4,7 @@ import { InvalidKeyError } from '../../../../src/krb5/crypto/errors.ts';
 
 const hex = (s: string) => Buffer.from(s, 'hex');
 
-describe('RFC 8009 Appendix A key derivation (usage 2; kerberos.md §5.9)', () => {
+describe('RFC 8009 Appendix A key derivation (usage 2; docs/kerberos.md#crypto-test-vectors)', () => {
   it('aes128-cts-hmac-sha256-128 (19)', () => {
     const keys = new AesSha2Profile(19).deriveKeys(hex('3705d96080c17728a0e800eab6e0d23c'), 2);
     expect(keys.kc.toString('hex')).toBe('b31a018a48f54776f403e9a396325dc3');

@@ -1,4 +1,4 @@
-// Published known-answer vectors restated in kerberos.md §5.9: decryption samples from MIT
+// Published known-answer vectors restated in docs/kerberos.md#crypto-test-vectors: decryption samples from MIT
 // t_decrypt.c (17, 18, 23) and RFC 8009 Appendix A (19, 20); checksum samples from MIT
 // t_cksums.c and RFC 8009 Appendix A.
 

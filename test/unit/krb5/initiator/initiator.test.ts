@@ -1,8 +1,8 @@
 // The own-ticket sources (src/krb5/initiator.ts) on the paths that need no KDC: the service
-// principal cifs.upcall's native path asks for (cifs-upcall.md §3.12), the cache name, cifs.upcall's
-// acceptance test (§3.10: a valid cifs/ ticket is used with zero KDC traffic; else a TGT; else
+// principal cifs.upcall's native path asks for, the cache name, cifs.upcall's acceptance test
+// (docs/cifs-upcall-behaviour.md#credential-cache-choice: a valid cifs/ ticket is used with zero KDC traffic; else a TGT; else
 // 'no-credentials' with the reason), MIT's enctype filter on cached tickets, the keytab
-// fallback's refusals (§3.11), and the CredentialError kinds of KDC refusals. Caches are real
+// fallback's refusals (#keytab-fallback there), and the CredentialError kinds of KDC refusals. Caches are real
 // FILE caches written with the ccache codec into a private directory; the exchanges with real
 // KDCs are in test/integration/krb5-*.test.ts.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -200,7 +200,7 @@ describe('KeytabSource refusals', () => {
     const e = await failure(s.keytab.acquire(r));
     expect(e.kind).toBe('no-credentials');
     expect(e.source).toBe('keytab');
-    expect(e.message).toMatch(/keytab fallback refused: uid \d+ is not the mount's own session, and user=CLIENT\$ is the mount's identity/);
+    expect(e.message).toMatch(/keytab fallback refused: user=CLIENT\$ is the mount's identity, and uid \d+ is not the mount's own session/);
     expect(r.trace.messages('krb5conf')).toEqual([]);
   });
 
@@ -232,7 +232,7 @@ describe('KeytabSource refusals', () => {
   });
 });
 
-describe('CredentialError kind of a KDC refusal (kerberos.md §4.9)', () => {
+describe('CredentialError kind of a KDC refusal (docs/kerberos.md#krb-error-handling)', () => {
   it.each([
     [7, 'tgs', 'service-unknown'], [7, 'as', 'config'], [32, 'tgs', 'no-credentials'], [6, 'as', 'no-credentials'],
     [24, 'as', 'no-credentials'], [6, 'tgs', 'refused'], [14, 'tgs', 'config'], [37, 'tgs', 'refused'], [13, 'tgs', 'refused'],

@@ -1,4 +1,4 @@
-// KDC list from krb5.conf (kerberos.md §3.1) and the URI target syntax `krb5srv:flags:transport:
+// KDC list from krb5.conf (docs/kerberos.md#locating-the-kdc) and the URI target syntax `krb5srv:flags:transport:
 // residual` (MIT os/locate_kdc.c parse_uri_fields; checked with MIT 1.20 kinit against dnsmasq).
 // The DNS (URI/SRV) paths run against a real dnsmasq in test/integration/dns.test.ts.
 import { describe, expect, it } from 'vitest';

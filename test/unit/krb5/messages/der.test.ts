@@ -6,7 +6,7 @@ import { DecodeError } from '../../../../src/krb5/der/errors.ts';
 const hex = (b: Buffer) => b.toString('hex');
 const h = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
-describe('DER primitives for Kerberos (kerberos.md §4.1)', () => {
+describe('DER primitives for Kerberos (docs/kerberos.md#der-encoding)', () => {
   it('Int32 and UInt32 are minimal two\'s complement', () => {
     expect(hex(enc.toDer(enc.int32(5)))).toBe('020105');
     expect(hex(enc.toDer(enc.int32(0)))).toBe('020100');

@@ -44,7 +44,7 @@ describe('AP-REQ (RFC 4120 §5.5.1)', () => {
   });
 });
 
-describe('TGS-REQ (RFC 4120 §5.4.1; kerberos.md §4.4)', () => {
+describe('TGS-REQ (RFC 4120 §5.4.1; docs/kerberos.md#tgs-exchange)', () => {
   const body: KdcReqBody = {
     kdcOptions: KdcOptions.FORWARDABLE | KdcOptions.RENEWABLE | KdcOptions.CANONICALIZE,
     realm: R,

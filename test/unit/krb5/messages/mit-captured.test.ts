@@ -159,7 +159,7 @@ describe.each(fx.mitTokens.map((t) => [t.etype, t.token] as const))("MIT's own S
     const ap = decodeApReq(apDer);
     expect(encodeApReq(ap)).toEqual(apDer);
     expect(unparsePrincipal(ap.ticket.server)).toBe(`cifs/e${etype}.codec.test@CODEC.TEST`);
-    // MIT's GSS path uses name type NT-SRV-HST (kerberos.md §4.8)
+    // MIT's GSS path uses name type NT-SRV-HST (docs/kerberos.md#ap-req-and-the-gss-checksum)
     expect(ap.ticket.server.nameType).toBe(3);
     const tkt = ap.ticket.encPart;
     const etp = decodeEncTicketPart(encryptionType(tkt.etype).decrypt(h(fx.serviceKeys[tkt.etype]), KeyUsage.KDC_REP_TICKET, tkt.cipher));
@@ -168,7 +168,7 @@ describe.each(fx.mitTokens.map((t) => [t.etype, t.token] as const))("MIT's own S
     expect(encodeAuthenticator(auth)).toEqual(authPlain);
     expect(auth.cksum!.cksumtype).toBe(0x8003);
     const gss = decodeGssChecksum(auth.cksum!.checksum);
-    expect(gss.flags).toBe(0x130); // TRANS | INTEG | CONF added by MIT (kerberos.md §0.1)
+    expect(gss.flags).toBe(0x130); // TRANS | INTEG | CONF added by MIT (docs/kerberos.md#scope)
     expect(gss.bindingsHash).toEqual(Buffer.alloc(16));
     expect(auth.seqNumber).toBeDefined();
     expect(auth.subkey!.keytype).toBe(etp.key.keytype);
@@ -195,7 +195,7 @@ describe('mutual authentication: MIT AP-REP (RFC 4120 §5.5.2)', () => {
     expect(encodeEncApRepPart(part)).toEqual(plain);
     expect(part.ctime).toEqual(auth.ctime);
     expect(part.cusec).toBe(auth.cusec);
-    // the SMB/SSPI key after mutual auth is the acceptor subkey, not the authenticator subkey (kerberos.md §6.3)
+    // the SMB/SSPI key after mutual auth is the acceptor subkey, not the authenticator subkey (docs/kerberos.md#session-key)
     expect(part.subkey!.keyvalue.toString('hex')).toBe(fx.mutual.sessionKey);
     expect(auth.subkey!.keyvalue.toString('hex')).not.toBe(fx.mutual.sessionKey);
     expect(part.seqNumber).toBeDefined();

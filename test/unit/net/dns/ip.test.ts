@@ -1,5 +1,5 @@
 // Address text forms: RFC 4291 §2.2 (input), RFC 5952 (output), RFC 1035 §3.5 in-addr.arpa,
-// RFC 3596 §2.5 ip6.arpa; the kernel's ip6= forms from cifs-upcall.md §3.12 (fully expanded
+// RFC 3596 §2.5 ip6.arpa; the kernel's ip6= forms from docs/kernel-key-protocol.md#legacy-forms (fully expanded
 // "%pI6" text, and the legacy 32-hex-digit form cifs.upcall turns into colon groups).
 import fc from 'fast-check';
 import { isIPv6 } from 'node:net';
