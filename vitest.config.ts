@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 // Two projects: `unit` (pure code, published vectors, captured bytes; no daemons) and
 // `integration` (real KDC, gssproxy, kernel keyring, python3-gssapi acceptor; needs root).
-// The integration project starts the loopback realm once per run (test/harness/global-setup.ts).
+// The integration project starts the loopback realm once per run (test/harness/realm/global-setup.ts).
 export default defineConfig({
   test: {
     projects: [
@@ -22,7 +22,7 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 120_000,
-          globalSetup: ['test/harness/global-setup.ts'],
+          globalSetup: ['test/harness/realm/global-setup.ts'],
         },
       },
     ],

@@ -6,8 +6,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Acceptor } from '../test/harness/acceptor.ts';
-import { clearGssproxyCache, kinit, logMark, logSince, startRealm, type RealmEnv, type RealmUser } from '../test/harness/realm.ts';
+import { Acceptor } from '../test/harness/common/acceptor.ts';
+import { clearGssproxyCache, kinit, logMark, logSince, startRealm, type RealmEnv, type RealmUser } from '../test/harness/realm/realm.ts';
 
 const repo = resolve(process.argv[2] ?? '.');
 const bundle = join(repo, 'dist', 'cifs-upcall.mjs');
@@ -81,7 +81,7 @@ async function main(): Promise<number> {
   const env = realm.env;
   const scratch = mkdtempSync(join(tmpdir(), 'cifs-upcall-demo-'));
   chmodSync(scratch, 0o755);
-  const acceptor = new Acceptor(env, join(repo, 'test', 'harness', 'acceptor.py'));
+  const acceptor = new Acceptor(env, join(repo, 'test', 'harness', 'common', 'acceptor.py'));
   const apps: ChildProcess[] = [];
   try {
     const config = join(scratch, 'cifs-upcall.conf');

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Install a Samba 4.22 AD DC (Debian bookworm-backports) into a private prefix, next to the stock
-# Debian 12 packages, for the AD test domain (test/harness/samba-ad.ts, docs/design/samba-ad.md).
+# Debian 12 packages, for the AD test domain (test/harness/ad/samba-ad.ts, docs/design/samba-ad.md).
 #
 # Why a prefix and not `apt-get install -t bookworm-backports samba-ad-dc`: that would upgrade the
 # machine's samba, smbclient, libsmbclient, libwbclient, libldb2, libtalloc2, libtdb1, libtevent0 and

@@ -4,7 +4,7 @@
 // long sequential job as root (downloads, QEMU boots one at a time, a summary table at the end),
 // and the guest half must be a single self-contained file that Node runs inside the VM.
 // Options are documented at the top of test/kernel/main.ts.
-// The host runner also bundles the Samba AD harness (test/harness/samba-ad.ts, for the scenario
+// The host runner also bundles the Samba AD harness (test/harness/ad/samba-ad.ts, for the scenario
 // against the DC): its modules find their helper scripts next to themselves through
 // `import.meta.url`, which a bundle would point at the bundle, so the plugin below pins each harness
 // module's `import.meta.url` to its own source file.
@@ -34,7 +34,7 @@ mkdirSync(bundleDir, { recursive: true });
 const harnessImportMetaUrl = {
   name: 'harness-import-meta-url',
   setup(b) {
-    b.onLoad({ filter: /[\\/]test[\\/]harness[\\/][^\\/]+\.ts$/ }, (args) => ({
+    b.onLoad({ filter: /[\\/]test[\\/]harness[\\/].+\.ts$/ }, (args) => ({
       contents: readFileSync(args.path, 'utf8').replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href)),
       loader: 'ts',
     }));

@@ -1,7 +1,7 @@
 #!/bin/sh
 # `npm run test:all`: every stage of the suite, each run even when an earlier one failed (a unit
 # failure must not hide the kernel proof), then one table of results. Exit 0 only when every stage
-# passed. Tests skipped because the host lacks something (a probe said so: test/harness/host-probes.ts)
+# passed. Tests skipped because the host lacks something (a probe said so: test/harness/common/host-probes.ts)
 # are listed with the probe's finding; the QEMU proof covers those scenarios on real kernels.
 set -u
 cd "$(dirname "$0")/.."
@@ -26,6 +26,7 @@ stage() {
 }
 
 stage typecheck npm run --silent typecheck
+stage lint npm run --silent lint
 stage build npm run --silent build
 stage vitest npx vitest run
 # the pipeline's unit tests need no privilege: prove it by running them as nobody

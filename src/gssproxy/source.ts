@@ -278,7 +278,9 @@ async function toCredentialError(e: unknown, ctx: {
     return e;
   }
   if (e instanceof GssStatusError) {
-    return make(e.kind, `${e.reason}${refusalHint(e.status.minorStatus)} [${e.message}]`);
+    // the GSS major/minor detail goes to the trace, once; the cause a user reads is the reason
+    ctx.trace.event('gssproxy', `GSS status: ${e.message}`);
+    return make(e.kind, `${e.reason}${refusalHint(e.status.minorStatus)}`);
   }
   if (e instanceof GssproxyTransportError) {
     if (e.failure === 'eof' && e.details.firstCallOnConnection) {

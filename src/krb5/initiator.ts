@@ -47,7 +47,7 @@ import {
 } from './ccache/index.ts';
 import { KeytabError, readKeytab, resolveDefaultKeytabName, type Keytab } from './keytab/keytab.ts';
 import { Krb5CryptoError } from './crypto/index.ts';
-import { DecodeError } from './der/errors.ts';
+import { DecodeError } from '../der/errors.ts';
 import { enctypeName } from './iana/etype.ts';
 import { ErrorCode } from './iana/error-code.ts';
 import { NameType } from './iana/name-type.ts';

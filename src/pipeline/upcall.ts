@@ -46,7 +46,7 @@ import type { ProcessStat } from '../os/proc.ts';
 import { mapHostId, UserNamespaceError, type CallerUserNamespace, type IdMapRange } from '../os/user-namespace.ts';
 import type { UpcallLog } from '../os/syslog.ts';
 import { cifsSpnegoInitToken } from '../spnego/spnego.ts';
-import { KRB5_MECH_OID, MS_KRB5_MECH_OID } from '../spnego/oids.ts';
+import { KRB5_MECH_OID, MS_KRB5_MECH_OID } from '../krb5/gss/oids.ts';
 import { ConfigError, NO_CONFIG, resolveSettings, type ResolvedSettings } from './config.ts';
 import { UpcallError } from './errors.ts';
 import { hostSystem, type UpcallSystem } from './system.ts';
@@ -531,8 +531,12 @@ async function askSource(source: CredentialSource, request: CredentialRequest, t
   } catch (e) {
     const kind = e instanceof CredentialError ? e.kind : 'protocol';
     const message = e instanceof Error ? e.message : String(e);
-    trace.event('strategy', `${source.name} failed in ${ms().toFixed(1)} ms (${kind}): ${message}`, { source: source.name, outcome: kind, ms: ms() });
-    throw new UpcallError('no-credentials', `Unable to obtain service ticket: ${message}`, { cause: e });
+    // the cause itself is the result line: said once
+    trace.event('strategy', `${source.name} failed in ${ms().toFixed(1)} ms (${kind})`, { source: source.name, outcome: kind, ms: ms() });
+    // one sentence naming the user and the service, each source's reason once; it starts with
+    // cifs.upcall's own words, which administrators grep their logs for
+    const who = request.identity.username !== undefined ? `${request.identity.username} (uid ${request.identity.uid})` : `uid ${request.identity.uid}`;
+    throw new UpcallError('no-credentials', `Unable to obtain service ticket for ${who} to cifs/${request.host}: ${message}`, { cause: e });
   }
 }
 

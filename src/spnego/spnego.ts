@@ -10,11 +10,11 @@
 //
 // The initiator's first token is framed as an RFC 2743 InitialContextToken with the SPNEGO OID
 // (60 … 06 06 2b0601050502 a0 …); later tokens are the bare CHOICE (a1 …).
-import * as enc from '../krb5/der/encode.ts';
-import { UniversalTag, parseDer, type DerElement } from '../krb5/der/decode.ts';
-import { DecodeError } from '../krb5/der/errors.ts';
-import { frameInitialContextToken, parseInitialContextToken } from './gss-token.ts';
-import { KRB5_MECH_OID, MS_KRB5_MECH_OID, SPNEGO_OID } from './oids.ts';
+import * as enc from '../der/encode.ts';
+import { UniversalTag, parseDer, type DerElement } from '../der/decode.ts';
+import { DecodeError } from '../der/errors.ts';
+import { frameInitialContextToken, parseInitialContextToken } from '../krb5/gss/gss-token.ts';
+import { KRB5_MECH_OID, MS_KRB5_MECH_OID, SPNEGO_OID } from '../krb5/gss/oids.ts';
 
 export const NegState = {
   ACCEPT_COMPLETED: 0,

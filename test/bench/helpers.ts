@@ -1,13 +1,13 @@
 // The two helpers under test, as jobs for runstat: ours exactly as request-key runs the installed
 // bundle (the file itself is exec'd, its `#!<node> <option>` line picks the interpreter), with
 // --replay instead of a key serial; Debian's cifs.upcall on a fake key through the keyutils
-// LD_PRELOAD shim (test/harness/stock-upcall.ts, docs/test-environments.md#the-keyutils-shim), with the gssproxy
+// LD_PRELOAD shim (test/harness/common/stock-upcall.ts, docs/test-environments.md#the-keyutils-shim), with the gssproxy
 // interposer variables an administrator puts in its request-key line. Both get -k with the
 // realm's krb5.conf and only HOME and PATH besides.
 import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RealmEnv } from '../harness/realm.ts';
-import { STOCK_UPCALL } from '../harness/stock-upcall.ts';
+import type { RealmEnv } from '../harness/realm/realm.ts';
+import { STOCK_UPCALL } from '../harness/common/stock-upcall.ts';
 import type { Job } from './runstat.ts';
 import { HELPER_ENV, type Subject } from './world.ts';
 

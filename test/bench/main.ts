@@ -21,9 +21,9 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { dirname, join } from 'node:path';
-import { Acceptor } from '../harness/acceptor.ts';
-import { ensureStormUsers, startRealm, type RealmEnv } from '../harness/realm.ts';
-import { splitPayload } from '../harness/stock-upcall.ts';
+import { Acceptor } from '../harness/common/acceptor.ts';
+import { ensureStormUsers, startRealm, type RealmEnv } from '../harness/realm/realm.ts';
+import { splitPayload } from '../harness/common/stock-upcall.ts';
 import { install, launcherLine } from '../../src/install/installer.ts';
 import { oursRun, stockRun, type OursSetup, type PreparedRun } from './helpers.ts';
 import {
@@ -290,7 +290,7 @@ export async function main(argv: string[], paths: BenchPaths): Promise<number> {
   const realm = await startRealm();
   const env = realm.env;
   const world = new World(env, scratch);
-  const acceptor = new Acceptor(env, join(repoRoot, 'test', 'harness', 'acceptor.py'));
+  const acceptor = new Acceptor(env, join(repoRoot, 'test', 'harness', 'common', 'acceptor.py'));
   try {
     const config = world.writeConfig();
     const ours: OursSetup = { launcher: [built.installed], config };

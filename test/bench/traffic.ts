@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RealmEnv } from '../harness/realm.ts';
+import type { RealmEnv } from '../harness/realm/realm.ts';
 import type { PreparedRun } from './helpers.ts';
 
 export interface TrafficAudit {

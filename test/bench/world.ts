@@ -11,7 +11,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { clearGssproxyCache, kinit, runAs, userEnv, type RealmEnv, type RealmUser } from '../harness/realm.ts';
+import { clearGssproxyCache, kinit, runAs, userEnv, type RealmEnv, type RealmUser } from '../harness/realm/realm.ts';
 
 export type UserState = 'a' | 'b' | 'c';
 

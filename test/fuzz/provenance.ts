@@ -18,6 +18,7 @@ import { build, transformSync, type Metafile } from 'esbuild';
 
 /** Entry modules per target (name pattern → modules, relative to the repository root). */
 const MODULES: Array<[RegExp, string[]]> = [
+  [/^key-description\.c-reference$/, ['test/reference/key-description-like-c.ts']],
   [/^key-description\.|^key-describe-string$/, ['src/kernel/key-description.ts']],
   [/^cifs_spnego_msg\.decode$/, ['src/kernel/spnego-msg.ts']],
   [/^der\./, ['src/krb5/messages/index.ts']],

@@ -10,12 +10,11 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import {
-  KeyDescriptionError, credentialUid, credentialUidLikeC, parseSpnegoDescription, parseSpnegoDescriptionLikeC, splitDescribeString,
-} from '../../src/kernel/key-description.ts';
+import { KeyDescriptionError, credentialUid, parseSpnegoDescription, splitDescribeString } from '../../src/kernel/key-description.ts';
+import { credentialUidLikeC, parseSpnegoDescriptionLikeC } from '../reference/key-description-like-c.ts';
 import { SpnegoMessageError, decodeCifsSpnegoMessage, encodeCifsSpnegoMessage } from '../../src/kernel/spnego-msg.ts';
 import * as m from '../../src/krb5/messages/index.ts';
-import { DecodeError } from '../../src/krb5/der/errors.ts';
+import { DecodeError } from '../../src/der/errors.ts';
 import {
   decodeGssChecksum, decodeNegotiationToken, encodeGssChecksum, encodeNegTokenInit, encodeNegTokenResp, frameKrb5ApReq,
   parseInitialContextToken, parseKrb5Token, unframeKrb5ApReq,

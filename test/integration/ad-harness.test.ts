@@ -1,22 +1,22 @@
-// The AD test domain itself (test/harness/samba-ad.ts): the real MIT tools, python3-gssapi,
+// The AD test domain itself (test/harness/ad/samba-ad.ts): the real MIT tools, python3-gssapi,
 // gssproxy 0.9.1 and Samba's own smbd agree with a Samba 4.22 AD DC before any of our code is
 // involved. A failure here is an environment problem, not a product bug. The KRB-ERRORs recorded
 // here (code, e-text, e-data) are the ones the product has to surface; docs/design/samba-ad.md
 // has the table.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Acceptor } from '../harness/acceptor.ts';
-import { logMark, logSince } from '../harness/realm.ts';
+import { Acceptor } from '../harness/common/acceptor.ts';
+import { logMark, logSince } from '../harness/realm/realm.ts';
 import {
   accountDn, acceptWithPac, adKinit, adUserEnv, inDcNamespace, kdcRequestLines, mitInitiate, modifyDirectory,
   ROOT, runAsUser, runAsUserAsync, startAdDomain, startExtraGssproxy, writeKrb5Conf,
   type AdDomain, type AdEnv, type AdUser,
-} from '../harness/samba-ad.ts';
-import { decodeKrbError, startKdcTap, type KdcTap, type KrbErrorInfo } from '../harness/samba-ad-kdc-tap.ts';
+} from '../harness/ad/samba-ad.ts';
+import { decodeKrbError, startKdcTap, type KdcTap, type KrbErrorInfo } from '../harness/ad/samba-ad-kdc-tap.ts';
 import {
   assertedIdentity, AUTHENTICATION_AUTHORITY_ASSERTED_IDENTITY, PAC_DELEGATION_INFO, parsePac,
   SERVICE_ASSERTED_IDENTITY, upnDnsInfo, utf16Strings,
-} from '../harness/samba-ad-pac.ts';
+} from '../harness/ad/samba-ad-pac.ts';
 
 // RFC 4120 §7.5.9 error codes, [MS-ERREF] NTSTATUS values
 const KDC_ERR_C_PRINCIPAL_UNKNOWN = 6;

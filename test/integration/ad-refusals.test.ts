@@ -1,5 +1,5 @@
 // The refusals Active Directory gives reach the trace and syslog with the
-// directory's reason. Each case runs the production bundle (test/harness/ad-upcall.ts) against the
+// directory's reason. Each case runs the production bundle (test/harness/ad/ad-upcall.ts) against the
 // Samba 4.22 AD DC through a recording relay (samba-ad-kdc-tap.ts), so three accounts of one
 // refusal are compared: the KRB-ERROR on the wire (code, e-text, e-data), the DC's own log line
 // (its `reason=`, which it never sends), and what the upcall wrote to its trace_file and logged at
@@ -21,15 +21,15 @@ import { chmodSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCodeInfo } from '../../src/krb5/iana/error-code.ts';
-import { acceptPayload, AdUpcallRunner, dcLogLine, traceOf, traceText, type AdUpcallOptions, type AdUpcallResult } from '../harness/ad-upcall.ts';
-import { InteropTable } from '../harness/ad-interop-table.ts';
-import { logMark } from '../harness/realm.ts';
+import { acceptPayload, AdUpcallRunner, dcLogLine, traceOf, traceText, type AdUpcallOptions, type AdUpcallResult } from '../harness/ad/ad-upcall.ts';
+import { InteropTable } from '../harness/ad/ad-interop-table.ts';
+import { logMark } from '../harness/realm/realm.ts';
 import {
   accountDn, adKinit, adUserEnv, modifyDirectory, ROOT, runAsUser, startAdDomain, startExtraGssproxy, writeKrb5Conf,
   type AdDomain, type AdEnv, type AdUser,
-} from '../harness/samba-ad.ts';
-import { decodeKrbError, startKdcTap, type KdcTap, type KrbErrorInfo } from '../harness/samba-ad-kdc-tap.ts';
-import { assertedIdentity, PAC_LOGON_INFO, parsePac, SERVICE_ASSERTED_IDENTITY, type Pac } from '../harness/samba-ad-pac.ts';
+} from '../harness/ad/samba-ad.ts';
+import { decodeKrbError, startKdcTap, type KdcTap, type KrbErrorInfo } from '../harness/ad/samba-ad-kdc-tap.ts';
+import { assertedIdentity, PAC_LOGON_INFO, parsePac, SERVICE_ASSERTED_IDENTITY, type Pac } from '../harness/ad/samba-ad-pac.ts';
 
 // RFC 4120 §7.5.9
 const KDC_ERR_C_PRINCIPAL_UNKNOWN = 6;

@@ -1,6 +1,6 @@
 // cifs-upcall against an Active Directory domain (Samba 4.22 AD DC, test/harness/
-// samba-ad.ts) through every path, each run through the production bundle with --replay as
-// request-key would run it (test/harness/ad-upcall.ts), each SPNEGO blob accepted by MIT's
+// ad/samba-ad.ts) through every path, each run through the production bundle with --replay as
+// request-key would run it (test/harness/ad/ad-upcall.ts), each SPNEGO blob accepted by MIT's
 // acceptor holding the server's keytab exported from the directory, with equal session keys, the
 // right user, and the PAC facts that tell the paths apart:
 //   own ticket   users kinit'd against the DC into FILE and KEYRING (persistent) caches, AES256
@@ -31,18 +31,18 @@ import { KdcOptions } from '../../src/krb5/iana/flags.ts';
 import { NameType } from '../../src/krb5/iana/name-type.ts';
 import { MemoryTrace } from '../../src/trace.ts';
 import { cifsSpnegoInitToken } from '../../src/spnego/index.ts';
-import { acceptPayload, AdUpcallRunner, dcLogLine, traceOf, traceText, type AdUpcallResult } from '../harness/ad-upcall.ts';
-import { InteropTable } from '../harness/ad-interop-table.ts';
-import { logMark } from '../harness/realm.ts';
+import { acceptPayload, AdUpcallRunner, dcLogLine, traceOf, traceText, type AdUpcallResult } from '../harness/ad/ad-upcall.ts';
+import { InteropTable } from '../harness/ad/ad-interop-table.ts';
+import { logMark } from '../harness/realm/realm.ts';
 import {
   acceptWithPac, adKinit, adUserEnv, ROOT, runAsUser, startAdDomain, writeKrb5Conf,
   type AdAcceptance, type AdDomain, type AdEnv, type AdUser,
-} from '../harness/samba-ad.ts';
-import { startKdcTap, type KdcTap } from '../harness/samba-ad-kdc-tap.ts';
+} from '../harness/ad/samba-ad.ts';
+import { startKdcTap, type KdcTap } from '../harness/ad/samba-ad-kdc-tap.ts';
 import {
   assertedIdentity, AUTHENTICATION_AUTHORITY_ASSERTED_IDENTITY, PAC_DELEGATION_INFO, parsePac,
   SERVICE_ASSERTED_IDENTITY, upnDnsInfo, utf16Strings, type Pac,
-} from '../harness/samba-ad-pac.ts';
+} from '../harness/ad/samba-ad-pac.ts';
 
 let ad: AdDomain;
 let env: AdEnv;

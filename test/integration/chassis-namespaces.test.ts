@@ -2,11 +2,11 @@
 // process in new mount + net + uts namespaces (made with unshare here) whose KRB5CCNAME names a file that exists
 // only inside its mount namespace. The whole pipeline runs through --replay of the test-only
 // stand-in bundle; the stand-in source reports what it can see from inside the pipeline.
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildChassisBundles, type ChassisBundles } from '../harness/standin/build.ts';
+import { describe, expect, it } from 'vitest';
+import { PAYLOAD_7_4, useChassis } from '../harness/standin/chassis.ts';
 import {
   chassisUsers,
   hex,
@@ -16,43 +16,27 @@ import {
   uniqueTag,
   vanishedPid,
   inSessionKeyring,
-  type CallerProcess,
 } from '../harness/standin/harness.ts';
 import type { TraceRecord } from '../../src/trace.ts';
 
-/** docs/kernel-key-protocol.md#example-payload: the payload for the stand-in's token and key with sec=krb5 */
-const PAYLOAD_7_4 = '0200000000000000100000003d000000000102030405060708090a0b0c0d0e0f' +
-  '603b06062b0601050502a031302fa00d300b06092a864886f712010202a21e041c601a06092a864886f71201020201006e0a30083006a0030201059f00' +
-  '00000000';
-
-let bundles: ChassisBundles;
-let work: string;
 let hidden: string;
-let caller: CallerProcess;
 const tag = uniqueTag();
 const users = chassisUsers();
-
-beforeAll(async () => {
-  bundles = await buildChassisBundles('ns');
-  work = mkdtempSync('/tmp/cifs-upcall-chassis-ns-');
-  chmodSync(work, 0o755); // the user must be able to walk to the caller's files
-  hidden = join(work, 'hidden');
-  mkdirSync(hidden, { mode: 0o755 });
-  // on the host only: the caller's tmpfs covers it
-  writeFileSync(join(hidden, 'host-only'), 'host file', { mode: 0o644 });
-  caller = await startContainerCaller({
-    hiddenDir: hidden,
-    ccacheFile: join(hidden, 'krb5cc_app'),
-    ccacheContent: `ccache-of-${tag}`,
-    owner: users.alice,
-    hostname: `caller-${tag}`,
-  });
-});
-
-afterAll(async () => {
-  await caller?.stop();
-  rmSync(work, { recursive: true, force: true });
-  bundles?.remove();
+const chassis = useChassis('ns', {
+  workMode: 0o755, // the user must be able to walk to the caller's files
+  startCaller: (work) => {
+    hidden = join(work, 'hidden');
+    mkdirSync(hidden, { mode: 0o755 });
+    // on the host only: the caller's tmpfs covers it
+    writeFileSync(join(hidden, 'host-only'), 'host file', { mode: 0o644 });
+    return startContainerCaller({
+      hiddenDir: hidden,
+      ccacheFile: join(hidden, 'krb5cc_app'),
+      ccacheContent: `ccache-of-${tag}`,
+      owner: users.alice,
+      hostname: `caller-${tag}`,
+    });
+  },
 });
 
 function description(options: { uid: number; pid: number; target?: 'app' | 'mount' }): string {
@@ -61,9 +45,9 @@ function description(options: { uid: number; pid: number; target?: 'app' | 'moun
 }
 
 function replay(desc: string, extra: string[] = []): { status: number; trace: TraceRecord[]; payload: string; stderr: string } {
-  const traceFile = join(work, `trace-${uniqueTag()}.jsonl`);
-  const payloadFile = join(work, `payload-${uniqueTag()}.bin`);
-  const r = runBundle(bundles.standin, ['--replay', desc, `--trace=${traceFile}`, '--trace-format=json', '--payload-out', payloadFile, ...extra], {
+  const traceFile = join(chassis.work, `trace-${uniqueTag()}.jsonl`);
+  const payloadFile = join(chassis.work, `payload-${uniqueTag()}.bin`);
+  const r = runBundle(chassis.bundles.standin, ['--replay', desc, `--trace=${traceFile}`, '--trace-format=json', '--payload-out', payloadFile, ...extra], {
     CIFS_UPCALL_STANDIN_PROBE: `${join(hidden, 'host-only')}:${join(hidden, 'krb5cc_app')}`,
   });
   return { status: r.status, trace: readJsonTrace(traceFile), payload: readFileSync(payloadFile).toString('hex'), stderr: r.stderr };
@@ -75,7 +59,7 @@ const find = (trace: TraceRecord[], area: string, re: RegExp): TraceRecord | und
 
 describe('upcall_target=app: the caller\'s namespaces', () => {
   it('enters mnt, net and uts of the caller; KRB5CCNAME found; the file only the caller sees is visible, the host-only one is not', () => {
-    const r = replay(description({ uid: users.alice.uid, pid: caller.pid, target: 'app' }));
+    const r = replay(description({ uid: users.alice.uid, pid: chassis.caller.pid, target: 'app' }));
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.payload).toBe(PAYLOAD_7_4);
@@ -84,7 +68,7 @@ describe('upcall_target=app: the caller\'s namespaces', () => {
     const decisions = Object.fromEntries(r.trace.filter((t) => t.area === 'ns' && t.fields?.['action'])
       .map((t) => [t.fields!['type'], t.fields!]));
     for (const type of ['uts', 'net', 'mnt']) {
-      expect(decisions[type]).toMatchObject({ action: 'enter', targetInode: inode(caller.pid, type), ownInode: inode(process.pid, type) });
+      expect(decisions[type]).toMatchObject({ action: 'enter', targetInode: inode(chassis.caller.pid, type), ownInode: inode(process.pid, type) });
     }
     for (const type of ['cgroup', 'ipc', 'pid']) expect(decisions[type]).toMatchObject({ action: 'same' });
     for (const type of ['user', 'time']) expect(decisions[type]).toMatchObject({ action: 'stay' });
@@ -106,14 +90,14 @@ describe('upcall_target=app: the caller\'s namespaces', () => {
   });
 
   it('without upcall_target (kernel < 6.13) behaves as app', () => {
-    const r = replay(description({ uid: users.alice.uid, pid: caller.pid }));
+    const r = replay(description({ uid: users.alice.uid, pid: chassis.caller.pid }));
     expect(r.status).toBe(0);
     expect(find(r.trace, 'ns', /^entered uts, net, mnt/)).toBeDefined();
     expect(find(r.trace, 'env', /^KRB5CCNAME=/)).toBeDefined();
   });
 
   it('-E: still in the caller\'s namespaces, but KRB5CCNAME is not read', () => {
-    const r = replay(description({ uid: users.alice.uid, pid: caller.pid, target: 'app' }), ['-E']);
+    const r = replay(description({ uid: users.alice.uid, pid: chassis.caller.pid, target: 'app' }), ['-E']);
     expect(r.status).toBe(0);
     expect(find(r.trace, 'env', /^no probe: -E/)).toBeDefined();
     expect(find(r.trace, 'ccache', /no probed ccache name/)).toBeDefined();
@@ -121,7 +105,7 @@ describe('upcall_target=app: the caller\'s namespaces', () => {
   });
 
   it('credential uid 0: switched, but root never takes KRB5CCNAME from the caller', () => {
-    const r = replay(description({ uid: 0, pid: caller.pid, target: 'app' }));
+    const r = replay(description({ uid: 0, pid: chassis.caller.pid, target: 'app' }));
     expect(r.status).toBe(0);
     expect(find(r.trace, 'env', /^no probe: credential uid 0/)).toBeDefined();
     expect(find(r.trace, 'ns', /^entered uts, net, mnt/)).toBeDefined();
@@ -130,7 +114,7 @@ describe('upcall_target=app: the caller\'s namespaces', () => {
 
 describe('upcall_target=mount: the helper\'s own namespaces; pid 0 refused', () => {
   it('mount: no switch, no probe; the source sees the host (host-only file, host name, host interfaces)', () => {
-    const r = replay(description({ uid: users.alice.uid, pid: caller.pid, target: 'mount' }));
+    const r = replay(description({ uid: users.alice.uid, pid: chassis.caller.pid, target: 'mount' }));
     expect(r.status).toBe(0);
     expect(find(r.trace, 'ns', /^upcall_target=mount/)).toBeDefined();
     expect(find(r.trace, 'ns', /^staying in the helper's own namespaces/)).toBeDefined();
@@ -167,13 +151,13 @@ describe('fail closed', () => {
     expect(refused.status).toBe(6);
     expect(refused.stderr).toMatch(/add --pid with a live process of the same user/);
     // the caller process runs as root (uid 0): it may stand in for uid 0's description only
-    const r = replay(description({ uid: 0, pid: gone, target: 'app' }), ['--pid', String(caller.pid)]);
+    const r = replay(description({ uid: 0, pid: gone, target: 'app' }), ['--pid', String(chassis.caller.pid)]);
     expect(r.status, r.stderr).toBe(0);
-    expect(find(r.trace, 'ns', new RegExp(`the description's pid ${gone} replaced by --pid ${caller.pid}`))).toBeDefined();
+    expect(find(r.trace, 'ns', new RegExp(`the description's pid ${gone} replaced by --pid ${chassis.caller.pid}`))).toBeDefined();
     // the stand-in's namespaces were entered: its mount namespace, and the host-only file is hidden
-    expect(r.trace.find((t) => t.area === 'ns' && t.fields?.['type'] === 'mnt')?.fields).toMatchObject({ action: 'enter', targetInode: inode(caller.pid, 'mnt') });
+    expect(r.trace.find((t) => t.area === 'ns' && t.fields?.['type'] === 'mnt')?.fields).toMatchObject({ action: 'enter', targetInode: inode(chassis.caller.pid, 'mnt') });
     expect(find(r.trace, 'ccache', /probe .*host-only/)?.fields).toMatchObject({ visible: false });
-    const other = replay(description({ uid: users.bob.uid, pid: gone, target: 'app' }), ['--pid', String(caller.pid)]);
+    const other = replay(description({ uid: users.bob.uid, pid: gone, target: 'app' }), ['--pid', String(chassis.caller.pid)]);
     expect(other.status).toBe(6);
     expect(other.stderr).toMatch(new RegExp(`runs as uid 0, not as the credential uid ${users.bob.uid}`));
   });
@@ -183,14 +167,14 @@ describe('fail closed', () => {
     // started BEFORE the "triggering" process: the helper's reference is its user-space parent's
     // start time (what request-key is when a wrapper forks the helper), so the younger target
     // must be a recycled id.
-    const traceFile = join(work, `trace-reuse-${uniqueTag()}.jsonl`);
+    const traceFile = join(chassis.work, `trace-reuse-${uniqueTag()}.jsonl`);
     const desc = (pid: string): string => `ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x834;creduid=0x834;pid=${pid};upcall_target=app`;
     const script = [
       'sleep 0.1',
       '/bin/sleep 300 & T=$!',
       'sleep 0.1',
       `K=$(keyctl add user "${desc('0x$(printf %x $T)')}" x @s)`,
-      `/usr/bin/node ${bundles.standin} --key-type user --trace=${traceFile} --trace-format=json $K`,
+      `/usr/bin/node ${chassis.bundles.standin} --key-type user --trace=${traceFile} --trace-format=json $K`,
       'S=$?',
       'kill $T',
       'echo status=$S',

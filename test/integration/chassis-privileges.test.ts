@@ -1,10 +1,9 @@
 // Privileges (docs/cifs-upcall-behaviour.md#identity-and-privileges): the credential source runs with
 // the user's uid/gid, no supplementary groups and no capabilities — checked from inside, by the
 // stand-in source reading /proc/self/status and /proc/thread-self/status in the pipeline.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { buildChassisBundles, type ChassisBundles } from '../harness/standin/build.ts';
+import { useChassis } from '../harness/standin/chassis.ts';
 import {
   chassisUsers,
   hex,
@@ -12,31 +11,16 @@ import {
   runBundle,
   startPlainCaller,
   uniqueTag,
-  type CallerProcess,
 } from '../harness/standin/harness.ts';
 import type { TraceRecord } from '../../src/trace.ts';
 
-let bundles: ChassisBundles;
-let work: string;
-let caller: CallerProcess;
+const chassis = useChassis('priv', { startCaller: () => startPlainCaller({ PATH: '/usr/bin' }) });
 const users = chassisUsers();
 
-beforeAll(async () => {
-  bundles = await buildChassisBundles('priv');
-  work = mkdtempSync('/tmp/cifs-upcall-chassis-priv-');
-  caller = await startPlainCaller({ PATH: '/usr/bin' });
-});
-
-afterAll(async () => {
-  await caller?.stop();
-  rmSync(work, { recursive: true, force: true });
-  bundles?.remove();
-});
-
 function replayAs(uid: number, extra: string[] = []): { status: number; trace: TraceRecord[]; stderr: string } {
-  const traceFile = join(work, `trace-${uniqueTag()}.jsonl`);
-  const desc = `ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=${hex(uid)};creduid=${hex(uid)};pid=${hex(caller.pid)};upcall_target=app`;
-  const r = runBundle(bundles.standin, ['--replay', desc, `--trace=${traceFile}`, '--trace-format=json', ...extra]);
+  const traceFile = join(chassis.work, `trace-${uniqueTag()}.jsonl`);
+  const desc = `ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=${hex(uid)};creduid=${hex(uid)};pid=${hex(chassis.caller.pid)};upcall_target=app`;
+  const r = runBundle(chassis.bundles.standin, ['--replay', desc, `--trace=${traceFile}`, '--trace-format=json', ...extra]);
   return { status: r.status, trace: readJsonTrace(traceFile), stderr: r.stderr };
 }
 

@@ -3,11 +3,10 @@
 // stands in for cifs.spnego (--key-type user). Each test installs its own request-key.d line
 // matching a unique description, calls request_key(2) through `keyctl request2` in a fresh session
 // keyring, and removes its line.
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { probedTitle, probeNonRootRequestKey, reportProbeSkip } from '../harness/host-probes.ts';
-import { buildChassisBundles, type ChassisBundles } from '../harness/standin/build.ts';
+import { describe, expect, it } from 'vitest';
+import { probedTitle, probeNonRootRequestKey, reportProbeSkip } from '../harness/common/host-probes.ts';
+import { PAYLOAD_7_4, useChassis } from '../harness/standin/chassis.ts';
 import {
   chassisUsers,
   hex,
@@ -16,31 +15,10 @@ import {
   readJsonTrace,
   startPlainCaller,
   uniqueTag,
-  type CallerProcess,
 } from '../harness/standin/harness.ts';
 
-/** docs/kernel-key-protocol.md#example-payload */
-const PAYLOAD_7_4 = '0200000000000000100000003d000000000102030405060708090a0b0c0d0e0f' +
-  '603b06062b0601050502a031302fa00d300b06092a864886f712010202a21e041c601a06092a864886f71201020201006e0a30083006a0030201059f00' +
-  '00000000';
-
-let bundles: ChassisBundles;
-let work: string;
-let caller: CallerProcess;
+const chassis = useChassis('rk', { workMode: 0o755, startCaller: () => startPlainCaller({ KRB5CCNAME: 'FILE:/tmp/krb5cc_chassis_rk' }) });
 const users = chassisUsers();
-
-beforeAll(async () => {
-  bundles = await buildChassisBundles('rk');
-  work = mkdtempSync('/tmp/cifs-upcall-chassis-rk-');
-  chmodSync(work, 0o755);
-  caller = await startPlainCaller({ KRB5CCNAME: 'FILE:/tmp/krb5cc_chassis_rk' });
-});
-
-afterAll(async () => {
-  await caller?.stop();
-  rmSync(work, { recursive: true, force: true });
-  bundles?.remove();
-});
 
 /** The unique description glob of one test, and a description that matches it. */
 function scenario(creduid: number, pid: number): { tag: string; glob: string; description: string; trace: string } {
@@ -49,7 +27,7 @@ function scenario(creduid: number, pid: number): { tag: string; glob: string; de
     tag,
     glob: `ver=0x2;host=t${tag}.invalid;*`,
     description: `ver=0x2;host=t${tag}.invalid;ip4=127.0.0.2;sec=krb5;uid=${hex(creduid)};creduid=${hex(creduid)};pid=${hex(pid)};upcall_target=app`,
-    trace: join(work, `trace-${tag}.jsonl`),
+    trace: join(chassis.work, `trace-${tag}.jsonl`),
   };
 }
 
@@ -63,9 +41,9 @@ function keyLine(output: string, tag: string): { flags: string; expiry: string; 
 
 describe('request_key(2) → /sbin/request-key → cifs-upcall', () => {
   it('instantiates the key with the payload (read back with keyctl pipe), as uid 2100 after the drop', () => {
-    const s = scenario(users.alice.uid, caller.pid);
+    const s = scenario(users.alice.uid, chassis.caller.pid);
     const line = installRequestKeyLine(s.tag,
-      `create user ${s.glob} * /usr/bin/node ${bundles.standin} --key-type user --trace=${s.trace} --trace-format=json %k`);
+      `create user ${s.glob} * /usr/bin/node ${chassis.bundles.standin} --key-type user --trace=${s.trace} --trace-format=json %k`);
     try {
       const r = inSessionKeyring(`id=$(keyctl request2 user '${s.description}' '' @s) || exit 9; keyctl pipe "$id" | od -An -tx1 -v | tr -d ' \\n'`);
       expect(r.stderr).not.toMatch(/request_key|error/i);
@@ -88,9 +66,9 @@ describe('request_key(2) → /sbin/request-key → cifs-upcall', () => {
 
   it('on failure: a negative key with our timeout — ENOKEY at once while it lasts, a new upcall after', () => {
     // the production bundle: no ticket and no gssproxy here, so every upcall fails (exit 8)
-    const s = scenario(users.alice.uid, caller.pid);
+    const s = scenario(users.alice.uid, chassis.caller.pid);
     const line = installRequestKeyLine(s.tag,
-      `create user ${s.glob} * /usr/bin/node ${bundles.production} --key-type user --negative-timeout 3 --trace=${s.trace} --trace-format=json %k`);
+      `create user ${s.glob} * /usr/bin/node ${chassis.bundles.production} --key-type user --negative-timeout 3 --trace=${s.trace} --trace-format=json %k`);
     let r;
     try {
       r = inSessionKeyring([
@@ -130,7 +108,7 @@ describe('request_key(2) → /sbin/request-key → cifs-upcall', () => {
   it.skipIf(!nonRoot.available)(probedTitle(forgedTitle, nonRoot), () => {
     const s = scenario(0, 1); // asks for root's credentials in init's namespaces
     const line = installRequestKeyLine(s.tag,
-      `create user ${s.glob} * /usr/bin/node ${bundles.standin} --key-type user --trace=${s.trace} --trace-format=json %k`);
+      `create user ${s.glob} * /usr/bin/node ${chassis.bundles.standin} --key-type user --trace=${s.trace} --trace-format=json %k`);
     let r;
     try {
       r = inSessionKeyring(`keyctl request2 user '${s.description}' '' @s; echo rc=$?; echo @KEYS@; cat /proc/keys`, users.bob);

@@ -8,7 +8,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { clearGssproxyCache, type RealmEnv, type RealmUser } from '../harness/realm.ts';
+import { clearGssproxyCache, type RealmEnv, type RealmUser } from '../harness/realm/realm.ts';
 
 const env: RealmEnv = inject('realm');
 const repo = resolve(import.meta.dirname, '..', '..');

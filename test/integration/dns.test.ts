@@ -1,6 +1,6 @@
 // Our resolver (src/net/dns) against a real DNS server: dnsmasq 2.90 on loopback
-// (test/harness/dnsmasq.ts), plus the KDC discovery path (docs/kerberos.md#locating-the-kdc: URI, SRV, ".")
-// ending at a real MIT krb5kdc (test/harness/mini-kdc.ts). The machine's resolver is never
+// (test/harness/realm/dnsmasq.ts), plus the KDC discovery path (docs/kerberos.md#locating-the-kdc: URI, SRV, ".")
+// ending at a real MIT krb5kdc (test/harness/realm/mini-kdc.ts). The machine's resolver is never
 // asked: every call names the dnsmasq server and a private resolv.conf/hosts file.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,8 +23,8 @@ import {
   type DnsOptions,
 } from '../../src/net/dns/index.ts';
 import { MemoryTrace } from '../../src/trace.ts';
-import { startDnsmasq, type Dnsmasq } from '../harness/dnsmasq.ts';
-import { buildAsReq, classifyKdcReply, krbErrorCode, startMiniKdc, type MiniKdc } from '../harness/mini-kdc.ts';
+import { startDnsmasq, type Dnsmasq } from '../harness/realm/dnsmasq.ts';
+import { buildAsReq, classifyKdcReply, krbErrorCode, startMiniKdc, type MiniKdc } from '../harness/realm/mini-kdc.ts';
 
 let dns: Dnsmasq;
 let kdc: MiniKdc;

@@ -9,8 +9,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startDaemon, stopDaemon, waitFor, type Daemon } from '../harness/processes.ts';
-import type { RealmEnv } from '../harness/realm.ts';
+import { startDaemon, stopDaemon, waitFor, type Daemon } from '../harness/common/processes.ts';
+import type { RealmEnv } from '../harness/realm/realm.ts';
 
 const env: RealmEnv = inject('realm');
 const repo = resolve(import.meta.dirname, '..', '..');

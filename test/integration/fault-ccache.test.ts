@@ -3,7 +3,7 @@
 // real request-key path (request_key(2) → /sbin/request-key → the production bundle with
 // --key-type user, --strategy local-only), so the key's state is the kernel's. Every case ends
 // within its bound, names its cause at LOG_ERR (captured by the upcall's pid from a private
-// /dev/log: test/harness/fault-syslog.ts) and in the trace, exits non-zero, and leaves a negative
+// /dev/log: test/harness/faults/fault-syslog.ts) and in the trace, exits non-zero, and leaves a negative
 // key with our timeout — never a key, so never one carrying another user's identity. A positive
 // control (alice's own valid cache) gets a key, and the acceptor confirms it carries alice.
 // The row that needs request_key(2) from a non-root user runs only where the host kernel lets
@@ -12,16 +12,16 @@ import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readFileSyn
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { Acceptor } from '../harness/acceptor.ts';
-import { startSyslogCapture, type SyslogCapture } from '../harness/fault-syslog.ts';
+import { Acceptor } from '../harness/common/acceptor.ts';
+import { startSyslogCapture, type SyslogCapture } from '../harness/faults/fault-syslog.ts';
 import {
   buildProduction, describeKey, matrixRow, printMatrix, requestKeyUpcall, traceText, uniqueIp4,
   type DescriptionFields, type MatrixRow, type ProductionBundle, type UpcallOutcome,
-} from '../harness/fault-upcall.ts';
+} from '../harness/faults/fault-upcall.ts';
 import { startPlainCaller, vanishedPid, type CallerProcess } from '../harness/standin/harness.ts';
-import { isAlive, sleep } from '../harness/processes.ts';
-import { probeNonRootRequestKey, probedTitle, reportProbeSkip } from '../harness/host-probes.ts';
-import { kinit } from '../harness/realm.ts';
+import { isAlive, sleep } from '../harness/common/processes.ts';
+import { probeNonRootRequestKey, probedTitle, reportProbeSkip } from '../harness/common/host-probes.ts';
+import { kinit } from '../harness/realm/realm.ts';
 import { decodeCifsSpnegoMessage } from '../../src/kernel/spnego-msg.ts';
 import { decodeNegotiationToken } from '../../src/spnego/index.ts';
 

@@ -13,13 +13,13 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   makeDeadSocket, record, socketDir, startClosingGssproxy, startFakeGssproxy, startGarbageGssproxy, startHungGssproxy,
   type FakeGssproxy,
-} from '../harness/gssproxy-fakes.ts';
-import { startSyslogCapture, type SyslogCapture } from '../harness/fault-syslog.ts';
+} from '../harness/gssproxy/gssproxy-fakes.ts';
+import { startSyslogCapture, type SyslogCapture } from '../harness/faults/fault-syslog.ts';
 import {
   buildProduction, expectFaultRefused, expectKeyInstantiated, faultUpcall, matrixRow, printMatrix, probeRootRequestKey,
   type MatrixRow, type ProductionBundle, type UpcallOutcome,
-} from '../harness/fault-upcall.ts';
-import { clearGssproxyCache } from '../harness/realm.ts';
+} from '../harness/faults/fault-upcall.ts';
+import { clearGssproxyCache } from '../harness/realm/realm.ts';
 import { startPlainCaller, type CallerProcess } from '../harness/standin/harness.ts';
 
 const env = inject('realm');

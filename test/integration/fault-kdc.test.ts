@@ -11,14 +11,14 @@
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startFakeKdc, type FakeKdc, type FakeKdcMode } from '../harness/fault-kdc.ts';
-import { startSyslogCapture, type SyslogCapture } from '../harness/fault-syslog.ts';
+import { startFakeKdc, type FakeKdc, type FakeKdcMode } from '../harness/faults/fault-kdc.ts';
+import { startSyslogCapture, type SyslogCapture } from '../harness/faults/fault-syslog.ts';
 import {
   buildProduction, expectFaultRefused, expectKeyInstantiated, faultUpcall, matrixRow, printMatrix, probeRootRequestKey,
   type MatrixRow, type ProductionBundle, type UpcallOutcome,
-} from '../harness/fault-upcall.ts';
-import { findFreePort } from '../harness/processes.ts';
-import { kinit } from '../harness/realm.ts';
+} from '../harness/faults/fault-upcall.ts';
+import { findFreePort } from '../harness/common/processes.ts';
+import { kinit } from '../harness/realm/realm.ts';
 import { startPlainCaller, type CallerProcess } from '../harness/standin/harness.ts';
 
 const env = inject('realm');

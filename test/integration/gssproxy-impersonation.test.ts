@@ -6,9 +6,9 @@
 // source returns the raw RFC 2743 token (SPNEGO is src/spnego's), so the acceptor runs in krb5 mode.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { existsSync, readdirSync } from 'node:fs';
-import { Acceptor } from '../harness/acceptor.ts';
-import { bundleGssproxyClient, runGssproxyClientAs, type BundledClient } from '../harness/gssproxy-run-as.ts';
-import { clearGssproxyCache, logMark, logSince, type RealmUser } from '../harness/realm.ts';
+import { Acceptor } from '../harness/common/acceptor.ts';
+import { bundleGssproxyClient, runGssproxyClientAs, type BundledClient } from '../harness/gssproxy/gssproxy-run-as.ts';
+import { clearGssproxyCache, logMark, logSince, type RealmUser } from '../harness/realm/realm.ts';
 import { GssproxyClient } from '../../src/gssproxy/client.ts';
 import { CredUsage, Oid, OptionName, OptionValue } from '../../src/gssproxy/constants.ts';
 import { parseExportedContext, sessionKeyFromExportedContext } from '../../src/gssproxy/exported-context.ts';

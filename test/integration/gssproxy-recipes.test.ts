@@ -13,9 +13,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { gssproxyDropIn } from '../../src/install/installer.ts';
-import { Acceptor } from '../harness/acceptor.ts';
-import { startDaemon, stopDaemon, waitFor, type Daemon } from '../harness/processes.ts';
-import { logMark, logSince, type RealmEnv, type RealmUser } from '../harness/realm.ts';
+import { Acceptor } from '../harness/common/acceptor.ts';
+import { startDaemon, stopDaemon, waitFor, type Daemon } from '../harness/common/processes.ts';
+import { logMark, logSince, type RealmEnv, type RealmUser } from '../harness/realm/realm.ts';
 
 const env: RealmEnv = inject('realm');
 const repo = resolve(import.meta.dirname, '..', '..');

@@ -4,9 +4,9 @@
 // 50 simultaneous upcalls would), and 50 concurrent acquisitions in one root process (uid-name
 // naming, one connection per acquisition).
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { Acceptor } from '../harness/acceptor.ts';
-import { bundleGssproxyClient, runGssproxyClientAs, type BundledClient } from '../harness/gssproxy-run-as.ts';
-import { clearGssproxyCache, ensureStormUsers, logMark, logSince, type RealmUser } from '../harness/realm.ts';
+import { Acceptor } from '../harness/common/acceptor.ts';
+import { bundleGssproxyClient, runGssproxyClientAs, type BundledClient } from '../harness/gssproxy/gssproxy-run-as.ts';
+import { clearGssproxyCache, ensureStormUsers, logMark, logSince, type RealmUser } from '../harness/realm/realm.ts';
 import { GssproxySource } from '../../src/gssproxy/source.ts';
 import { MemoryTrace } from '../../src/trace.ts';
 

@@ -11,8 +11,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { Acceptor } from '../harness/acceptor.ts';
-import { clearGssproxyCache } from '../harness/realm.ts';
+import { Acceptor } from '../harness/common/acceptor.ts';
+import { clearGssproxyCache } from '../harness/realm/realm.ts';
 
 const env = inject('realm');
 const repo = resolve(import.meta.dirname, '..', '..');

@@ -1,5 +1,5 @@
 // KDC transport (RFC 4120 §7.2.1/§7.2.2; docs/kerberos.md#kdc-transport) against a real MIT krb5kdc 1.20
-// (test/harness/mini-kdc.ts, kdc_max_dgram_reply_size = 500 so an AS-REP over UDP becomes
+// (test/harness/realm/mini-kdc.ts, kdc_max_dgram_reply_size = 500 so an AS-REP over UDP becomes
 // KRB_ERR_RESPONSE_TOO_BIG) and listeners made here to misbehave: silent, refusing, garbage,
 // truncated. The timing expectations are MIT 1.20's, measured with kinit + KRB5_TRACE on this
 // machine: a dead KDC costs nothing, a silent UDP one 1 s (T), an accepting-but-silent TCP one
@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Krb5Config } from '../../src/krb5/config/krb5-config.ts';
 import { KdcUnreachableError, sendToKdc, type KdcReply, type SendToKdcOptions } from '../../src/krb5/kdc/transport.ts';
 import { MemoryTrace } from '../../src/trace.ts';
-import { buildAsReq, classifyKdcReply, krbErrorCode, startMiniKdc, type MiniKdc } from '../harness/mini-kdc.ts';
+import { buildAsReq, classifyKdcReply, krbErrorCode, startMiniKdc, type MiniKdc } from '../harness/realm/mini-kdc.ts';
 
 let kdc: MiniKdc;
 const closers: Array<() => Promise<void>> = [];

@@ -7,8 +7,8 @@
 // session key, which must be our subkey. Also through the SPNEGO framing the pipeline adds
 // (sec=krb5 and sec=mskrb5).
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { Acceptor } from '../harness/acceptor.ts';
-import { ENCTYPES } from '../harness/realm.ts';
+import { Acceptor } from '../harness/common/acceptor.ts';
+import { ENCTYPES } from '../harness/realm/realm.ts';
 import { buildCifsApReq } from '../../src/krb5/client/ap-req.ts';
 import { KdcClock } from '../../src/krb5/client/clock.ts';
 import { encryptionType } from '../../src/krb5/crypto/index.ts';

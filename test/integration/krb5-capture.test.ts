@@ -11,9 +11,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { bundleKrb5Initiator, runKrb5InitiatorAs, type BundledInitiator, type Krb5ChildResult } from '../harness/krb5-run-as.ts';
-import { krb5ConfVariant, workDir } from '../harness/krb5-test-users.ts';
-import { kadminLocal, kinit, type RealmUser } from '../harness/realm.ts';
+import { bundleKrb5Initiator, runKrb5InitiatorAs, type BundledInitiator, type Krb5ChildResult } from '../harness/realm/krb5-run-as.ts';
+import { krb5ConfVariant, workDir } from '../harness/realm/krb5-test-users.ts';
+import { kadminLocal, kinit, type RealmUser } from '../harness/realm/realm.ts';
 import { FileCredentialCache } from '../../src/krb5/ccache/file.ts';
 import { unparsePrincipal } from '../../src/krb5/ccache/model.ts';
 import { readKeytab } from '../../src/krb5/keytab/keytab.ts';
@@ -21,7 +21,7 @@ import {
   decodeAsRep, decodeKdcReq, decodeKrbError, decodeTgsRep, decodeTicket, encodeAsRep, encodeAsReq, encodeKrbError,
   encodeTgsRep, encodeTgsReq,
 } from '../../src/krb5/messages/index.ts';
-import { unframeKrb5ApReq } from '../../src/spnego/gss-token.ts';
+import { unframeKrb5ApReq } from '../../src/krb5/gss/gss-token.ts';
 import { decodeApReq } from '../../src/krb5/messages/ap-req.ts';
 
 const env = inject('realm');

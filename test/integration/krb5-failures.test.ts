@@ -18,11 +18,11 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { Acceptor } from '../harness/acceptor.ts';
-import { bundleKrb5Initiator, runKrb5InitiatorAs, type BundledInitiator, type Krb5ChildResult } from '../harness/krb5-run-as.ts';
-import { krb5ConfVariant, tgsLines, workDir } from '../harness/krb5-test-users.ts';
-import { findFreePort, sleep } from '../harness/processes.ts';
-import { kinit, logMark, logSince, type RealmUser } from '../harness/realm.ts';
+import { Acceptor } from '../harness/common/acceptor.ts';
+import { bundleKrb5Initiator, runKrb5InitiatorAs, type BundledInitiator, type Krb5ChildResult } from '../harness/realm/krb5-run-as.ts';
+import { krb5ConfVariant, tgsLines, workDir } from '../harness/realm/krb5-test-users.ts';
+import { findFreePort, sleep } from '../harness/common/processes.ts';
+import { kinit, logMark, logSince, type RealmUser } from '../harness/realm/realm.ts';
 import { encodeFileCcache, parseFileCcache } from '../../src/krb5/ccache/marshal.ts';
 
 const env = inject('realm');

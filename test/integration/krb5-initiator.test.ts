@@ -15,13 +15,13 @@
 //  * keytab fallback: CLIENT$ from the machine keytab, as root (the mount's own session).
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { join } from 'node:path';
-import { Acceptor } from '../harness/acceptor.ts';
-import { startKcm, type KcmDaemon } from '../harness/kcm.ts';
-import { bundleKrb5Initiator, runKrb5InitiatorAs, type BundledInitiator, type Krb5ChildResult } from '../harness/krb5-run-as.ts';
+import { Acceptor } from '../harness/common/acceptor.ts';
+import { startKcm, type KcmDaemon } from '../harness/realm/kcm.ts';
+import { bundleKrb5Initiator, runKrb5InitiatorAs, type BundledInitiator, type Krb5ChildResult } from '../harness/realm/krb5-run-as.ts';
 import {
   CONF_ENCTYPE, KLIST_ENCTYPE, klistAs, krb5ConfVariant, krb5TestUsers, tgsLines, workDir,
-} from '../harness/krb5-test-users.ts';
-import { kadminLocal, kinit, logMark, logSince, runAs, userEnv, ENCTYPES, type RealmUser } from '../harness/realm.ts';
+} from '../harness/realm/krb5-test-users.ts';
+import { kadminLocal, kinit, logMark, logSince, runAs, userEnv, ENCTYPES, type RealmUser } from '../harness/realm/realm.ts';
 
 const env = inject('realm');
 const acceptor = new Acceptor(env);

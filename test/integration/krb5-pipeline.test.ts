@@ -7,9 +7,9 @@
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { Acceptor } from '../harness/acceptor.ts';
-import { krb5TestUsers, tgsLines, workDir } from '../harness/krb5-test-users.ts';
-import { kinit, logMark, logSince, type RealmUser } from '../harness/realm.ts';
+import { Acceptor } from '../harness/common/acceptor.ts';
+import { krb5TestUsers, tgsLines, workDir } from '../harness/realm/krb5-test-users.ts';
+import { kinit, logMark, logSince, type RealmUser } from '../harness/realm/realm.ts';
 import { buildChassisBundles, type ChassisBundles } from '../harness/standin/build.ts';
 import { hex, readJsonTrace, runBundle, startPlainCaller, type CallerProcess } from '../harness/standin/harness.ts';
 

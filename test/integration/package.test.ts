@@ -14,8 +14,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { Acceptor } from '../harness/acceptor.ts';
-import { clearGssproxyCache, type RealmEnv } from '../harness/realm.ts';
+import { Acceptor } from '../harness/common/acceptor.ts';
+import { clearGssproxyCache, type RealmEnv } from '../harness/realm/realm.ts';
 
 const env: RealmEnv = inject('realm');
 const repo = resolve(import.meta.dirname, '..', '..');

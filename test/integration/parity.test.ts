@@ -3,7 +3,7 @@
 // a SPNEGO acceptor accepts with the same identity, with the same layout — version 2, flags 0, key
 // length, one mech OID, mechToken only, no mutual authentication, C's 4 trailing zero bytes; and
 // where the stock refuses, ours refuses too. The C program runs on a fake key through the keyutils
-// LD_PRELOAD shim (test/harness/stock-upcall.ts); ours through --replay. The user-namespace rows
+// LD_PRELOAD shim (test/harness/common/stock-upcall.ts); ours through --replay. The user-namespace rows
 // follow docs/user-namespaces.md; the rows where we differ on purpose say so.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,15 +11,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { decodeApReq } from '../../src/krb5/messages/index.ts';
 import { decodeNegotiationToken, parseInitialContextToken, unframeKrb5ApReq } from '../../src/spnego/index.ts';
-import { Acceptor } from '../harness/acceptor.ts';
-import { clearGssproxyCache, kinit, type RealmUser } from '../harness/realm.ts';
+import { Acceptor } from '../harness/common/acceptor.ts';
+import { clearGssproxyCache, kinit, type RealmUser } from '../harness/realm/realm.ts';
 import { buildChassisBundles, type ChassisBundles } from '../harness/standin/build.ts';
 import { vanishedPid } from '../harness/standin/harness.ts';
-import { probedTitle, reportProbeSkip, type ProbeFinding } from '../harness/host-probes.ts';
-import { runStockUpcall, splitPayload, STOCK_FIXED_VERSION, stockPackage, type StockResult } from '../harness/stock-upcall.ts';
+import { probedTitle, reportProbeSkip, type ProbeFinding } from '../harness/common/host-probes.ts';
+import { runStockUpcall, splitPayload, STOCK_FIXED_VERSION, stockPackage, type StockResult } from '../harness/common/stock-upcall.ts';
 import {
   assertNoHostPasswd, ensureHostUserInRange, startContainer, startUnmappedProcess, SUBID_BASE, SUBID_MAP, type ContainerProcess,
-} from '../harness/userns.ts';
+} from '../harness/common/userns.ts';
 
 const env = inject('realm');
 const acceptor = new Acceptor(env);

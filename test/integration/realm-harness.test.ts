@@ -1,8 +1,8 @@
 // The test bed itself: the real MIT tools and python3-gssapi agree with each other before any of
 // our code is involved (a failure here is an environment problem, not a product bug).
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { Acceptor } from '../harness/acceptor.ts';
-import { kinit, klist, logMark, logSince, runAs, userEnv } from '../harness/realm.ts';
+import { Acceptor } from '../harness/common/acceptor.ts';
+import { kinit, klist, logMark, logSince, runAs, userEnv } from '../harness/realm/realm.ts';
 
 const env = inject('realm');
 const acceptor = new Acceptor(env);

@@ -14,10 +14,10 @@
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { openedPath, readStrace, startPoisonedCaller, straceWrapper, type PoisonedCaller, type Syscall } from '../harness/fault-poison.ts';
-import { startSyslogCapture, type SyslogCapture } from '../harness/fault-syslog.ts';
-import { buildProduction, requestKeyUpcall, traceText, uniqueIp4, type ProductionBundle, type UpcallOutcome } from '../harness/fault-upcall.ts';
-import { kinit } from '../harness/realm.ts';
+import { openedPath, readStrace, startPoisonedCaller, straceWrapper, type PoisonedCaller, type Syscall } from '../harness/faults/fault-poison.ts';
+import { startSyslogCapture, type SyslogCapture } from '../harness/faults/fault-syslog.ts';
+import { buildProduction, requestKeyUpcall, traceText, uniqueIp4, type ProductionBundle, type UpcallOutcome } from '../harness/faults/fault-upcall.ts';
+import { kinit } from '../harness/realm/realm.ts';
 import { startPlainCaller, type CallerProcess } from '../harness/standin/harness.ts';
 
 const env = inject('realm');

@@ -5,16 +5,16 @@
 // and libuv/V8 pool threads. For a user upcall each thread has the user's uid/gid in all four
 // slots, no supplementary groups and no capabilities (effective, permitted, inheritable,
 // ambient). The "gssproxy" is a listener that records the kernel's SO_PEERCRED of every
-// connection (test/harness/gssproxy-fakes.ts startPeerCredGssproxy): what the real daemon
+// connection (test/harness/gssproxy/gssproxy-fakes.ts startPeerCredGssproxy): what the real daemon
 // matches its services on is the upcall's pid with the user's uid and gid, taken by the kernel
 // at connect(2) — not the upcall's own account of it (its trace line is checked to agree).
 import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { socketDir, startPeerCredGssproxy, type PeerCred, type PeerCredListener } from '../harness/gssproxy-fakes.ts';
-import { startSyslogCapture, type SyslogCapture } from '../harness/fault-syslog.ts';
-import { buildProduction, requestKeyUpcall, traceText, uniqueIp4, type ProductionBundle } from '../harness/fault-upcall.ts';
-import { sleep } from '../harness/processes.ts';
+import { socketDir, startPeerCredGssproxy, type PeerCred, type PeerCredListener } from '../harness/gssproxy/gssproxy-fakes.ts';
+import { startSyslogCapture, type SyslogCapture } from '../harness/faults/fault-syslog.ts';
+import { buildProduction, requestKeyUpcall, traceText, uniqueIp4, type ProductionBundle } from '../harness/faults/fault-upcall.ts';
+import { sleep } from '../harness/common/processes.ts';
 import { readJsonTrace, startPlainCaller, type CallerProcess } from '../harness/standin/harness.ts';
 
 const env = inject('realm');

@@ -2,9 +2,9 @@
 // what our parity tests compare against. If these fail, the oracle is broken, not our code.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { Acceptor } from '../harness/acceptor.ts';
-import { clearGssproxyCache, kinit, logMark, logSince, type RealmUser } from '../harness/realm.ts';
-import { runStockUpcall, splitPayload } from '../harness/stock-upcall.ts';
+import { Acceptor } from '../harness/common/acceptor.ts';
+import { clearGssproxyCache, kinit, logMark, logSince, type RealmUser } from '../harness/realm/realm.ts';
+import { runStockUpcall, splitPayload } from '../harness/common/stock-upcall.ts';
 
 const env = inject('realm');
 const acceptor = new Acceptor(env);

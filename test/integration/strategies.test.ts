@@ -7,9 +7,9 @@
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { Acceptor } from '../harness/acceptor.ts';
-import { krb5TestUsers, workDir } from '../harness/krb5-test-users.ts';
-import { kinit, logMark, logSince, type RealmUser } from '../harness/realm.ts';
+import { Acceptor } from '../harness/common/acceptor.ts';
+import { krb5TestUsers, workDir } from '../harness/realm/krb5-test-users.ts';
+import { kinit, logMark, logSince, type RealmUser } from '../harness/realm/realm.ts';
 import { buildChassisBundles, type ChassisBundles } from '../harness/standin/build.ts';
 import { hex, runBundle, startPlainCaller, type CallerProcess } from '../harness/standin/harness.ts';
 
@@ -188,7 +188,7 @@ describe('credential strategies against the real KDC and gssproxy', () => {
     const kdcMark = logMark(env.kdc.log);
     const r = runBundle(bundles.production, ['--config', conf, '-k', env.krb5Conf, '--gssproxy-socket', `${dir}/absent-${rand()}.sock`, '--replay', description]);
     expect(r.status).toBe(8);
-    expect(r.stderr).toMatch(/Unable to obtain service ticket: gssproxy: .*no gssproxy socket at/);
+    expect(r.stderr).toMatch(/Unable to obtain service ticket for \S+ \(uid \d+\) to cifs\/fs2\.example\.test: gssproxy: .*no gssproxy socket at/);
     expect(r.stderr).not.toMatch(/ccache:/);
     expect(logSince(env.kdc.log, kdcMark)).not.toContain(users.ticket.principal);
   });

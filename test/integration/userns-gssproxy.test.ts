@@ -10,12 +10,12 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { Acceptor } from '../harness/acceptor.ts';
-import { isAlive, sleep } from '../harness/processes.ts';
+import { Acceptor } from '../harness/common/acceptor.ts';
+import { isAlive, sleep } from '../harness/common/processes.ts';
 import { buildChassisBundles, type ChassisBundles } from '../harness/standin/build.ts';
 import { readJsonTrace } from '../harness/standin/harness.ts';
-import { splitPayload } from '../harness/stock-upcall.ts';
-import { startContainer, SUBID_BASE, SUBID_MAP, type ContainerProcess } from '../harness/userns.ts';
+import { splitPayload } from '../harness/common/stock-upcall.ts';
+import { startContainer, SUBID_BASE, SUBID_MAP, type ContainerProcess } from '../harness/common/userns.ts';
 
 const env = inject('realm');
 const acceptor = new Acceptor(env);

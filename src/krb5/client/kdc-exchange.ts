@@ -7,7 +7,7 @@ import type { DnsOptions } from '../../net/dns/index.ts';
 import { Krb5ConfigError, type Krb5Config } from '../config/krb5-config.ts';
 import { KdcLocateError } from '../kdc/locate.ts';
 import { KdcUnreachableError, sendToKdc, type KdcReplyClass, type KdcWireTransport } from '../kdc/transport.ts';
-import { DecodeError } from '../der/errors.ts';
+import { DecodeError } from '../../der/errors.ts';
 import { ErrorCode } from '../iana/error-code.ts';
 import { KrbError, decodeKrbError } from '../messages/krb-error.ts';
 import { Krb5ClientError } from './errors.ts';

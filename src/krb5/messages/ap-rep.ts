@@ -1,8 +1,8 @@
 // AP-REP (RFC 4120 §5.5.2), the acceptor's answer when mutual authentication was requested:
 //   AP-REP ::= [APPLICATION 15] SEQUENCE { pvno [0] 5, msg-type [1] 15, enc-part [2] EncryptedData }
 // enc-part decrypts (ticket session key, usage 12) to EncAPRepPart (enc-ap-rep-part.ts).
-import * as enc from '../der/encode.ts';
-import { parseDer } from '../der/decode.ts';
+import * as enc from '../../der/encode.ts';
+import { parseDer } from '../../der/decode.ts';
 import { MessageType } from '../iana/message-type.ts';
 import { encryptedDataFromDer, encryptedDataToAsn, type EncryptedData } from './encrypted-data.ts';
 

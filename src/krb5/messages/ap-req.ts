@@ -2,8 +2,8 @@
 //   AP-REQ ::= [APPLICATION 14] SEQUENCE { pvno [0] 5, msg-type [1] 14, ap-options [2] APOptions,
 //     ticket [3] Ticket, authenticator [4] EncryptedData }
 // The ticket is embedded verbatim (Ticket.der or raw bytes from a ccache).
-import * as enc from '../der/encode.ts';
-import { parseDer } from '../der/decode.ts';
+import * as enc from '../../der/encode.ts';
+import { parseDer } from '../../der/decode.ts';
 import { MessageType } from '../iana/message-type.ts';
 import { encryptedDataFromDer, encryptedDataToAsn, type EncryptedData } from './encrypted-data.ts';
 import { ticketAsn, ticketFromDer, type Ticket, type TicketFields } from './ticket.ts';

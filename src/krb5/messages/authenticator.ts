@@ -4,9 +4,9 @@
 //     ctime [5] KerberosTime, subkey [6] EncryptionKey OPTIONAL, seq-number [7] UInt32 OPTIONAL,
 //     authorization-data [8] AuthorizationData OPTIONAL }
 // Key usage 7 inside a TGS-REQ (cksum = req-body checksum, usage 6), 11 in an AP-REQ for GSS
-// (cksum = the 0x8003 GSS checksum, src/spnego/gss-checksum.ts).
-import * as enc from '../der/encode.ts';
-import { parseDer } from '../der/decode.ts';
+// (cksum = the 0x8003 GSS checksum, src/krb5/gss/gss-checksum.ts).
+import * as enc from '../../der/encode.ts';
+import { parseDer } from '../../der/decode.ts';
 import { ApplicationTag } from '../iana/message-type.ts';
 import {
   authorizationDataFromDer, authorizationDataToAsn, type AuthorizationDataEntry,

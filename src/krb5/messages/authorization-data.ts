@@ -1,7 +1,7 @@
 // AuthorizationData (RFC 4120 §5.2.6):
 //   AuthorizationData ::= SEQUENCE OF SEQUENCE { ad-type [0] Int32, ad-data [1] OCTET STRING }
-import * as enc from '../der/encode.ts';
-import { parseDer, type DerElement } from '../der/decode.ts';
+import * as enc from '../../der/encode.ts';
+import { parseDer, type DerElement } from '../../der/decode.ts';
 
 export interface AuthorizationDataEntry {
   /** 1 = AD-IF-RELEVANT, 128 = AD-WIN2K-PAC, 129 = AD-ETYPE-NEGOTIATION, … */

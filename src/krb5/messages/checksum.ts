@@ -1,7 +1,7 @@
 // Checksum (RFC 4120 §5.2.9):
 //   Checksum ::= SEQUENCE { cksumtype [0] Int32, checksum [1] OCTET STRING }
-import * as enc from '../der/encode.ts';
-import { parseDer, type DerElement } from '../der/decode.ts';
+import * as enc from '../../der/encode.ts';
+import { parseDer, type DerElement } from '../../der/decode.ts';
 
 export interface Checksum {
   /** checksum type; −138 for hmac-md5, 0x8003 for the GSS authenticator checksum */

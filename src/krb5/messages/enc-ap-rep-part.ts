@@ -2,8 +2,8 @@
 //   EncAPRepPart ::= [APPLICATION 27] SEQUENCE { ctime [0] KerberosTime, cusec [1] Microseconds,
 //     subkey [2] EncryptionKey OPTIONAL, seq-number [3] UInt32 OPTIONAL }
 // ctime/cusec must echo the authenticator's; a subkey here is the acceptor subkey.
-import * as enc from '../der/encode.ts';
-import { parseDer } from '../der/decode.ts';
+import * as enc from '../../der/encode.ts';
+import { parseDer } from '../../der/decode.ts';
 import { ApplicationTag } from '../iana/message-type.ts';
 import { encryptionKeyFromDer, encryptionKeyToAsn, type EncryptionKey } from './encryption-key.ts';
 

@@ -8,8 +8,8 @@
 //   LastReq ::= SEQUENCE OF SEQUENCE { lr-type [0] Int32, lr-value [1] KerberosTime }
 // Both tags are accepted for either reply (RFC 4120 §5.4.2 notes implementations that send 25 in
 // TGS replies); `tag` tells which one came.
-import * as enc from '../der/encode.ts';
-import { parseDer, type DerElement } from '../der/decode.ts';
+import * as enc from '../../der/encode.ts';
+import { parseDer, type DerElement } from '../../der/decode.ts';
 import { ApplicationTag } from '../iana/message-type.ts';
 import { encryptionKeyFromDer, encryptionKeyToAsn, type EncryptionKey } from './encryption-key.ts';
 import { hostAddressesFromDer, hostAddressesToAsn, type HostAddress } from './host-address.ts';

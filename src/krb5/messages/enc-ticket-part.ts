@@ -6,8 +6,8 @@
 //     renew-till [8] KerberosTime OPTIONAL, caddr [9] HostAddresses OPTIONAL,
 //     authorization-data [10] AuthorizationData OPTIONAL }
 //   TransitedEncoding ::= SEQUENCE { tr-type [0] Int32, contents [1] OCTET STRING }
-import * as enc from '../der/encode.ts';
-import { parseDer } from '../der/decode.ts';
+import * as enc from '../../der/encode.ts';
+import { parseDer } from '../../der/decode.ts';
 import { ApplicationTag } from '../iana/message-type.ts';
 import {
   authorizationDataFromDer, authorizationDataToAsn, type AuthorizationDataEntry,

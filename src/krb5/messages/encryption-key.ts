@@ -1,7 +1,7 @@
 // EncryptionKey (RFC 4120 §5.2.9):
 //   EncryptionKey ::= SEQUENCE { keytype [0] Int32, keyvalue [1] OCTET STRING }
-import * as enc from '../der/encode.ts';
-import { parseDer, type DerElement } from '../der/decode.ts';
+import * as enc from '../../der/encode.ts';
+import { parseDer, type DerElement } from '../../der/decode.ts';
 
 export interface EncryptionKey {
   /** enctype of the key */

@@ -1,7 +1,7 @@
 // HostAddress / HostAddresses (RFC 4120 §5.2.5):
 //   HostAddress ::= SEQUENCE { addr-type [0] Int32, address [1] OCTET STRING }
-import * as enc from '../der/encode.ts';
-import type { DerElement } from '../der/decode.ts';
+import * as enc from '../../der/encode.ts';
+import type { DerElement } from '../../der/decode.ts';
 
 export interface HostAddress {
   /** 2 = IPv4, 24 = IPv6, 20 = NetBIOS */

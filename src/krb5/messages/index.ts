@@ -1,6 +1,6 @@
 // Kerberos messages (RFC 4120 §5), one per module: encoders take plain typed objects and return
 // DER Buffers; decoders return typed objects and throw DecodeError on malformed input.
-export { DecodeError } from '../der/errors.ts';
+export { DecodeError } from '../../der/errors.ts';
 export * from './principal-name.ts';
 export * from './encryption-key.ts';
 export * from './encrypted-data.ts';

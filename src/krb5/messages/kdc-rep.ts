@@ -5,8 +5,8 @@
 // enc-part decrypts to EncASRepPart / EncTGSRepPart (enc-kdc-rep-part.ts): AS-REP with the
 // client key (usage 3), TGS-REP with the authenticator subkey (usage 9) or the TGT session key
 // (usage 8).
-import * as enc from '../der/encode.ts';
-import { parseDer, type DerElement } from '../der/decode.ts';
+import * as enc from '../../der/encode.ts';
+import { parseDer, type DerElement } from '../../der/decode.ts';
 import { MessageType } from '../iana/message-type.ts';
 import { encryptedDataFromDer, encryptedDataToAsn, type EncryptedData } from './encrypted-data.ts';
 import { methodDataFromDer, methodDataToAsn, type PaData } from './pa-data.ts';

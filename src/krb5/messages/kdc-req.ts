@@ -9,8 +9,8 @@
 //     enc-authorization-data [10] EncryptedData OPTIONAL, additional-tickets [11] SEQUENCE OF Ticket OPTIONAL }
 // The req-body is encoded on its own (`encodeKdcReqBody`) because the TGS-REQ authenticator
 // checksums its exact bytes; the request then embeds those same bytes.
-import * as enc from '../der/encode.ts';
-import { parseDer, type DerElement } from '../der/decode.ts';
+import * as enc from '../../der/encode.ts';
+import { parseDer, type DerElement } from '../../der/decode.ts';
 import { MessageType } from '../iana/message-type.ts';
 import { encryptedDataFromDer, encryptedDataToAsn, type EncryptedData } from './encrypted-data.ts';
 import { hostAddressesFromDer, hostAddressesToAsn, type HostAddress } from './host-address.ts';

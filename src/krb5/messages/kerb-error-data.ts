@@ -7,8 +7,8 @@
 //     { status: NTSTATUS (u32), reserved (u32), flags (u32) }
 // It is a single SEQUENCE of context-tagged fields, unlike METHOD-DATA (a SEQUENCE OF PA-DATA
 // SEQUENCEs), so the two e-data shapes cannot be mistaken for each other.
-import { parseDer } from '../der/decode.ts';
-import { DecodeError } from '../der/errors.ts';
+import { parseDer } from '../../der/decode.ts';
+import { DecodeError } from '../../der/errors.ts';
 
 export const KERB_ERR_TYPE_EXTENDED = 3;
 

@@ -8,9 +8,9 @@
 // TYPED-DATA or vendor data; `krbErrorPaData` tries the METHOD-DATA reading. Active Directory puts
 // a KERB-ERROR-DATA with the account check's NTSTATUS there (kerb-error-data.ts): KrbError
 // carries it and names it in its message.
-import * as enc from '../der/encode.ts';
-import { parseDer } from '../der/decode.ts';
-import { DecodeError } from '../der/errors.ts';
+import * as enc from '../../der/encode.ts';
+import { parseDer } from '../../der/decode.ts';
+import { DecodeError } from '../../der/errors.ts';
 import { errorCodeInfo } from '../iana/error-code.ts';
 import { MessageType } from '../iana/message-type.ts';
 import { describeNtStatus, extendedErrorStatus } from './kerb-error-data.ts';

@@ -1,8 +1,8 @@
 // PA-DATA and METHOD-DATA (RFC 4120 §5.2.7, §5.9.1):
 //   PA-DATA ::= SEQUENCE { padata-type [1] Int32, padata-value [2] OCTET STRING }  -- tags 1, 2
 //   METHOD-DATA ::= SEQUENCE OF PA-DATA      (also the usual content of KRB-ERROR e-data)
-import * as enc from '../der/encode.ts';
-import { parseDer, type DerElement } from '../der/decode.ts';
+import * as enc from '../../der/encode.ts';
+import { parseDer, type DerElement } from '../../der/decode.ts';
 
 export interface PaData {
   /** PaType.* */

@@ -1,8 +1,8 @@
 // PA-ENC-TIMESTAMP (RFC 4120 §5.2.7.2), the classic AS-REQ pre-authentication:
 //   PA-ENC-TIMESTAMP ::= EncryptedData -- PA-ENC-TS-ENC, client key, key usage 1
 //   PA-ENC-TS-ENC ::= SEQUENCE { patimestamp [0] KerberosTime, pausec [1] Microseconds OPTIONAL }
-import * as enc from '../der/encode.ts';
-import { parseDer } from '../der/decode.ts';
+import * as enc from '../../der/encode.ts';
+import { parseDer } from '../../der/decode.ts';
 
 export interface PaEncTsEnc {
   patimestamp: Date;

@@ -10,8 +10,8 @@
 // Text form: components separated by "/", then "@realm". In components and realm, "\/", "\@"
 // and "\\" stand for the literal characters, "\n", "\t", "\b", "\0" for newline, tab,
 // backspace and NUL.
-import * as enc from '../der/encode.ts';
-import type { DerElement } from '../der/decode.ts';
+import * as enc from '../../der/encode.ts';
+import type { DerElement } from '../../der/decode.ts';
 import { NameType } from '../iana/name-type.ts';
 
 export interface PrincipalName {

@@ -3,8 +3,8 @@
 //     tkt-vno [0] INTEGER (5), realm [1] Realm, sname [2] PrincipalName, enc-part [3] EncryptedData }
 // A decoded Ticket keeps its exact DER (`der`): clients forward tickets verbatim (AP-REQ,
 // ccache) and must never re-encode them.
-import * as enc from '../der/encode.ts';
-import { parseDer, type DerElement } from '../der/decode.ts';
+import * as enc from '../../der/encode.ts';
+import { parseDer, type DerElement } from '../../der/decode.ts';
 import { ApplicationTag } from '../iana/message-type.ts';
 import { encryptedDataFromDer, encryptedDataToAsn, type EncryptedData } from './encrypted-data.ts';
 import { principalNameFromDer, principalNameToAsn, withRealm, type PrincipalName } from './principal-name.ts';

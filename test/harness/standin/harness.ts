@@ -3,8 +3,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { isAlive, sleep } from '../processes.ts';
-import { ensureLocalUser, type LocalUser } from '../users.ts';
+import { isAlive, sleep } from '../common/processes.ts';
+import { ensureLocalUser, type LocalUser } from '../common/users.ts';
 import type { TraceRecord } from '../../../src/trace.ts';
 
 /** Test users of the chassis tests (uids 2100–2199 are ours). */

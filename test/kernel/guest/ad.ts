@@ -1,5 +1,5 @@
 // Scenario 7: the Samba 4.22 AD DC's own smbd as the file server. The DC runs on the
-// host (test/harness/samba-ad.ts, started by host/ad.ts); the guest reaches it only through its
+// host (test/harness/ad/samba-ad.ts, started by host/ad.ts); the guest reaches it only through its
 // restricted user-mode NIC, whose guestfwd rules map AD.dcAddress:88 and :445 to the DC's KDC and
 // smbd on the host's 127.0.0.1. Runs after every handler's EXAMPLE.TEST scenarios:
 //   switch   NIC up; dc1.ad.test in /etc/hosts; /etc/krb5.conf → default realm AD.TEST, KDC over

@@ -1,4 +1,4 @@
-// Scenario 7's host side: the Samba 4.22 AD DC (test/harness/samba-ad.ts) runs natively on the
+// Scenario 7's host side: the Samba 4.22 AD DC (test/harness/ad/samba-ad.ts) runs natively on the
 // host's 127.0.0.1 for the whole kernel run, and each VM gets a user-mode NIC that can reach it and
 // nothing else:
 //   -netdev user,restrict=on,ipv6=off,…  no route out of the user-mode network (restrict=on: guest
@@ -14,7 +14,7 @@
 // KDC's S4U2Proxy success for cifs/dc1.ad.test with the user as impersonatee.
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SambaAdNotInstalledError, startAdDomain, type AdDomain } from '../../harness/samba-ad.ts';
+import { SambaAdNotInstalledError, startAdDomain, type AdDomain } from '../../harness/ad/samba-ad.ts';
 import type { AdGuestConfig, Check, ScenarioResult } from '../shared/types.ts';
 
 export const AD_SCENARIO_ID = '7-ad-dc-rbcd';

@@ -6,7 +6,7 @@ import { Proc } from '../../../src/gssproxy/constants.ts';
 import {
   AcceptStat, MAX_RPC_SIZE, RecordAssembler, RpcFormatError, decodeReply, describeRefusal, encodeCall,
 } from '../../../src/gssproxy/rpc.ts';
-import { acceptedReply, deniedReply, fragmentedRecord, record } from '../../harness/gssproxy-fakes.ts';
+import { acceptedReply, deniedReply, fragmentedRecord, record } from '../../harness/gssproxy/gssproxy-fakes.ts';
 import { vector } from './vectors.ts';
 
 describe('call (RFC 5531 §9, spec §1.4)', () => {

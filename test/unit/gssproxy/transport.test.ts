@@ -1,4 +1,4 @@
-// The ONC-RPC transport against fault-injection servers (test/harness/gssproxy-fakes.ts): the
+// The ONC-RPC transport against fault-injection servers (test/harness/gssproxy/gssproxy-fakes.ts): the
 // failures a real daemon cannot be made to show on demand — hung, garbage, EOF, restarts,
 // fragmented and oversized replies — plus the one-request-in-flight rule
 // (docs/gssproxy-protocol.md#connection-rules; RFC 5531 §11).
@@ -17,7 +17,7 @@ import { MemoryTrace } from '../../../src/trace.ts';
 import {
   acceptedReply, deniedReply, fragmentedRecord, makeDeadSocket, record, socketDir, startClosingGssproxy,
   startBusyListener, startFakeGssproxy, startGarbageGssproxy, startHungGssproxy, successReply, type FakeGssproxy,
-} from '../../harness/gssproxy-fakes.ts';
+} from '../../harness/gssproxy/gssproxy-fakes.ts';
 
 const { dir, cleanup } = socketDir();
 afterAll(cleanup);

@@ -9,10 +9,10 @@ import {
   formatSpnegoDescription,
   KeyDescriptionError,
   parseSpnegoDescription,
-  parseSpnegoDescriptionLikeC,
   splitDescribeString,
   type SpnegoKeyDescription,
 } from '../../../src/kernel/key-description.ts';
+import { parseSpnegoDescriptionLikeC } from '../../reference/key-description-like-c.ts';
 
 const alnum = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 const ldhLabel = fc.oneof(

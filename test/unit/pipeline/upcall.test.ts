@@ -342,13 +342,13 @@ describe('the credential sources', () => {
       source('gssproxy', new CredentialError('gssproxy', 'refused', 'alice@EXAMPLE.TEST may not be delegated')),
     ] });
     expect(failure(r)).toMatchObject({ kind: 'no-credentials', exit: 8 });
-    expect(failure(r).message).toBe('Unable to obtain service ticket: ccache: no credential cache (FILE:/tmp/krb5cc_2001); gssproxy: alice@EXAMPLE.TEST may not be delegated');
+    expect(failure(r).message).toBe('Unable to obtain service ticket for alice (uid 2001) to cifs/fs1.example.test: ccache: no credential cache (FILE:/tmp/krb5cc_2001); gssproxy: alice@EXAMPLE.TEST may not be delegated');
   });
 
   it('no source configured: exit 8', async () => {
     const r = await upcall({ sources: [] });
     expect(failure(r)).toMatchObject({ kind: 'no-credentials', exit: 8 });
-    expect(failure(r).message).toBe('Unable to obtain service ticket: no credential source was applicable');
+    expect(failure(r).message).toBe('Unable to obtain service ticket for alice (uid 2001) to cifs/fs1.example.test: no credential source was applicable');
   });
 
   it('a token that is not an RFC 2743 initial context token: exit 9', async () => {

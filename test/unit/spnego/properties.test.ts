@@ -6,7 +6,7 @@ import {
   decodeGssChecksum, decodeNegotiationToken, encodeGssChecksum, encodeNegTokenInit, encodeNegTokenResp,
   frameInitialContextToken, frameKrb5ApReq, parseInitialContextToken, parseKrb5Token, unframeKrb5ApReq,
 } from '../../../src/spnego/index.ts';
-import { DecodeError } from '../../../src/krb5/der/errors.ts';
+import { DecodeError } from '../../../src/der/errors.ts';
 
 const oid = fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 39 }), fc.array(fc.nat({ max: 2 ** 40 }), { maxLength: 8 }))
   .map(([a, b, rest]) => [a, b, ...rest].join('.'));

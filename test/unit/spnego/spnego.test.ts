@@ -4,7 +4,7 @@ import {
   KRB5_MECH_OID, MS_KRB5_MECH_OID, NegState, NTLMSSP_OID, cifsSpnegoInitToken, decodeNegotiationToken,
   encodeNegTokenInit, encodeNegTokenResp, frameKrb5ApReq, mechName,
 } from '../../../src/spnego/index.ts';
-import { DecodeError } from '../../../src/krb5/der/errors.ts';
+import { DecodeError } from '../../../src/der/errors.ts';
 
 const h = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 

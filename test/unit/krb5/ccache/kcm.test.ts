@@ -1,7 +1,7 @@
 // KCM client failure handling that a well-behaved daemon never exercises: oversized, malformed,
 // truncated or missing replies, an idle connection the daemon closed, and timeouts/aborts. The
 // peer here is a scripted Unix-socket server; the protocol itself is tested against the real
-// sssd-kcm in test/integration/ccache-backends.test.ts. Plus residual parsing of KEYRING names.
+// sssd-kcm in test/integration/ccache-backends.test.ts.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CcacheError, KcmError } from '../../../../src/krb5/ccache/errors.ts';
 import { isUnsupportedKcmCode, KcmConnection, KcmOp, KrbCcacheCode, openKcmCcache } from '../../../../src/krb5/ccache/kcm.ts';
-import { parseKeyringResidual } from '../../../../src/krb5/ccache/keyring.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'cu-kcm-unit-'));
 const servers: Server[] = [];
@@ -142,16 +141,5 @@ describe('KCM client robustness', () => {
   it('unsupported-operation codes are the three MIT recognizes', () => {
     expect([KrbCcacheCode.KRB5_FCC_INTERNAL, KrbCcacheCode.KRB5_CC_IO, KrbCcacheCode.KRB5_CC_NOSUPP].every(isUnsupportedKcmCode)).toBe(true);
     expect(isUnsupportedKcmCode(KrbCcacheCode.KRB5_FCC_NOFILE)).toBe(false);
-  });
-});
-
-describe('KEYRING residuals (cc_keyring.c parse_residual)', () => {
-  it('anchor:collection:subsidiary, anchor:collection, bare collection = legacy', () => {
-    expect(parseKeyringResidual('persistent:1000:krb_ccache_X')).toEqual({ anchor: 'persistent', collection: '1000', subsidiary: 'krb_ccache_X' });
-    expect(parseKeyringResidual('persistent:1000')).toEqual({ anchor: 'persistent', collection: '1000', subsidiary: null });
-    expect(parseKeyringResidual('user:c:a:b')).toEqual({ anchor: 'user', collection: 'c', subsidiary: 'a:b' });
-    expect(parseKeyringResidual('foo')).toEqual({ anchor: 'legacy', collection: 'foo', subsidiary: null });
-    expect(parseKeyringResidual('persistent:')).toEqual({ anchor: 'persistent', collection: '', subsidiary: null });
-    expect(() => parseKeyringResidual('bogus:x')).toThrow(/unknown keyring anchor "bogus"/);
   });
 });

@@ -8,7 +8,7 @@ import { buildCifsApReq } from '../../../../src/krb5/client/ap-req.ts';
 import { KdcClock } from '../../../../src/krb5/client/clock.ts';
 import { encryptionType } from '../../../../src/krb5/crypto/index.ts';
 import { NameType } from '../../../../src/krb5/iana/index.ts';
-import { parseInitialContextToken } from '../../../../src/spnego/gss-token.ts';
+import { parseInitialContextToken } from '../../../../src/krb5/gss/gss-token.ts';
 import { mintedCredential, openToken } from './helpers.ts';
 
 const client = { nameType: NameType.PRINCIPAL, components: ['alice'], realm: 'EXAMPLE.TEST' };

@@ -17,7 +17,7 @@ import {
   decodePaPacRequest, decodeTgsRep, decodeTicket, encodeAsRep, encodeAsReq, encodeKdcReqBody, encodeKrbError,
   encodeTgsRep, encodeTgsReq, krbErrorPaData, unparsePrincipal,
 } from '../../../../src/krb5/messages/index.ts';
-import { decodeGssChecksum } from '../../../../src/spnego/gss-checksum.ts';
+import { decodeGssChecksum } from '../../../../src/krb5/gss/gss-checksum.ts';
 import type { Credential } from '../../../../src/krb5/ccache/model.ts';
 import { hex, openTgsReq, openToken } from './helpers.ts';
 

@@ -7,7 +7,7 @@ import {
   decodeApReq, decodeAuthenticator, decodeEncTicketPart, decodeKdcReq, encodeEncTicketPart, encodeTicket,
   type ApReq, type Authenticator, type EncTicketPart, type KdcReq,
 } from '../../../../src/krb5/messages/index.ts';
-import { unframeKrb5ApReq } from '../../../../src/spnego/gss-token.ts';
+import { unframeKrb5ApReq } from '../../../../src/krb5/gss/gss-token.ts';
 import type { Credential, Principal } from '../../../../src/krb5/ccache/model.ts';
 import type { TgsRequest } from '../../../../src/krb5/client/tgs.ts';
 

@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as m from '../../../../src/krb5/messages/index.ts';
-import { DecodeError } from '../../../../src/krb5/der/errors.ts';
+import { DecodeError } from '../../../../src/der/errors.ts';
 import {
   authData, bytes, checksum, encryptedData, encryptionKey, hostAddress, int32, ktime, nameParts, paData, principal,
   ticketFields, uint32, usec, kstring,

@@ -7,6 +7,18 @@ import { describe, expect, it } from 'vitest';
 import { formatIpv6, ipFamily, parseIpAddress, parseIpv4, parseIpv6, reverseName } from '../../../../src/net/dns/ip.ts';
 
 describe('parsing', () => {
+  it('the forms ip4=/ip6= of a key description take (src/kernel/key-description.ts parses them here)', () => {
+    expect(parseIpv4('10.0.0.5')).toBeDefined();
+    expect(parseIpv4('010.0.0.5')).toBeUndefined();
+    expect(parseIpv6('0000:0000:0000:0000:0000:0000:0000:0001')).toBeDefined();
+    expect(parseIpv6('::1')).toBeDefined();
+    expect(parseIpv6('::ffff:10.0.0.5')).toBeDefined();
+    expect(parseIpv6('1:2:3:4:5:6:7::')).toBeDefined();
+    expect(parseIpv6('1:2:3:4:5:6:7:8:9')).toBeUndefined();
+    expect(parseIpv6('1::2::3')).toBeUndefined();
+    expect(parseIpv6('fe80::1%eth0')).toBeUndefined();
+  });
+
   it.each([
     ['192.0.2.10', 4, '192.0.2.10'],
     ['::1', 6, '::1'],

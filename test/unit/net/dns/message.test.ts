@@ -1,6 +1,6 @@
 // RFC 1035 §4 wire format. Captured bytes: the query `dig +noedns +nocookie +noadflag
 // _kerberos._udp.EXAMPLE.TEST SRV` sent (dig 9.18.49, Debian 12), and dnsmasq 2.90's answers to
-// our queries (test/harness/dnsmasq.ts records, id 0x1234), recorded on this machine.
+// our queries (test/harness/realm/dnsmasq.ts records, id 0x1234), recorded on this machine.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
