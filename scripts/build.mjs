@@ -111,10 +111,14 @@ export function bundleOptions(entry, name, dir, v8Flags = []) {
  */
 export function fastByteViews() {
   const patches = [
-    ['function toUint8Array(data) {\n',
-      '\tif (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);\n'],
-    ['function toArrayBuffer(data) {\n',
-      '\tif (ArrayBuffer.isView(data)) {\n\t\tconst copy = new ArrayBuffer(data.byteLength);\n\t\tnew Uint8Array(copy).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));\n\t\treturn copy;\n\t}\n'],
+    [
+      'function toUint8Array(data) {\n',
+      '\tif (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);\n',
+    ],
+    [
+      'function toArrayBuffer(data) {\n',
+      '\tif (ArrayBuffer.isView(data)) {\n\t\tconst copy = new ArrayBuffer(data.byteLength);\n\t\tnew Uint8Array(copy).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));\n\t\treturn copy;\n\t}\n',
+    ],
   ];
   const original = [
     'function toUint8Array(data) {\n\tassertBufferSource(data);\n\tif (isArrayBufferLike(data)) return new Uint8Array(data);\n\treturn new Uint8Array(data.buffer, data.byteOffset, data.byteLength);\n}',
@@ -126,7 +130,8 @@ export function fastByteViews() {
       b.onLoad({ filter: /[\\/]@peculiar[\\/]utils[\\/]build[\\/]bytes[\\/]buffer-source\.js$/ }, (args) => {
         let text = readFileSync(args.path, 'utf8');
         for (const body of original) {
-          if (!text.includes(body)) return { errors: [{ text: `${args.path}: not the toUint8Array/toArrayBuffer the fast path was written for` }] };
+          if (!text.includes(body))
+            return { errors: [{ text: `${args.path}: not the toUint8Array/toArrayBuffer the fast path was written for` }] };
         }
         for (const [head, fast] of patches) text = text.replace(head, head + fast);
         return { contents: text, loader: 'js' };
@@ -145,9 +150,9 @@ export function lazyBuiltins() {
     name: 'lazy-builtins',
     setup(b) {
       const filter = new RegExp(`^(${LAZY_BUILTINS.join('|')})$`);
-      b.onResolve({ filter }, (args) => (args.importer.startsWith(join(root, 'src'))
-        ? { path: args.path, namespace: 'lazy-builtin' }
-        : undefined));
+      b.onResolve({ filter }, (args) =>
+        args.importer.startsWith(join(root, 'src')) ? { path: args.path, namespace: 'lazy-builtin' } : undefined,
+      );
       b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, async (args) => {
         const real = await import(args.path);
         const names = Object.keys(real).filter((k) => k !== 'default' && /^[a-z]/.test(k) && typeof real[k] === 'function');
@@ -259,7 +264,10 @@ function productionLayout(name, dir, v8Flags) {
         writeFileSync(join(dir, `${name}.mjs`), entrySource(name));
         const blob = join(dir, `${name}-bundle.blob`);
         rmSync(blob, { force: true });
-        const made = spawnSync(process.execPath, [...v8Flags, '-e', cacheSource(bundle, blob)], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+        const made = spawnSync(process.execPath, [...v8Flags, '-e', cacheSource(bundle, blob)], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
         if (made.status !== 0 || !existsSync(blob)) {
           return { errors: [{ text: `making the code cache failed (${made.status}): ${made.stderr}` }] };
         }
@@ -295,5 +303,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   await build(bundleOptions(PRODUCTION_ENTRY, 'cifs-upcall', outdir, v8Flags));
   // the installer: one self-contained file, never loaded by the upcall itself
   await build(bundleOptions(join(root, 'src', 'install', 'main.ts'), 'cifs-upcall-install', outdir));
-  console.log(`built ${join(outdir, 'cifs-upcall.mjs')} (+ .cjs loader, bundle, code cache) and cifs-upcall-install.mjs in ${Date.now() - started} ms`);
+  console.log(
+    `built ${join(outdir, 'cifs-upcall.mjs')} (+ .cjs loader, bundle, code cache) and cifs-upcall-install.mjs in ${Date.now() - started} ms`,
+  );
 }

@@ -29,8 +29,14 @@ interface Outcome {
 }
 
 async function upcall(
-  env: RealmEnv, acceptor: Acceptor, scratch: string, config: string,
-  user: RealmUser, state: string, appEnv: Record<string, string>, apps: ChildProcess[],
+  env: RealmEnv,
+  acceptor: Acceptor,
+  scratch: string,
+  config: string,
+  user: RealmUser,
+  state: string,
+  appEnv: Record<string, string>,
+  apps: ChildProcess[],
 ): Promise<Outcome> {
   const app = spawn('/bin/sleep', ['60'], { uid: user.uid, gid: user.gid, env: appEnv, stdio: 'ignore' });
   apps.push(app);
@@ -42,13 +48,23 @@ async function upcall(
   console.log(`\n${bold(`── ${user.name} (uid ${user.uid}): ${state}`)}`);
   console.log(`$ cifs-upcall --replay '${desc}' --config ${config} -k ${env.krb5Conf} --trace --payload-out ${payloadFile}`);
   const started = performance.now();
-  const r = spawnSync(process.execPath, [bundle, '--replay', desc, '--config', config, '-k', env.krb5Conf,
-    `--trace=${traceFile}`, '--payload-out', payloadFile], {
-    env: { HOME: '/', PATH: '/sbin:/bin:/usr/sbin:/usr/bin' }, encoding: 'utf8', timeout: 60_000,
-  });
+  const r = spawnSync(
+    process.execPath,
+    [bundle, '--replay', desc, '--config', config, '-k', env.krb5Conf, `--trace=${traceFile}`, '--payload-out', payloadFile],
+    {
+      env: { HOME: '/', PATH: '/sbin:/bin:/usr/sbin:/usr/bin' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  );
   const ms = performance.now() - started;
   const trace = readFileSync(traceFile, 'utf8');
-  process.stdout.write(trace.split('\n').map((l) => (l ? `  ${l}` : l)).join('\n'));
+  process.stdout.write(
+    trace
+      .split('\n')
+      .map((l) => (l ? `  ${l}` : l))
+      .join('\n'),
+  );
   const kdcLog = logSince(env.kdc.log, mark);
   const s4u = kdcLog.includes(`PROTOCOL-TRANSITION s4u-client=${user.name}@`);
   const tgs = new RegExp(`TGS_REQ.*${user.name}@EXAMPLE.TEST for cifs/fs1`).test(kdcLog);
@@ -61,9 +77,10 @@ async function upcall(
     const key = payload.subarray(16, 16 + keyLen);
     const blob = payload.subarray(16 + keyLen, 16 + keyLen + blobLen);
     const a = await acceptor.accept(env.keytabs.fs1, blob);
-    result = a.ok && a.key === key.toString('hex')
-      ? `accepted by the MIT acceptor as ${a.initiator}, session keys equal`
-      : `REJECTED by the acceptor: ${a.error ?? 'session keys differ'}`;
+    result =
+      a.ok && a.key === key.toString('hex')
+        ? `accepted by the MIT acceptor as ${a.initiator}, session keys equal`
+        : `REJECTED by the acceptor: ${a.error ?? 'session keys differ'}`;
   } else {
     result = `no payload (exit ${r.status}): ${(r.stderr || '').trim().split('\n').pop() ?? ''}`;
   }
@@ -92,12 +109,36 @@ async function main(): Promise<number> {
     const bobCache = `FILE:${env.ccacheDir}/demo_bob`;
     kinit(env, bob, bobCache);
     const outcomes = [
-      await upcall(env, acceptor, scratch, config, bob, 'has a TGT in a FILE cache (KRB5CCNAME in his process)',
-        { KRB5CCNAME: bobCache }, apps),
-      await upcall(env, acceptor, scratch, config, env.users.alice!, 'no ticket at all (a cron job)',
-        { KRB5CCNAME: `FILE:${env.ccacheDir}/demo_absent_alice` }, apps),
-      await upcall(env, acceptor, scratch, config, env.users.dave!, 'a local user without a Kerberos principal',
-        { KRB5CCNAME: `FILE:${env.ccacheDir}/demo_absent_dave` }, apps),
+      await upcall(
+        env,
+        acceptor,
+        scratch,
+        config,
+        bob,
+        'has a TGT in a FILE cache (KRB5CCNAME in his process)',
+        { KRB5CCNAME: bobCache },
+        apps,
+      ),
+      await upcall(
+        env,
+        acceptor,
+        scratch,
+        config,
+        env.users.alice!,
+        'no ticket at all (a cron job)',
+        { KRB5CCNAME: `FILE:${env.ccacheDir}/demo_absent_alice` },
+        apps,
+      ),
+      await upcall(
+        env,
+        acceptor,
+        scratch,
+        config,
+        env.users.dave!,
+        'a local user without a Kerberos principal',
+        { KRB5CCNAME: `FILE:${env.ccacheDir}/demo_absent_dave` },
+        apps,
+      ),
     ];
     console.log(`\n${bold('Summary')}`);
     for (const o of outcomes) {

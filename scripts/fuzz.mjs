@@ -81,14 +81,24 @@ function runChild(args, onLine, stallMs) {
     let timer = null;
     const arm = () => {
       if (timer) clearTimeout(timer);
-      if (stallMs) timer = setTimeout(() => { stalled = true; child.kill('SIGKILL'); }, stallMs);
+      if (stallMs)
+        timer = setTimeout(() => {
+          stalled = true;
+          child.kill('SIGKILL');
+        }, stallMs);
     };
     arm();
     createInterface({ input: child.stdout }).on('line', (line) => {
       arm();
-      try { onLine(JSON.parse(line)); } catch { /* not ours */ }
+      try {
+        onLine(JSON.parse(line));
+      } catch {
+        /* not ours */
+      }
     });
-    child.stderr.on('data', (d) => { stderr += d; });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
     child.on('close', (code, signal) => {
       if (timer) clearTimeout(timer);
       resolveChild({ code, signal, stalled, stderr });
@@ -97,8 +107,18 @@ function runChild(args, onLine, stallMs) {
 }
 
 const listed = [];
-const listing = await runChild(['--list'], (o) => { if (o.name) listed.push(o); else if (o.type === 'fatal') console.error(o.error); }, 60_000);
-if (listed.length === 0) { console.error(`no targets: ${listing.stderr}`); process.exit(2); }
+const listing = await runChild(
+  ['--list'],
+  (o) => {
+    if (o.name) listed.push(o);
+    else if (o.type === 'fatal') console.error(o.error);
+  },
+  60_000,
+);
+if (listed.length === 0) {
+  console.error(`no targets: ${listing.stderr}`);
+  process.exit(2);
+}
 const targets = only.length ? listed.filter((t) => only.includes(t.name)) : listed;
 if (only.length && targets.length !== only.length) {
   console.error(`unknown target(s): ${only.filter((n) => !listed.some((t) => t.name === n)).join(', ')}`);
@@ -106,7 +126,10 @@ if (only.length && targets.length !== only.length) {
 }
 
 // what each target fuzzes, hashed before the run (a change during the run is caught by the check)
-const sources = await provenance.targetSources(root, targets.map((t) => t.name));
+const sources = await provenance.targetSources(
+  root,
+  targets.map((t) => t.name),
+);
 const results = [];
 const findings = [];
 
@@ -119,17 +142,37 @@ async function campaign(t) {
   while (remaining > 0) {
     let lastProgress = r.done;
     let done = null;
-    const res = await runChild(['--target', t.name, '--seed', String(seed), '--count', String(remaining),
-      '--chunk', String(chunk), '--first-chunk', String(firstChunk), '--slow-ms', String(slowMs)], (o) => {
-      if (o.type === 'progress') lastProgress = r.done + o.done;
-      else if (o.type === 'crash') findings.push({ target: t.name, kind: 'crash', seed, ...o });
-      else if (o.type === 'slow') findings.push({ target: t.name, kind: 'hang', seed, ...o });
-      else if (o.type === 'done') done = o;
-      else if (o.type === 'fatal') r.note = `worker failed: ${o.error}`;
-    }, stallS * 1000);
+    const res = await runChild(
+      [
+        '--target',
+        t.name,
+        '--seed',
+        String(seed),
+        '--count',
+        String(remaining),
+        '--chunk',
+        String(chunk),
+        '--first-chunk',
+        String(firstChunk),
+        '--slow-ms',
+        String(slowMs),
+      ],
+      (o) => {
+        if (o.type === 'progress') lastProgress = r.done + o.done;
+        else if (o.type === 'crash') findings.push({ target: t.name, kind: 'crash', seed, ...o });
+        else if (o.type === 'slow') findings.push({ target: t.name, kind: 'hang', seed, ...o });
+        else if (o.type === 'done') done = o;
+        else if (o.type === 'fatal') r.note = `worker failed: ${o.error}`;
+      },
+      stallS * 1000,
+    );
     if (done) {
-      r.done += done.done; r.accepted += done.accepted; r.rejected += done.rejected;
-      r.crashes += done.crashes; r.hangs += done.slow; r.maxMs = Math.max(r.maxMs, done.maxMs);
+      r.done += done.done;
+      r.accepted += done.accepted;
+      r.rejected += done.rejected;
+      r.crashes += done.crashes;
+      r.hangs += done.slow;
+      r.maxMs = Math.max(r.maxMs, done.maxMs);
       break;
     }
     if (!res.stalled) {
@@ -140,17 +183,47 @@ async function campaign(t) {
     // name the input that never returned
     const stalledChunk = firstChunk + Math.floor((lastProgress - r.done) / chunk);
     let last = null;
-    await runChild(['--target', t.name, '--seed', String(seed), '--count', String(chunk), '--chunk', String(chunk),
-      '--first-chunk', String(stalledChunk), '--careful', '--slow-ms', String(slowMs)], (o) => {
-      if (o.type === 'start') last = o;
-    }, stallS * 1000);
+    await runChild(
+      [
+        '--target',
+        t.name,
+        '--seed',
+        String(seed),
+        '--count',
+        String(chunk),
+        '--chunk',
+        String(chunk),
+        '--first-chunk',
+        String(stalledChunk),
+        '--careful',
+        '--slow-ms',
+        String(slowMs),
+      ],
+      (o) => {
+        if (o.type === 'start') last = o;
+      },
+      stallS * 1000,
+    );
     r.hangs++;
     let input = null;
     if (last) {
-      await runChild(['--target', t.name, '--seed', String(seed), '--first-chunk', String(stalledChunk), '--show', String(last.index)],
-        (o) => { if (o.type === 'input') input = o.input; }, 60_000);
+      await runChild(
+        ['--target', t.name, '--seed', String(seed), '--first-chunk', String(stalledChunk), '--show', String(last.index)],
+        (o) => {
+          if (o.type === 'input') input = o.input;
+        },
+        60_000,
+      );
     }
-    findings.push({ target: t.name, kind: 'hang', seed, chunk: stalledChunk, index: last?.index ?? null, input, note: `no progress for ${stallS} s` });
+    findings.push({
+      target: t.name,
+      kind: 'hang',
+      seed,
+      chunk: stalledChunk,
+      index: last?.index ?? null,
+      input,
+      note: `no progress for ${stallS} s`,
+    });
     const through = (stalledChunk - firstChunk + 1) * chunk;
     r.done += through;
     remaining -= through;
@@ -159,46 +232,70 @@ async function campaign(t) {
   r.ms = Date.now() - started;
   results.push(r);
   const rate = r.done / Math.max(1, r.ms / 1000);
-  console.log(`${t.name.padEnd(34)} ${String(r.done).padStart(9)} inputs  ${String(r.crashes).padStart(3)} crashes  ${String(r.hangs).padStart(3)} hangs  ${(r.ms / 1000).toFixed(1).padStart(7)} s  (${Math.round(rate)}/s, slowest ${r.maxMs.toFixed(1)} ms)${r.note ? `  ${r.note}` : ''}`);
+  console.log(
+    `${t.name.padEnd(34)} ${String(r.done).padStart(9)} inputs  ${String(r.crashes).padStart(3)} crashes  ${String(r.hangs).padStart(3)} hangs  ${(r.ms / 1000).toFixed(1).padStart(7)} s  (${Math.round(rate)}/s, slowest ${r.maxMs.toFixed(1)} ms)${r.note ? `  ${r.note}` : ''}`,
+  );
 }
 
 const queue = [...targets];
 const wall = Date.now();
-await Promise.all(Array.from({ length: Math.min(jobs, queue.length) }, async () => {
-  for (let t = queue.shift(); t; t = queue.shift()) await campaign(t);
-}));
+await Promise.all(
+  Array.from({ length: Math.min(jobs, queue.length) }, async () => {
+    for (let t = queue.shift(); t; t = queue.shift()) await campaign(t);
+  }),
+);
 const wallMs = Date.now() - wall;
 results.sort((a, b) => listed.findIndex((t) => t.name === a.name) - listed.findIndex((t) => t.name === b.name));
 writeFileSync(join(outdir, 'findings.json'), `${JSON.stringify(findings, null, 2)}\n`);
-const total = results.reduce((s, r) => ({ done: s.done + r.done, crashes: s.crashes + r.crashes, hangs: s.hangs + r.hangs }), { done: 0, crashes: 0, hangs: 0 });
-console.log(`\n${results.length} parsers, ${total.done} inputs, ${total.crashes} crashes, ${total.hangs} hangs in ${(wallMs / 1000).toFixed(0)} s`);
+const total = results.reduce((s, r) => ({ done: s.done + r.done, crashes: s.crashes + r.crashes, hangs: s.hangs + r.hangs }), {
+  done: 0,
+  crashes: 0,
+  hangs: 0,
+});
+console.log(
+  `\n${results.length} parsers, ${total.done} inputs, ${total.crashes} crashes, ${total.hangs} hangs in ${(wallMs / 1000).toFixed(0)} s`,
+);
 
 if (reportPath) {
   const today = new Date().toISOString().slice(0, 10);
   const fresh = results.map((r) => ({
-    name: r.name, subject: r.subject, done: r.done, accepted: r.accepted, rejected: r.rejected, crashes: r.crashes, hangs: r.hangs,
-    seconds: r.ms / 1000, slowestMs: r.maxMs, date: today, seed, hash: sources.get(r.name).hash,
+    name: r.name,
+    subject: r.subject,
+    done: r.done,
+    accepted: r.accepted,
+    rejected: r.rejected,
+    crashes: r.crashes,
+    hangs: r.hangs,
+    seconds: r.ms / 1000,
+    slowestMs: r.maxMs,
+    date: today,
+    seed,
+    hash: sources.get(r.name).hash,
   }));
   // the rows of earlier runs, for the targets this run did not run (and that still exist)
   const earlier = existsSync(reportPath) ? provenance.parseReportRows(readFileSync(reportPath, 'utf8')) : [];
   const kept = earlier.filter((r) => !fresh.some((f) => f.name === r.name) && listed.some((t) => t.name === r.name));
   const rows = [...fresh, ...kept].sort((a, b) => listed.findIndex((t) => t.name === a.name) - listed.findIndex((t) => t.name === b.name));
   const missing = listed.filter((t) => !rows.some((r) => r.name === t.name)).map((t) => t.name);
-  const all = rows.reduce((s, r) => ({ done: s.done + r.done, crashes: s.crashes + r.crashes, hangs: s.hangs + r.hangs }), { done: 0, crashes: 0, hangs: 0 });
+  const all = rows.reduce((s, r) => ({ done: s.done + r.done, crashes: s.crashes + r.crashes, hangs: s.hangs + r.hangs }), {
+    done: 0,
+    crashes: 0,
+    hangs: 0,
+  });
   const lines = [
     '# Fuzz report',
     '',
-    'Written by `npm run fuzz` (scripts/fuzz.mjs). Each row is one target\'s run: its date and seed are in the row, and',
+    "Written by `npm run fuzz` (scripts/fuzz.mjs). Each row is one target's run: its date and seed are in the row, and",
     '"sources" is a hash of the code the target fuzzes (test/fuzz/provenance.ts: the target\'s entry',
     'modules and everything under src/ they import, comments and types stripped). `npm run fuzz -- --targets a,b` reruns',
     'some targets and keeps the other rows. `test/unit/fuzz/report.test.ts` fails when a target has no row, or when its',
     'sources changed after its row.',
     '',
     `Last run: \`npm run fuzz -- --count ${count} --seed ${seed}${only.length ? ` --targets ${only.join(',')}` : ''}\` on ${today}, ` +
-    `Node ${process.version}, fast-check ${JSON.parse(readFileSync(join(root, 'node_modules', 'fast-check', 'package.json'), 'utf8')).version}, ` +
-    `${jobs} worker(s) on ${cpus().length} cores, ${results.length} target(s), wall time ${(wallMs / 60000).toFixed(1)} min.`,
+      `Node ${process.version}, fast-check ${JSON.parse(readFileSync(join(root, 'node_modules', 'fast-check', 'package.json'), 'utf8')).version}, ` +
+      `${jobs} worker(s) on ${cpus().length} cores, ${results.length} target(s), wall time ${(wallMs / 60000).toFixed(1)} min.`,
     '',
-    'Since 2026-12-06 the campaign bundle carries the production build\'s asn1js patch (scripts/build.mjs `fastByteViews`), so',
+    "Since 2026-12-06 the campaign bundle carries the production build's asn1js patch (scripts/build.mjs `fastByteViews`), so",
     'the DER targets run the byte helpers that ship; rows of earlier runs fuzzed the published helpers, which',
     '`test/unit/fuzz/asn1js-patch.test.ts` shows answer exactly as the patched ones do.',
     '',
@@ -214,7 +311,12 @@ if (reportPath) {
     '',
     ...(missing.length ? [`**No row yet**: ${missing.join(', ')}.`, ''] : []),
     findings.length === 0 ? 'No findings in the last run.' : `## Findings of the last run (${findings.length})`,
-    ...findings.slice(0, 40).map((f) => `- ${f.target} (${f.kind}, chunk ${f.chunk}, index ${f.index}): ${f.error ?? f.note ?? ''} — input \`${String(f.input ?? '').slice(0, 200)}\``),
+    ...findings
+      .slice(0, 40)
+      .map(
+        (f) =>
+          `- ${f.target} (${f.kind}, chunk ${f.chunk}, index ${f.index}): ${f.error ?? f.note ?? ''} — input \`${String(f.input ?? '').slice(0, 200)}\``,
+      ),
     '',
   ];
   writeFileSync(reportPath, lines.join('\n'));

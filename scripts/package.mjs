@@ -21,7 +21,17 @@
 //   node scripts/package.mjs [--outdir DIR]     (default dist/pkg)
 import { spawnSync } from 'node:child_process';
 import {
-  chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync,
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
 } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
@@ -196,12 +206,14 @@ License: Expat
 function sharedLibraryDepends(file) {
   const needed = run('readelf', ['-d', file]);
   const versions = [...run('objdump', ['-T', file]).matchAll(/GLIBC_(\d+(?:\.\d+)+)/g)].map((m) => m[1]);
-  const newest = versions.sort((a, b) => {
-    const x = a.split('.').map(Number);
-    const y = b.split('.').map(Number);
-    for (let i = 0; i < Math.max(x.length, y.length); i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) - (y[i] ?? 0);
-    return 0;
-  }).at(-1);
+  const newest = versions
+    .sort((a, b) => {
+      const x = a.split('.').map(Number);
+      const y = b.split('.').map(Number);
+      for (let i = 0; i < Math.max(x.length, y.length); i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) - (y[i] ?? 0);
+      return 0;
+    })
+    .at(-1);
   const deps = [];
   if (needed.includes('[libc.so.6]')) deps.push(newest ? `libc6 (>= ${newest})` : 'libc6');
   if (needed.includes('[libstdc++.so.6]')) deps.push('libstdc++6');
@@ -222,7 +234,9 @@ export function buildPackage(outdir = join(root, 'dist', 'pkg')) {
   if (!existsSync(node)) throw new Error(`${node} not found: the package's first line names it (Depends: nodejs)`);
 
   // 2. the installer's layout in a staging root (default options: the safe default)
-  run(process.execPath, [join(build, 'cifs-upcall-install.mjs'), '--root', stage, '--dist', build, '--node', node, '--gssproxy', 'no'], { cwd: root });
+  run(process.execPath, [join(build, 'cifs-upcall-install.mjs'), '--root', stage, '--dist', build, '--node', node, '--gssproxy', 'no'], {
+    cwd: root,
+  });
   rmSync(join(stage, 'var', 'lib', 'cifs-upcall'), { recursive: true, force: true });
 
   // 3. packaging specifics
@@ -241,8 +255,14 @@ export function buildPackage(outdir = join(root, 'dist', 'pkg')) {
   // (src/install/installer.ts launcherLine): deliberate, so the warning is overridden
   const overrides = join(stage, 'usr', 'share', 'lintian', 'overrides');
   mkdirSync(overrides, { recursive: true });
-  writeFileSync(join(overrides, NAME), `# env -S scrubs the variables node acts on before any code runs (see cifs-upcall(8) FILES)\n${NAME}: unusual-interpreter -S [usr/lib/cifs-upcall/cifs-upcall.mjs]\n`);
-  writeFileSync(join(doc, 'changelog.gz'), gz(`${NAME} (${version}) unstable; urgency=medium\n\n  * Release ${version}.\n\n -- ${MAINTAINER}  ${debianDate()}\n`));
+  writeFileSync(
+    join(overrides, NAME),
+    `# env -S scrubs the variables node acts on before any code runs (see cifs-upcall(8) FILES)\n${NAME}: unusual-interpreter -S [usr/lib/cifs-upcall/cifs-upcall.mjs]\n`,
+  );
+  writeFileSync(
+    join(doc, 'changelog.gz'),
+    gz(`${NAME} (${version}) unstable; urgency=medium\n\n  * Release ${version}.\n\n -- ${MAINTAINER}  ${debianDate()}\n`),
+  );
   // the addon: stripped as Debian ships shared objects; its libc/libstdc++ needs become Depends
   const addon = join(stage, 'usr', 'lib', NAME, 'cifs_upcall_native.node');
   run('strip', ['--strip-unneeded', '--remove-section=.comment', '--remove-section=.note', addon]);
@@ -261,7 +281,9 @@ export function buildPackage(outdir = join(root, 'dist', 'pkg')) {
   const control = join(stage, 'DEBIAN');
   mkdirSync(control, { recursive: true });
   const installedKb = Number(run('du', ['-s', '-k', '--exclude=DEBIAN', stage]).split(/\s/)[0]);
-  writeFileSync(join(control, 'control'), `Package: ${NAME}
+  writeFileSync(
+    join(control, 'control'),
+    `Package: ${NAME}
 Version: ${version}
 Architecture: amd64
 Maintainer: ${MAINTAINER}
@@ -279,9 +301,14 @@ Description: Kerberos credentials for the Linux SMB client (cifs.upcall replacem
  who have no ticket (opt-in). Installing it hands cifs.spnego keys to
  /usr/sbin/cifs-upcall through a more specific request-key line; removing it
  gives them back to cifs.upcall.
-`);
+`,
+  );
   writeFileSync(join(control, 'conffiles'), '/etc/cifs-upcall.conf\n/etc/logrotate.d/cifs-upcall\n');
-  for (const [name, text] of [['postinst', POSTINST], ['prerm', PRERM], ['postrm', POSTRM]]) {
+  for (const [name, text] of [
+    ['postinst', POSTINST],
+    ['prerm', PRERM],
+    ['postrm', POSTRM],
+  ]) {
     writeFileSync(join(control, name), text);
     chmodSync(join(control, name), 0o755);
   }
@@ -310,5 +337,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   mkdirSync(outdir, { recursive: true });
   const deb = buildPackage(outdir);
   console.log(`built ${deb}`);
-  console.log(run('dpkg-deb', ['--info', deb]).split('\n').filter((l) => /Package|Version|Architecture|Depends|Suggests/.test(l)).join('\n'));
+  console.log(
+    run('dpkg-deb', ['--info', deb])
+      .split('\n')
+      .filter((l) => /Package|Version|Architecture|Depends|Suggests/.test(l))
+      .join('\n'),
+  );
 }

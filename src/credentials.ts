@@ -110,7 +110,11 @@ export interface CredentialSource {
  */
 export function checkServiceHost(source: string, host: string): void {
   if (!host || /[\s@/\\\0]/.test(host)) {
-    throw new CredentialError(source, 'config', `cannot name the service for host ${JSON.stringify(host)}: empty, or contains @, /, \\ or whitespace`);
+    throw new CredentialError(
+      source,
+      'config',
+      `cannot name the service for host ${JSON.stringify(host)}: empty, or contains @, /, \\ or whitespace`,
+    );
   }
 }
 

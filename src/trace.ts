@@ -4,9 +4,26 @@
 
 /** Where in the upcall an event comes from. */
 export type TraceArea =
-  | 'cli' | 'key' | 'parse' | 'config' | 'ns' | 'identity' | 'env'
-  | 'strategy' | 'ccache' | 'krb5conf' | 'dns' | 'kdc' | 'tgs' | 'as' | 'keytab' | 'ap-req'
-  | 'gssproxy' | 'spnego' | 'payload' | 'result';
+  | 'cli'
+  | 'key'
+  | 'parse'
+  | 'config'
+  | 'ns'
+  | 'identity'
+  | 'env'
+  | 'strategy'
+  | 'ccache'
+  | 'krb5conf'
+  | 'dns'
+  | 'kdc'
+  | 'tgs'
+  | 'as'
+  | 'keytab'
+  | 'ap-req'
+  | 'gssproxy'
+  | 'spnego'
+  | 'payload'
+  | 'result';
 
 export type TraceFields = Record<string, string | number | boolean | null | undefined | string[] | number[]>;
 
@@ -16,7 +33,11 @@ export interface Trace {
 }
 
 /** A trace that records nothing (the default when --trace is not given). */
-export const silentTrace: Trace = { event() { /* nothing */ } };
+export const silentTrace: Trace = {
+  event() {
+    /* nothing */
+  },
+};
 
 export interface TraceRecord {
   /** milliseconds since the trace started */

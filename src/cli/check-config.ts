@@ -35,7 +35,9 @@ export function runCheckConfig(path: string, out: (text: string) => void, err: (
   const r = checkConfigFile(path);
   if (!r.ok) {
     for (const p of r.problems) err(`${p}\n`);
-    err(`${path}: ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}; an upcall would fail with exit status ${ExitCode.CONFIG}\n`);
+    err(
+      `${path}: ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}; an upcall would fail with exit status ${ExitCode.CONFIG}\n`,
+    );
     return ExitCode.CONFIG;
   }
   out(`${path}: valid; ${r.sections.length === 0 ? 'no sections (built-in defaults)' : r.sections.map(describeSection).join(', ')}\n`);

@@ -62,7 +62,8 @@ export interface DoctorOptions {
 const DEFAULT_GSSPROXY_SOCKET = '/var/lib/gssproxy/default.sock';
 const GSSPROXY_CONFIG_DIR = '/etc/gssproxy';
 /** a kernel cifs.spnego description, for matching request-key lines (every one starts with ver=0x2;) */
-const SAMPLE_DESCRIPTION = 'ver=0x2;host=fs1.example.com;ip4=192.0.2.1;sec=krb5;uid=0x3e8;creduid=0x3e8;user=root;pid=0x1;upcall_target=app';
+const SAMPLE_DESCRIPTION =
+  'ver=0x2;host=fs1.example.com;ip4=192.0.2.1;sec=krb5;uid=0x3e8;creduid=0x3e8;user=root;pid=0x1;upcall_target=app';
 
 // ---- request-key ---------------------------------------------------------------------------------
 
@@ -88,7 +89,9 @@ export function wildcardSkip(pattern: string, text: string): number | null {
 export function requestKeyFiles(dir = '/etc/request-key.d', main = '/etc/request-key.conf'): string[] {
   let names: string[] = [];
   try {
-    names = readdirSync(dir).filter((f) => f.endsWith('.conf')).sort();
+    names = readdirSync(dir)
+      .filter((f) => f.endsWith('.conf'))
+      .sort();
   } catch {
     /* no directory */
   }
@@ -96,8 +99,12 @@ export function requestKeyFiles(dir = '/etc/request-key.d', main = '/etc/request
 }
 
 /** The line request-key would run for (create, type, description, callout), with every candidate. */
-export function pickRequestKeyLine(files: readonly string[], type: string, description: string, callout = ''):
-  { winner: RequestKeyLine | null; candidates: RequestKeyLine[] } {
+export function pickRequestKeyLine(
+  files: readonly string[],
+  type: string,
+  description: string,
+  callout = '',
+): { winner: RequestKeyLine | null; candidates: RequestKeyLine[] } {
   const candidates: RequestKeyLine[] = [];
   for (const file of files) {
     let text: string;
@@ -111,7 +118,12 @@ export function pickRequestKeyLine(files: readonly string[], type: string, descr
       if (line === '' || line.startsWith('#')) return;
       const fields = line.split(/\s+/);
       if (fields.length < 5) return;
-      const skips = [wildcardSkip(fields[0]!, 'create'), wildcardSkip(fields[1]!, type), wildcardSkip(fields[2]!, description), wildcardSkip(fields[3]!, callout)];
+      const skips = [
+        wildcardSkip(fields[0]!, 'create'),
+        wildcardSkip(fields[1]!, type),
+        wildcardSkip(fields[2]!, description),
+        wildcardSkip(fields[3]!, callout),
+      ];
       if (skips.some((s) => s === null)) return;
       candidates.push({ file, line: i + 1, fields, skips: skips as [number, number, number, number] });
     });
@@ -214,7 +226,9 @@ function readGssproxyInstance(pid: number): GssproxyInstance | null {
   let args: string[];
   let environ: string[] = [];
   try {
-    args = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').filter((a) => a !== '');
+    args = readFileSync(`/proc/${pid}/cmdline`, 'latin1')
+      .split('\0')
+      .filter((a) => a !== '');
   } catch {
     return null;
   }
@@ -231,7 +245,11 @@ function readGssproxyInstance(pid: number): GssproxyInstance | null {
   const krb5Config = environ.find((e) => e.startsWith('KRB5_CONFIG='))?.slice('KRB5_CONFIG='.length) || '/etc/krb5.conf';
   const files = [configFile];
   try {
-    for (const f of configDir === '' ? [] : readdirSync(configDir).filter((n) => /^\d\d-.*\.conf$/.test(n)).sort()) {
+    for (const f of configDir === ''
+      ? []
+      : readdirSync(configDir)
+          .filter((n) => /^\d\d-.*\.conf$/.test(n))
+          .sort()) {
       const p = join(configDir, f);
       if (p !== configFile) files.push(p);
     }
@@ -272,8 +290,10 @@ const first = (s: GssproxyService, key: string): string | undefined => s.values.
 
 function describeService(s: GssproxyService): string {
   const keytabs = (s.values.get('cred_store') ?? []).filter((c) => c.startsWith('keytab:')).map((c) => c.slice('keytab:'.length));
-  return `[${s.name}] (${s.file}): impersonate ${yes(first(s, 'impersonate')) ? 'yes' : 'no'}, trusted ${yes(first(s, 'trusted')) ? 'yes' : 'no'}, ` +
-    `allow_any_uid ${yes(first(s, 'allow_any_uid')) ? 'yes' : 'no'}, euid ${first(s, 'euid') ?? '(any)'}, keytab ${keytabs.join(' ') || '(none)'}`;
+  return (
+    `[${s.name}] (${s.file}): impersonate ${yes(first(s, 'impersonate')) ? 'yes' : 'no'}, trusted ${yes(first(s, 'trusted')) ? 'yes' : 'no'}, ` +
+    `allow_any_uid ${yes(first(s, 'allow_any_uid')) ? 'yes' : 'no'}, euid ${first(s, 'euid') ?? '(any)'}, keytab ${keytabs.join(' ') || '(none)'}`
+  );
 }
 
 // ---- the checks ------------------------------------------------------------------------------------
@@ -341,22 +361,35 @@ export async function doctorChecks(o: DoctorOptions): Promise<DoctorCheck[]> {
     checks.push(fix !== undefined ? { check, status, message, fix } : { check, status, message });
   };
   if (process.geteuid?.() !== 0) {
-    add('privileges', 'warn', `running as uid ${process.geteuid?.() ?? '?'}: root-only files (the configuration's ownership, keytabs, gssproxy's environment) may be misjudged`,
-      `run "sudo ${o.program} --doctor"`);
+    add(
+      'privileges',
+      'warn',
+      `running as uid ${process.geteuid?.() ?? '?'}: root-only files (the configuration's ownership, keytabs, gssproxy's environment) may be misjudged`,
+      `run "sudo ${o.program} --doctor"`,
+    );
   }
 
   // configuration
   let config: UpcallConfig = { path: null, sections: [] };
   if (o.configPath === DEFAULT_CONFIG_PATH && !existsSync(o.configPath)) {
-    add('configuration', 'warn', `no ${o.configPath}: built-in defaults (strategy compat, gssproxy socket from GSSPROXY_SOCKET or ${DEFAULT_GSSPROXY_SOCKET})`,
-      'install cifs-upcall (it writes the file), or write it: see cifs-upcall(8) CONFIGURATION');
+    add(
+      'configuration',
+      'warn',
+      `no ${o.configPath}: built-in defaults (strategy compat, gssproxy socket from GSSPROXY_SOCKET or ${DEFAULT_GSSPROXY_SOCKET})`,
+      'install cifs-upcall (it writes the file), or write it: see cifs-upcall(8) CONFIGURATION',
+    );
   } else {
     const r = checkConfigFile(o.configPath);
     if (r.ok) {
       config = loadConfig(o.configPath, true);
       add('configuration', 'ok', `${o.configPath}: valid, ${r.sections.length} section${r.sections.length === 1 ? '' : 's'}`);
     } else {
-      add('configuration', 'fail', `${r.problems.join('; ')}`, `fix the lines named (cifs-upcall --check-config ${o.configPath}); every upcall fails with exit status 11 until then`);
+      add(
+        'configuration',
+        'fail',
+        `${r.problems.join('; ')}`,
+        `fix the lines named (cifs-upcall --check-config ${o.configPath}); every upcall fails with exit status 11 until then`,
+      );
     }
   }
   const settings: UpcallSettings = resolveSettings(config, { host: '' }, {});
@@ -367,23 +400,34 @@ export async function doctorChecks(o: DoctorOptions): Promise<DoctorCheck[]> {
   const rk = pickRequestKeyLine(o.requestKeyFiles ?? requestKeyFiles(), 'cifs.spnego', SAMPLE_DESCRIPTION);
   let launcher = LAUNCHER_PATH;
   if (!rk.winner) {
-    add('request-key', 'fail', 'no request-key line matches cifs.spnego keys: the kernel negates every Kerberos mount',
-      'install cifs-upcall (cifs-upcall-install or the package), which writes /etc/request-key.d/cifs-upcall.conf');
+    add(
+      'request-key',
+      'fail',
+      'no request-key line matches cifs.spnego keys: the kernel negates every Kerberos mount',
+      'install cifs-upcall (cifs-upcall-install or the package), which writes /etc/request-key.d/cifs-upcall.conf',
+    );
   } else {
     const { program } = requestKeyProgram(rk.winner.fields);
     const who = whoseLine(program);
     const others = rk.candidates.filter((c) => c !== rk.winner);
-    const why = others.length === 0 ? 'the only matching line'
-      : `it skips fewer characters than ${others.map(describeLine).join(', ')}`;
+    const why = others.length === 0 ? 'the only matching line' : `it skips fewer characters than ${others.map(describeLine).join(', ')}`;
     if (who === 'ours') {
       launcher = program;
       add('request-key', 'ok', `the kernel runs ${program} for cifs.spnego: ${describeLine(rk.winner)} wins, ${why}`);
     } else if (who === 'cifs.upcall') {
-      add('request-key', 'fail', `the kernel runs cifs.upcall, not cifs-upcall: ${describeLine(rk.winner)} wins, ${why}`,
-        'install cifs-upcall\'s line (cifs-upcall-install, or reinstall the package): "ver=0x2;*" is more specific than cifs-utils\' "*"');
+      add(
+        'request-key',
+        'fail',
+        `the kernel runs cifs.upcall, not cifs-upcall: ${describeLine(rk.winner)} wins, ${why}`,
+        'install cifs-upcall\'s line (cifs-upcall-install, or reinstall the package): "ver=0x2;*" is more specific than cifs-utils\' "*"',
+      );
     } else {
-      add('request-key', 'warn', `the kernel runs ${program || '(nothing)'} for cifs.spnego: ${describeLine(rk.winner)} wins, ${why}`,
-        `remove or narrow ${rk.winner.file}:${rk.winner.line} if cifs-upcall should serve the kernel`);
+      add(
+        'request-key',
+        'warn',
+        `the kernel runs ${program || '(nothing)'} for cifs.spnego: ${describeLine(rk.winner)} wins, ${why}`,
+        `remove or narrow ${rk.winner.file}:${rk.winner.line} if cifs-upcall should serve the kernel`,
+      );
     }
   }
 
@@ -396,19 +440,31 @@ export async function doctorChecks(o: DoctorOptions): Promise<DoctorCheck[]> {
     installedDir = dirname(entry);
     const firstLine = readFileSync(entry, 'latin1').split('\n', 1)[0] ?? '';
     const interpreter = shebangInterpreter(firstLine);
-    const missing = ['cifs-upcall.cjs', 'cifs-upcall-bundle.cjs', 'cifs_upcall_native.node'].filter((f) => !existsSync(join(installedDir!, f)));
+    const missing = ['cifs-upcall.cjs', 'cifs-upcall-bundle.cjs', 'cifs_upcall_native.node'].filter(
+      (f) => !existsSync(join(installedDir!, f)),
+    );
     const self = process.argv[1] !== undefined && existsSync(process.argv[1]) && realpathSync(process.argv[1]) === entry;
     if (!executable(entry)) {
       add('helper', 'fail', `${entry} is not executable`, `chmod 755 ${entry}`);
     } else if (interpreter === undefined || !executable(interpreter)) {
-      add('helper', 'fail', `${entry} starts with "${firstLine}": interpreter ${interpreter ?? '(none)'} is missing`,
-        'reinstall with --node set to this system\'s node (cifs-upcall-install --node PATH), or install nodejs');
+      add(
+        'helper',
+        'fail',
+        `${entry} starts with "${firstLine}": interpreter ${interpreter ?? '(none)'} is missing`,
+        "reinstall with --node set to this system's node (cifs-upcall-install --node PATH), or install nodejs",
+      );
     } else if (missing.length > 0) {
       add('helper', 'fail', `${installedDir} lacks ${missing.join(', ')}`, 'reinstall cifs-upcall');
     } else {
-      add('helper', self ? 'ok' : 'info', `${launcher} → ${entry}, run by ${interpreter}${self
-        ? `: this doctor is that program, so it starts (version ${programVersion()}, node ${process.versions.node})`
-        : `; this doctor runs from ${process.argv[1] ?? '?'}: run "${launcher} --doctor" to prove the installed helper starts`}`);
+      add(
+        'helper',
+        self ? 'ok' : 'info',
+        `${launcher} → ${entry}, run by ${interpreter}${
+          self
+            ? `: this doctor is that program, so it starts (version ${programVersion()}, node ${process.versions.node})`
+            : `; this doctor runs from ${process.argv[1] ?? '?'}: run "${launcher} --doctor" to prove the installed helper starts`
+        }`,
+      );
     }
   }
 
@@ -426,11 +482,19 @@ export async function doctorChecks(o: DoctorOptions): Promise<DoctorCheck[]> {
         loadedInstalled = `; ${addon} loads too`;
       }
     }
-    add('addon', napi >= 8 ? 'ok' : 'fail', `the native addon (N-API 8) loads in node ${process.versions.node} (N-API ${napi})${loadedInstalled}`,
-      napi >= 8 ? undefined : 'install nodejs 20 or later');
+    add(
+      'addon',
+      napi >= 8 ? 'ok' : 'fail',
+      `the native addon (N-API 8) loads in node ${process.versions.node} (N-API ${napi})${loadedInstalled}`,
+      napi >= 8 ? undefined : 'install nodejs 20 or later',
+    );
   } catch (e) {
-    add('addon', 'fail', `the native addon does not load in node ${process.versions.node}: ${(e as Error).message.split('\n')[0]}`,
-      'rebuild it for this node (npm rebuild, or reinstall the package built for it)');
+    add(
+      'addon',
+      'fail',
+      `the native addon does not load in node ${process.versions.node}: ${(e as Error).message.split('\n')[0]}`,
+      'rebuild it for this node (npm rebuild, or reinstall the package built for it)',
+    );
   }
   if (installedDir !== undefined && existsSync(join(installedDir, 'cifs-upcall-bundle.cjs'))) {
     const bundle = join(installedDir, 'cifs-upcall-bundle.cjs');
@@ -439,10 +503,16 @@ export async function doctorChecks(o: DoctorOptions): Promise<DoctorCheck[]> {
       add('code cache', 'info', `no ${blob}: the helper compiles its bundle at every start`);
     } else {
       const script = new Script(readFileSync(bundle, 'latin1'), { filename: bundle, cachedData: readFileSync(blob) });
-      add('code cache', script.cachedDataRejected ? 'warn' : 'ok', script.cachedDataRejected
-        ? `node ${process.versions.node} rejects ${blob} (made by another node build): every upcall compiles from source, a slower start`
-        : `node ${process.versions.node} accepts ${blob}`,
-      script.cachedDataRejected ? 'rebuild and reinstall cifs-upcall with this node (npm run build, cifs-upcall-install; or the package built for it)' : undefined);
+      add(
+        'code cache',
+        script.cachedDataRejected ? 'warn' : 'ok',
+        script.cachedDataRejected
+          ? `node ${process.versions.node} rejects ${blob} (made by another node build): every upcall compiles from source, a slower start`
+          : `node ${process.versions.node} accepts ${blob}`,
+        script.cachedDataRejected
+          ? 'rebuild and reinstall cifs-upcall with this node (npm run build, cifs-upcall-install; or the package built for it)'
+          : undefined,
+      );
     }
   }
 
@@ -454,7 +524,12 @@ export async function doctorChecks(o: DoctorOptions): Promise<DoctorCheck[]> {
     const read = krb5.profile.report.filter((r) => r.status === 'read').map((r) => r.path);
     realm = krb5.defaultRealm();
     if (read.length === 0) {
-      add('krb5.conf', 'fail', `no krb5.conf could be read (${krb5.profile.report.map((r) => `${r.path}: ${r.status}`).join(', ')})`, 'install krb5-config / write /etc/krb5.conf, or set krb5_conf');
+      add(
+        'krb5.conf',
+        'fail',
+        `no krb5.conf could be read (${krb5.profile.report.map((r) => `${r.path}: ${r.status}`).join(', ')})`,
+        'install krb5-config / write /etc/krb5.conf, or set krb5_conf',
+      );
     } else if (realm === undefined) {
       add('krb5.conf', 'fail', `${read.join(', ')}: no default_realm in [libdefaults]`, 'set default_realm = YOUR.REALM in [libdefaults]');
     } else {
@@ -469,10 +544,19 @@ export async function doctorChecks(o: DoctorOptions): Promise<DoctorCheck[]> {
       const kdc = kdcs[0]!;
       const address = (await lookupHost(kdc.host, { timeoutMs: 2000, attempts: 1 })).addresses[0]!.address;
       const probe = await tcpProbe(address, kdc.port, o.kdcProbeMs ?? 3000);
-      add('kdc', probe.ok ? 'ok' : 'fail', `${realm}: KDC ${kdc.label}${address !== kdc.host ? ` (${address})` : ''} ${probe.ok ? 'answers' : 'does not answer'}: ${probe.detail}${kdcs.length > 1 ? ` (${kdcs.length - 1} more not probed)` : ''}`,
-        probe.ok ? undefined : `check that the KDC runs and that port ${kdc.port} is reachable from this host (firewall, routing)`);
+      add(
+        'kdc',
+        probe.ok ? 'ok' : 'fail',
+        `${realm}: KDC ${kdc.label}${address !== kdc.host ? ` (${address})` : ''} ${probe.ok ? 'answers' : 'does not answer'}: ${probe.detail}${kdcs.length > 1 ? ` (${kdcs.length - 1} more not probed)` : ''}`,
+        probe.ok ? undefined : `check that the KDC runs and that port ${kdc.port} is reachable from this host (firewall, routing)`,
+      );
     } catch (e) {
-      add('kdc', 'fail', `${realm}: ${(e as Error).message}`, `name the KDCs in [realms] ${realm} kdc = …, or publish _kerberos SRV records`);
+      add(
+        'kdc',
+        'fail',
+        `${realm}: ${(e as Error).message}`,
+        `name the KDCs in [realms] ${realm} kdc = …, or publish _kerberos SRV records`,
+      );
     }
   }
 
@@ -480,11 +564,19 @@ export async function doctorChecks(o: DoctorOptions): Promise<DoctorCheck[]> {
   const keytabName = settings.keytab ?? krb5?.defaultKeytabName() ?? 'FILE:/etc/krb5.keytab';
   const machine = machinePrincipals(keytabName);
   if ('error' in machine) {
-    add('keytab', settings.keytabFallback === 'never' ? 'info' : 'warn', `${keytabName}: ${machine.error}`,
-      'only mounts with user= need it (the mount\'s own session): create it, or set keytab_fallback = never');
+    add(
+      'keytab',
+      settings.keytabFallback === 'never' ? 'info' : 'warn',
+      `${keytabName}: ${machine.error}`,
+      "only mounts with user= need it (the mount's own session): create it, or set keytab_fallback = never",
+    );
   } else if (machine.principals.length === 0) {
-    add('keytab', 'warn', `${keytabName}: ${machine.entries} entries, none for host/… or a machine account (NAME$)`,
-      'join the host to the realm (e.g. realm join / adcli / kadmin ktadd host/FQDN), or set keytab in the configuration');
+    add(
+      'keytab',
+      'warn',
+      `${keytabName}: ${machine.entries} entries, none for host/… or a machine account (NAME$)`,
+      'join the host to the realm (e.g. realm join / adcli / kadmin ktadd host/FQDN), or set keytab in the configuration',
+    );
   } else {
     add('keytab', 'ok', `${keytabName}: ${machine.principals.join('; ')}`);
   }
@@ -502,42 +594,72 @@ export async function doctorChecks(o: DoctorOptions): Promise<DoctorCheck[]> {
   const impersonating = bound.filter(({ s }) => yes(first(s, 'impersonate')));
   const usedBy = `cifs-upcall uses ${ourSocket} (strategy ${settings.strategy})`;
   if (instances.length === 0) {
-    add('gssproxy', usesProxyBeyondCompat ? 'fail' : 'info', `no gssproxy process runs; ${usedBy}`,
-      usesProxyBeyondCompat ? 'start gssproxy (systemctl enable --now gssproxy) with a service on that socket (cifs-upcall(8), ENABLING IMPERSONATION)' : undefined);
+    add(
+      'gssproxy',
+      usesProxyBeyondCompat ? 'fail' : 'info',
+      `no gssproxy process runs; ${usedBy}`,
+      usesProxyBeyondCompat
+        ? 'start gssproxy (systemctl enable --now gssproxy) with a service on that socket (cifs-upcall(8), ENABLING IMPERSONATION)'
+        : undefined,
+    );
   } else if (!socketThere || bound.length === 0) {
     const detail = `${usedBy}: ${socketThere ? 'a socket is there but no running gssproxy has a service on it' : 'it does not exist'}; gssproxy ${instances.map((i) => `pid ${i.pid} (${i.configFile})`).join(', ')}`;
     if (usesProxyBeyondCompat) {
-      add('gssproxy', 'fail', detail, 'step 1 of ENABLING IMPERSONATION: cifs-upcall-install --gssproxy yes (or copy /usr/share/cifs-upcall/gssproxy-impersonation.conf to /etc/gssproxy/80-cifs-upcall.conf), then systemctl reload gssproxy');
+      add(
+        'gssproxy',
+        'fail',
+        detail,
+        'step 1 of ENABLING IMPERSONATION: cifs-upcall-install --gssproxy yes (or copy /usr/share/cifs-upcall/gssproxy-impersonation.conf to /etc/gssproxy/80-cifs-upcall.conf), then systemctl reload gssproxy',
+      );
     } else {
       add('gssproxy', 'ok', `${detail} — impersonation is off (the installed default)`);
     }
   } else {
-    add('gssproxy', 'ok', `${usedBy}: ${bound.map(({ s }) => describeService(s)).join('; ')}${impersonating.length > 0 ? ' — impersonation is on' : ''}`);
+    add(
+      'gssproxy',
+      'ok',
+      `${usedBy}: ${bound.map(({ s }) => describeService(s)).join('; ')}${impersonating.length > 0 ? ' — impersonation is on' : ''}`,
+    );
     // the impersonator's keytab: S4U2Self needs a host or machine principal in it
     for (const { s } of impersonating) {
       for (const store of (s.values.get('cred_store') ?? []).filter((c) => c.startsWith('keytab:'))) {
         const name = store.slice('keytab:'.length);
         const k = machinePrincipals(name);
         if ('error' in k || k.principals.length === 0) {
-          add('gssproxy keytab', 'fail', `[${s.name}] impersonates with ${name}: ${'error' in k ? k.error : 'no host/… or machine (NAME$) principal in it'}`,
-            'put the host\'s keytab there (the principal the KDC allows to delegate to the SMB servers)');
+          add(
+            'gssproxy keytab',
+            'fail',
+            `[${s.name}] impersonates with ${name}: ${'error' in k ? k.error : 'no host/… or machine (NAME$) principal in it'}`,
+            "put the host's keytab there (the principal the KDC allows to delegate to the SMB servers)",
+          );
         } else {
           add('gssproxy keytab', 'ok', `[${s.name}] impersonates with ${name}: ${k.principals.join('; ')}`);
         }
       }
     }
     if (impersonating.length > 0 && settings.strategy === 'compat') {
-      add('strategy', 'info', 'strategy compat: gssproxy serves only users without a usable cache; step 2 of ENABLING IMPERSONATION (strategy = local-first) also covers expired tickets and TGS failures');
+      add(
+        'strategy',
+        'info',
+        'strategy compat: gssproxy serves only users without a usable cache; step 2 of ENABLING IMPERSONATION (strategy = local-first) also covers expired tickets and TGS failures',
+      );
     }
   }
   for (const inst of instances) {
     for (const s of inst.services) {
       const euid = first(s, 'euid');
-      const perUser = euid !== undefined && euid !== '0' && euid !== 'root' &&
+      const perUser =
+        euid !== undefined &&
+        euid !== '0' &&
+        euid !== 'root' &&
         ((s.values.get('cred_store') ?? []).some((c) => c.startsWith('client_keytab:')) || s.values.has('krb5_principal'));
       if (perUser && s.socket !== ourSocket) {
-        add('gssproxy', 'warn', `per-user service [${s.name}] (${s.file}, euid ${euid}) listens on ${s.socket}, but cifs-upcall connects to ${ourSocket}: cifs-upcall never reaches it`,
-          `add "socket = ${ourSocket}" to [${s.name}], or set gssproxy_socket = ${s.socket} for the servers it is meant for`);
+        add(
+          'gssproxy',
+          'warn',
+          `per-user service [${s.name}] (${s.file}, euid ${euid}) listens on ${s.socket}, but cifs-upcall connects to ${ourSocket}: cifs-upcall never reaches it`,
+          `add "socket = ${ourSocket}" to [${s.name}], or set gssproxy_socket = ${s.socket} for the servers it is meant for`,
+        );
       }
     }
   }
@@ -550,8 +672,12 @@ export async function doctorChecks(o: DoctorOptions): Promise<DoctorCheck[]> {
       if (k.forwardable(r)) {
         add('forwardable', 'ok', `[${s.name}] impersonates and gssproxy's ${i.krb5Config} says forwardable = true`);
       } else {
-        add('forwardable', 'fail', `[${s.name}] impersonates but gssproxy's ${i.krb5Config} lacks forwardable = true: S4U2Proxy needs a forwardable evidence ticket`,
-          `add forwardable = true to [libdefaults] in ${i.krb5Config} and reload gssproxy`);
+        add(
+          'forwardable',
+          'fail',
+          `[${s.name}] impersonates but gssproxy's ${i.krb5Config} lacks forwardable = true: S4U2Proxy needs a forwardable evidence ticket`,
+          `add forwardable = true to [libdefaults] in ${i.krb5Config} and reload gssproxy`,
+        );
       }
     } catch (e) {
       add('forwardable', 'fail', `gssproxy's ${i.krb5Config}: ${(e as Error).message}`, `fix ${i.krb5Config}`);
@@ -569,9 +695,18 @@ export async function doctorChecks(o: DoctorOptions): Promise<DoctorCheck[]> {
       registered = undefined;
     }
     if (registered === false) {
-      add('cifs.ko', 'fail', 'cifs.ko is loaded but has no cifs.spnego key type (built without CONFIG_CIFS_UPCALL): Kerberos mounts cannot work', 'use a kernel built with CONFIG_CIFS_UPCALL=y');
+      add(
+        'cifs.ko',
+        'fail',
+        'cifs.ko is loaded but has no cifs.spnego key type (built without CONFIG_CIFS_UPCALL): Kerberos mounts cannot work',
+        'use a kernel built with CONFIG_CIFS_UPCALL=y',
+      );
     } else {
-      add('cifs.ko', 'ok', `cifs.ko loaded${registered ? ', cifs.spnego key type registered' : ' (key types not listable: /proc/kallsyms unreadable)'}`);
+      add(
+        'cifs.ko',
+        'ok',
+        `cifs.ko loaded${registered ? ', cifs.spnego key type registered' : ' (key types not listable: /proc/kallsyms unreadable)'}`,
+      );
     }
   }
   return checks;
@@ -586,6 +721,9 @@ export async function runDoctor(o: DoctorOptions, out: (text: string) => void): 
     else out(`${LABEL[c.status]}  ${c.check.padEnd(13)} ${c.message}${c.fix !== undefined ? `; fix: ${c.fix}` : ''}\n`);
   }
   const failed = checks.filter((c) => c.status === 'fail').length;
-  if (!o.json) out(`${o.program} --doctor: ${failed === 0 ? 'no check failed' : `${failed} check${failed === 1 ? '' : 's'} failed`}; nothing was changed\n`);
+  if (!o.json)
+    out(
+      `${o.program} --doctor: ${failed === 0 ? 'no check failed' : `${failed} check${failed === 1 ? '' : 's'} failed`}; nothing was changed\n`,
+    );
   return failed === 0 ? 0 : 1;
 }

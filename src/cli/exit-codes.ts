@@ -28,11 +28,14 @@ export const EXIT_CODE_TABLE: ReadonlyArray<{ code: ExitCode; meaning: string }>
   { code: ExitCode.BAD_DESCRIPTION, meaning: 'malformed or unsupported description (field named in the log; iakerb; no uid)' },
   { code: ExitCode.IDENTITY, meaning: 'no passwd entry for the credential uid' },
   { code: ExitCode.NAMESPACE, meaning: 'triggering process gone or replaced, or its namespaces could not be entered' },
-  { code: ExitCode.PRIVILEGES, meaning: 'dropping to the user\'s uid/gid or dropping capabilities failed' },
+  { code: ExitCode.PRIVILEGES, meaning: "dropping to the user's uid/gid or dropping capabilities failed" },
   { code: ExitCode.NO_CREDENTIALS, meaning: 'no credential source produced a ticket for the user' },
   { code: ExitCode.REPLY, meaning: 'the reply could not be built (SPNEGO blob over 65535 bytes, malformed token)' },
   { code: ExitCode.INTERNAL, meaning: 'internal error (a bug: please report it with --trace output)' },
-  { code: ExitCode.CONFIG, meaning: 'configuration error: /etc/cifs-upcall.conf (or --config) unreadable, unsafe or invalid (--check-config: the file is invalid)' },
+  {
+    code: ExitCode.CONFIG,
+    meaning: 'configuration error: /etc/cifs-upcall.conf (or --config) unreadable, unsafe or invalid (--check-config: the file is invalid)',
+  },
 ];
 
 const BY_KIND: Record<UpcallFailureKind, ExitCode> = {

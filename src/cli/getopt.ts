@@ -22,7 +22,7 @@ export interface LongOption {
 }
 
 export type ScannedItem =
-  | { kind: 'option'; id: string; /** as written, e.g. "-k" or "--keytab" */ spelling: string; value?: string }
+  | { kind: 'option'; id: string /** as written, e.g. "-k" or "--keytab" */; spelling: string; value?: string }
   | { kind: 'error'; message: string };
 
 export interface ScanResult {

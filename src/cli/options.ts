@@ -1,9 +1,6 @@
 // The command line of cifs-upcall: every cifs.upcall option with the same meaning
 // (docs/cifs-upcall-behaviour.md#command-line), plus the replay, trace and configuration options.
-import {
-  splitDescribeString,
-  type DescribedKey,
-} from '../kernel/key-description.ts';
+import { splitDescribeString, type DescribedKey } from '../kernel/key-description.ts';
 import { applySetting, ConfigError, type UpcallSettings } from '../pipeline/config.ts';
 import { DEFAULT_KEY_TYPE } from '../pipeline/upcall.ts';
 import { scanArguments, type LongOption } from './getopt.ts';
@@ -112,7 +109,7 @@ export type CommandLine = { mode: 'help' } | { mode: 'version' } | CheckConfigCo
  */
 export function parseCommandLine(argv: readonly string[]): CommandLine {
   const scan = scanArguments(argv, OPTSTRING, SHORT_IDS, LONG_OPTIONS);
-  const o: RunOptions = {
+  const parsed: RunOptions = {
     mode: 'kernel',
     traceFormat: 'text',
     keyType: DEFAULT_KEY_TYPE,
@@ -134,38 +131,81 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     if (item.kind === 'error') throw new UsageError(item.message);
     const value = item.value ?? '';
     switch (item.id) {
-      case 'help': return { mode: 'help' };
-      case 'version': return { mode: 'version' };
-      case 'legacy-c': break; // -c: accepted and ignored, as cifs.upcall
-      case 'no-env-probe': o.settings.envProbe = false; break;
-      case 'krb5conf': Object.assign(o.settings, setting(item.spelling, 'krb5_conf', value)); break;
-      case 'keytab': o.settings.keytab = nonEmpty(item.spelling, value); break;
-      case 'legacy-uid': o.legacyUid = true; break;
-      case 'trust-dns': o.settings.trustDns = true; break;
-      case 'expire': o.dnsExpireSeconds = decimal(item.spelling, value, 0, 0xffffffff); break;
-      case 'verbose': o.verbose = true; break;
-      case 'replay': replay = nonEmpty(item.spelling, value); break;
-      case 'pid': o.replayPid = decimal(item.spelling, value, 1, 0x3fffffff); break;
-      case 'key-owner': keyOwner = parseOwner(item.spelling, value); break;
-      case 'payload-out': o.payloadOut = nonEmpty(item.spelling, value); break;
-      case 'trace': o.trace = item.value === undefined ? null : nonEmpty(item.spelling, value); break;
+      case 'help':
+        return { mode: 'help' };
+      case 'version':
+        return { mode: 'version' };
+      case 'legacy-c':
+        break; // -c: accepted and ignored, as cifs.upcall
+      case 'no-env-probe':
+        parsed.settings.envProbe = false;
+        break;
+      case 'krb5conf':
+        Object.assign(parsed.settings, setting(item.spelling, 'krb5_conf', value));
+        break;
+      case 'keytab':
+        parsed.settings.keytab = nonEmpty(item.spelling, value);
+        break;
+      case 'legacy-uid':
+        parsed.legacyUid = true;
+        break;
+      case 'trust-dns':
+        parsed.settings.trustDns = true;
+        break;
+      case 'expire':
+        parsed.dnsExpireSeconds = decimal(item.spelling, value, 0, 0xffffffff);
+        break;
+      case 'verbose':
+        parsed.verbose = true;
+        break;
+      case 'replay':
+        replay = nonEmpty(item.spelling, value);
+        break;
+      case 'pid':
+        parsed.replayPid = decimal(item.spelling, value, 1, 0x3fffffff);
+        break;
+      case 'key-owner':
+        keyOwner = parseOwner(item.spelling, value);
+        break;
+      case 'payload-out':
+        parsed.payloadOut = nonEmpty(item.spelling, value);
+        break;
+      case 'trace':
+        parsed.trace = item.value === undefined ? null : nonEmpty(item.spelling, value);
+        break;
       case 'trace-format':
         if (value !== 'text' && value !== 'json') throw new UsageError(`${item.spelling}: expected text or json, got '${value}'`);
-        o.traceFormat = value;
+        parsed.traceFormat = value;
         break;
       case 'key-type':
         if (!/^[A-Za-z0-9._-]+$/.test(value)) throw new UsageError(`${item.spelling}: '${value}' is not a key type name`);
-        o.keyType = value;
+        parsed.keyType = value;
         break;
-      case 'config': o.configPath = nonEmpty(item.spelling, value); configGiven = true; break;
+      case 'config':
+        parsed.configPath = nonEmpty(item.spelling, value);
+        configGiven = true;
+        break;
       // the same parser and ranges as the configuration file's settings
-      case 'negative-timeout': Object.assign(o.settings, setting(item.spelling, 'negative_timeout', value)); break;
-      case 'gssproxy-socket': Object.assign(o.settings, setting(item.spelling, 'gssproxy_socket', value)); break;
-      case 'strategy': Object.assign(o.settings, setting(item.spelling, 'strategy', value)); break;
-      case 'check-config': checkConfig = item.value === undefined ? null : nonEmpty(item.spelling, value); break;
-      case 'doctor': doctor = true; break;
-      case 'json': json = true; break;
-      default: throw new UsageError(`internal: unhandled option ${item.spelling}`);
+      case 'negative-timeout':
+        Object.assign(parsed.settings, setting(item.spelling, 'negative_timeout', value));
+        break;
+      case 'gssproxy-socket':
+        Object.assign(parsed.settings, setting(item.spelling, 'gssproxy_socket', value));
+        break;
+      case 'strategy':
+        Object.assign(parsed.settings, setting(item.spelling, 'strategy', value));
+        break;
+      case 'check-config':
+        checkConfig = item.value === undefined ? null : nonEmpty(item.spelling, value);
+        break;
+      case 'doctor':
+        doctor = true;
+        break;
+      case 'json':
+        json = true;
+        break;
+      default:
+        throw new UsageError(`internal: unhandled option ${item.spelling}`);
     }
   }
 
@@ -173,33 +213,33 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     if (replay !== undefined || doctor) throw new UsageError('--check-config cannot be combined with --replay or --doctor');
     if (scan.operands.length > 1) throw new UsageError(`--check-config takes one file (unexpected '${scan.operands[1]}')`);
     const named = checkConfig ?? scan.operands[0];
-    if (named !== undefined && configGiven && named !== o.configPath) {
-      throw new UsageError(`--check-config names ${named} and --config names ${o.configPath}: give one file`);
+    if (named !== undefined && configGiven && named !== parsed.configPath) {
+      throw new UsageError(`--check-config names ${named} and --config names ${parsed.configPath}: give one file`);
     }
-    return { mode: 'check-config', configPath: named ?? o.configPath };
+    return { mode: 'check-config', configPath: named ?? parsed.configPath };
   }
   if (doctor) {
     if (replay !== undefined) throw new UsageError('--doctor cannot be combined with --replay');
     if (scan.operands.length > 0) throw new UsageError(`--doctor takes no operand (unexpected '${scan.operands[0]}'; use --config FILE)`);
-    return { mode: 'doctor', configPath: o.configPath, json };
+    return { mode: 'doctor', configPath: parsed.configPath, json };
   }
   if (json) throw new UsageError('--json is only meaningful with --doctor (use --trace-format=json for the trace)');
   if (replay !== undefined) {
-    o.mode = 'replay';
+    parsed.mode = 'replay';
     if (scan.operands.length > 0) {
       throw new UsageError(`--replay takes the description instead of a key serial (unexpected '${scan.operands[0]}')`);
     }
-    o.replayKey = replayKey(replay, o.keyType, keyOwner);
-    return o;
+    parsed.replayKey = replayKey(replay, parsed.keyType, keyOwner);
+    return parsed;
   }
   if (keyOwner) throw new UsageError('--key-owner is only meaningful with --replay');
-  if (o.replayPid !== undefined) throw new UsageError('--pid is only meaningful with --replay');
-  if (o.payloadOut !== undefined) throw new UsageError('--payload-out is only meaningful with --replay');
+  if (parsed.replayPid !== undefined) throw new UsageError('--pid is only meaningful with --replay');
+  if (parsed.payloadOut !== undefined) throw new UsageError('--payload-out is only meaningful with --replay');
   const [serial, ...rest] = scan.operands;
   if (serial === undefined) throw new UsageError('no key serial given');
-  o.keySerial = keySerial(serial);
-  o.ignoredOperands = rest;
-  return o;
+  parsed.keySerial = keySerial(serial);
+  parsed.ignoredOperands = rest;
+  return parsed;
 }
 
 /**

@@ -65,7 +65,11 @@ export async function runCli(argv: readonly string[], env: CliEnvironment): Prom
     return ExitCode.OK;
   }
   if (command.mode === 'check-config') {
-    return runCheckConfig(command.configPath, (t) => writeFd(1, t), (t) => writeFd(2, t));
+    return runCheckConfig(
+      command.configPath,
+      (t) => writeFd(1, t),
+      (t) => writeFd(2, t),
+    );
   }
   if (command.mode === 'doctor') {
     // evaluated only for --doctor (in the bundle its code is already in memory: nothing is read)
@@ -75,7 +79,10 @@ export async function runCli(argv: readonly string[], env: CliEnvironment): Prom
   if (command.mode === 'replay' && process.geteuid?.() !== 0) {
     // the replay enters namespaces, reads /proc of other users and drops to the credential user
     // exactly as the kernel's upcall does: only root can, and a half-run replay would mislead
-    writeFd(2, `${program}: --replay must run as root (it enters the caller's namespaces and becomes the credential user, as the kernel's upcall does); try: sudo ${program} --replay …\n`);
+    writeFd(
+      2,
+      `${program}: --replay must run as root (it enters the caller's namespaces and becomes the credential user, as the kernel's upcall does); try: sudo ${program} --replay …\n`,
+    );
     return ExitCode.USAGE;
   }
   return runUpcallCommand(command, env, program);
@@ -86,23 +93,39 @@ export async function runCli(argv: readonly string[], env: CliEnvironment): Prom
  * JSON objects, so that stream stays one JSON object per line.
  */
 class MirroredLog implements UpcallLog {
-  constructor(private readonly inner: SyslogLog, private readonly prefix: string) {}
+  constructor(
+    private readonly inner: SyslogLog,
+    private readonly prefix: string,
+  ) {}
   private mirror(level: string, message: string): void {
     writeFd(2, `${JSON.stringify({ syslog: level, message: this.prefix + message.replace(/[\r\n]+/g, ' ') })}\n`);
   }
-  error(message: string): void { this.inner.error(message); this.mirror('err', message); }
-  warning(message: string): void { this.inner.warning(message); this.mirror('warning', message); }
-  info(message: string): void { this.inner.info(message); this.mirror('info', message); }
-  debug(message: string): void { this.inner.debug(message); this.mirror('debug', message); }
+  error(message: string): void {
+    this.inner.error(message);
+    this.mirror('err', message);
+  }
+  warning(message: string): void {
+    this.inner.warning(message);
+    this.mirror('warning', message);
+  }
+  info(message: string): void {
+    this.inner.info(message);
+    this.mirror('info', message);
+  }
+  debug(message: string): void {
+    this.inner.debug(message);
+    this.mirror('debug', message);
+  }
 }
 
-async function runUpcallCommand(o: RunOptions, env: CliEnvironment, program: string): Promise<number> {
+async function runUpcallCommand(commandLine: RunOptions, env: CliEnvironment, program: string): Promise<number> {
   // a JSON trace on stderr owns that stream: nothing else may write plain text to it
-  const jsonOnStderr = o.trace === null && o.traceFormat === 'json';
-  const syslog = new SyslogLog(correlationPrefix(o.keySerial), o.verbose && !jsonOnStderr);
-  const log: UpcallLog & { close(): void } = o.verbose && jsonOnStderr
-    ? Object.assign(new MirroredLog(syslog, correlationPrefix(o.keySerial)), { close: () => syslog.close() })
-    : syslog;
+  const jsonOnStderr = commandLine.trace === null && commandLine.traceFormat === 'json';
+  const syslog = new SyslogLog(correlationPrefix(commandLine.keySerial), commandLine.verbose && !jsonOnStderr);
+  const log: UpcallLog & { close(): void } =
+    commandLine.verbose && jsonOnStderr
+      ? Object.assign(new MirroredLog(syslog, correlationPrefix(commandLine.keySerial)), { close: () => syslog.close() })
+      : syslog;
   // the first debug line names the program, its version and the node running it
   log.debug(`${program} ${programVersion()} (node ${process.versions.node})`);
   const opened: number[] = [];
@@ -117,11 +140,12 @@ async function runUpcallCommand(o: RunOptions, env: CliEnvironment, program: str
   let trace: Trace = env.prepare ? new DeferredTrace() : silentTrace;
   let payloadFd: number | undefined;
   try {
-    if (o.trace !== undefined) {
-      const fd = o.trace === null ? 2 : openOutput(o.trace, constants.O_APPEND);
-      trace = new FileDescriptorTrace(fd, o.traceFormat);
+    if (commandLine.trace !== undefined) {
+      const fd = commandLine.trace === null ? 2 : openOutput(commandLine.trace, constants.O_APPEND);
+      trace = new FileDescriptorTrace(fd, commandLine.traceFormat);
     }
-    if (o.mode === 'replay' && o.payloadOut !== undefined) payloadFd = openOutput(o.payloadOut, constants.O_TRUNC);
+    if (commandLine.mode === 'replay' && commandLine.payloadOut !== undefined)
+      payloadFd = openOutput(commandLine.payloadOut, constants.O_TRUNC);
   } catch (e) {
     const message = `cannot open output file: ${(e as Error).message}`;
     writeFd(2, jsonOnStderr ? `${JSON.stringify({ area: 'result', message })}\n` : `${program}: ${message}\n`);
@@ -132,7 +156,7 @@ async function runUpcallCommand(o: RunOptions, env: CliEnvironment, program: str
 
   let code: number;
   try {
-    code = await runWithSinks(o, env, program, log, trace, payloadFd);
+    code = await runWithSinks(commandLine, env, program, log, trace, payloadFd);
   } catch (e) {
     // runUpcall never throws; this is the CLI's own bug
     log.error(`internal error: ${(e as Error).message}`);
@@ -148,43 +172,62 @@ async function runUpcallCommand(o: RunOptions, env: CliEnvironment, program: str
 }
 
 async function runWithSinks(
-  o: RunOptions,
+  commandLine: RunOptions,
   env: CliEnvironment,
   program: string,
   log: UpcallLog,
   trace: Trace,
   payloadFd: number | undefined,
 ): Promise<number> {
-  trace.event('cli', `${program} ${programVersion()}, pid ${process.pid}, ${o.mode === 'replay' ? 'replay of a description' : `kernel key ${o.keySerial}`}`, {
-    pid: process.pid, mode: o.mode, key: o.keySerial ?? null,
-  });
-  const given = o.settings;
-  trace.event('cli', `options: key type ${o.keyType}, ${o.legacyUid ? 'uid= (-l)' : 'creduid='}, config ${o.configPath}` +
-    `${Object.keys(given).length > 0 ? `; from the command line: ${Object.entries(given).map(([k, v]) => `${k} ${String(v)}`).join(', ')}` : ''}`, { ...given });
-  if (o.ignoredOperands.length > 0) trace.event('cli', `extra arguments ignored (as cifs.upcall): ${o.ignoredOperands.join(' ')}`);
+  trace.event(
+    'cli',
+    `${program} ${programVersion()}, pid ${process.pid}, ${commandLine.mode === 'replay' ? 'replay of a description' : `kernel key ${commandLine.keySerial}`}`,
+    {
+      pid: process.pid,
+      mode: commandLine.mode,
+      key: commandLine.keySerial ?? null,
+    },
+  );
+  const given = commandLine.settings;
+  trace.event(
+    'cli',
+    `options: key type ${commandLine.keyType}, ${commandLine.legacyUid ? 'uid= (-l)' : 'creduid='}, config ${commandLine.configPath}` +
+      `${
+        Object.keys(given).length > 0
+          ? `; from the command line: ${Object.entries(given)
+              .map(([k, v]) => `${k} ${String(v)}`)
+              .join(', ')}`
+          : ''
+      }`,
+    { ...given },
+  );
+  if (commandLine.ignoredOperands.length > 0)
+    trace.event('cli', `extra arguments ignored (as cifs.upcall): ${commandLine.ignoredOperands.join(' ')}`);
 
-  const key: UpcallKey = o.mode === 'replay' ? new ReplayKey(o.replayKey!) : new KernelKey(o.keySerial!);
+  const key: UpcallKey = commandLine.mode === 'replay' ? new ReplayKey(commandLine.replayKey!) : new KernelKey(commandLine.keySerial!);
   const options: UpcallOptions = {
-    keyType: o.keyType,
-    legacyUid: o.legacyUid,
-    replay: o.mode === 'replay',
-    ...(o.replayPid !== undefined ? { replayPid: o.replayPid } : {}),
+    keyType: commandLine.keyType,
+    legacyUid: commandLine.legacyUid,
+    replay: commandLine.mode === 'replay',
+    ...(commandLine.replayPid !== undefined ? { replayPid: commandLine.replayPid } : {}),
     // until the configuration file is read: the defaults and the command line
-    settings: resolveSettings(NO_CONFIG, { host: '' }, o.settings),
+    settings: resolveSettings(NO_CONFIG, { host: '' }, commandLine.settings),
   };
   const outcome = await runUpcall(options, {
-    key, trace, log,
-    ...(env.prepare ? { prepare: env.prepare(o) } : {}),
+    key,
+    trace,
+    log,
+    ...(env.prepare ? { prepare: env.prepare(commandLine) } : {}),
     ...(env.source ? { source: env.source } : {}),
   });
   if (!outcome.ok) {
     // the one-line cause (also at LOG_ERR): for an admin replaying or running a serial by hand.
     // A JSON trace on stderr has it already as a record ("failed (kind): …"): no plain text there.
-    if (!(o.trace === null && o.traceFormat === 'json')) writeFd(2, `${program}: ${outcome.error.message}\n`);
+    if (!(commandLine.trace === null && commandLine.traceFormat === 'json')) writeFd(2, `${program}: ${outcome.error.message}\n`);
     return exitCodeFor(outcome.error.kind);
   }
 
-  if (o.mode === 'replay') {
+  if (commandLine.mode === 'replay') {
     try {
       if (payloadFd !== undefined) {
         for (let off = 0; off < outcome.payload.length; ) {
@@ -197,7 +240,7 @@ async function runWithSinks(
       log.error(`cannot write the payload: ${(e as Error).message}`);
       return ExitCode.INTERNAL;
     }
-    trace.event('result', `payload of ${outcome.payload.length} bytes written to ${o.payloadOut ?? 'stdout (hex)'}`);
+    trace.event('result', `payload of ${outcome.payload.length} bytes written to ${commandLine.payloadOut ?? 'stdout (hex)'}`);
   }
   return ExitCode.OK;
 }

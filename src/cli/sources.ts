@@ -1,8 +1,8 @@
-// The production wiring of one upcall: the configuration (root's /etc/cifs-upcall.conf, merged
-// per server and per container with the command line) and the credential sources in the order
-// of the chosen strategy.
+// The production preparation of one upcall (the pipeline's UpcallPreparer): the configuration
+// (root's /etc/cifs-upcall.conf, resolved once per server and container with the command line)
+// and the strategy that asks the credential sources in its order.
 //
-// Both hooks run in the host namespaces, as root, before the pipeline enters the caller's
+// It runs in the host namespaces, as root, before the pipeline enters the caller's
 // namespaces. Only the modules the strategy can use are ever imported (proxy-only never the
 // Kerberos initiator; local-only never the gssproxy client). Where import() may read a file, all
 // of them are imported here, before the switch: after it, a file would come from the caller's
@@ -56,17 +56,17 @@ export function readCgroupPath(pid: number): string | undefined {
   return undefined;
 }
 
-function describeSettings(s: ResolvedSettings): string {
+function describeSettings(settings: ResolvedSettings): string {
   return [
-    `strategy ${s.strategy}`,
-    `gssproxy socket ${s.gssproxySocket ?? '(GSSPROXY_SOCKET or default)'}`,
-    `naming ${s.gssproxyNaming}`,
-    `keytab fallback ${s.keytabFallback}`,
-    `env probe ${s.envProbe ? 'on' : 'off'}`,
-    `trust DNS ${s.trustDns ? 'on' : 'off'}`,
-    `negative timeout ${s.negativeTimeout} s`,
-    `budget ${s.timeout} s`,
-    `KDC attempt ${s.kdcTimeout} s`,
+    `strategy ${settings.strategy}`,
+    `gssproxy socket ${settings.gssproxySocket ?? '(GSSPROXY_SOCKET or default)'}`,
+    `naming ${settings.gssproxyNaming}`,
+    `keytab fallback ${settings.keytabFallback}`,
+    `env probe ${settings.envProbe ? 'on' : 'off'}`,
+    `trust DNS ${settings.trustDns ? 'on' : 'off'}`,
+    `negative timeout ${settings.negativeTimeout} s`,
+    `budget ${settings.timeout} s`,
+    `KDC attempt ${settings.kdcTimeout} s`,
   ].join(', ');
 }
 
@@ -77,33 +77,37 @@ function describeSettings(s: ResolvedSettings): string {
  * when it has reached trace_max_size, it is first moved to FILE.1 (replacing an older FILE.1), so
  * the file and its one predecessor stay bounded even without logrotate.
  */
-function attachTraceFile(t: Trace, s: ResolvedSettings, o: RunOptions): void {
+function attachTraceFile(t: Trace, settings: ResolvedSettings, commandLine: RunOptions): void {
   if (!(t instanceof DeferredTrace)) return;
-  if (s.traceFile === undefined) {
+  if (settings.traceFile === undefined) {
     t.discard();
     return;
   }
   const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW;
   let fd: number | undefined;
   try {
-    fd = openSync(s.traceFile, flags, 0o600);
+    fd = openSync(settings.traceFile, flags, 0o600);
     const st = fstatSync(fd);
     if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'not a regular file' });
-    if (s.traceMaxSize > 0 && st.size >= s.traceMaxSize) {
+    if (settings.traceMaxSize > 0 && st.size >= settings.traceMaxSize) {
       // rotate only the file we opened: a concurrent upcall may have rotated it already
-      const now = lstatSync(s.traceFile, { throwIfNoEntry: false });
-      if (now && now.ino === st.ino && now.dev === st.dev) renameSync(s.traceFile, `${s.traceFile}.1`);
+      const now = lstatSync(settings.traceFile, { throwIfNoEntry: false });
+      if (now && now.ino === st.ino && now.dev === st.dev) renameSync(settings.traceFile, `${settings.traceFile}.1`);
       closeSync(fd);
-      fd = openSync(s.traceFile, flags, 0o600);
+      fd = openSync(settings.traceFile, flags, 0o600);
     }
-    const label: TraceLabel = o.keySerial !== undefined ? { key: o.keySerial } : { replay: process.pid };
-    t.attach(fd, s.traceFormat, label, s.traceLevel === 'failures');
+    const label: TraceLabel = commandLine.keySerial !== undefined ? { key: commandLine.keySerial } : { replay: process.pid };
+    t.attach(fd, settings.traceFormat, label, settings.traceLevel === 'failures');
   } catch (e) {
     if (fd !== undefined) {
-      try { closeSync(fd); } catch { /* already closed */ }
+      try {
+        closeSync(fd);
+      } catch {
+        /* already closed */
+      }
     }
     t.discard();
-    throw new ConfigError(`trace_file ${s.traceFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new ConfigError(`trace_file ${settings.traceFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
 }
 
@@ -112,32 +116,41 @@ function attachTraceFile(t: Trace, s: ResolvedSettings, o: RunOptions): void {
  * settings once (server and container sections, then the command line), open the trace file, and
  * build the strategy with the sources it may ask.
  */
-export function productionPreparer(o: RunOptions): UpcallPreparer {
+export function productionPreparer(commandLine: RunOptions): UpcallPreparer {
   return async ({ description, host, trace }) => {
     // an explicit --config must exist; the default file is optional
-    const config: UpcallConfig = loadConfig(o.configPath, o.configPath !== DEFAULT_CONFIG_PATH);
+    const config: UpcallConfig = loadConfig(commandLine.configPath, commandLine.configPath !== DEFAULT_CONFIG_PATH);
     const cgroup = readCgroupPath(description.pid);
-    const settings = resolveSettings(config, { host, ...(cgroup !== undefined ? { cgroup } : {}) }, o.settings);
-    trace.event('config', config.path === null
-      ? `no ${o.configPath}: built-in defaults${settings.applied.length ? ` + ${settings.applied.join(', ')}` : ''}`
-      : `${config.path}: applied ${settings.applied.length ? settings.applied.join(', ') : 'no section'} for host ${host}${cgroup !== undefined ? `, cgroup ${cgroup}` : ''}`);
-    attachTraceFile(trace, settings, o);
+    const settings = resolveSettings(config, { host, ...(cgroup !== undefined ? { cgroup } : {}) }, commandLine.settings);
+    trace.event(
+      'config',
+      config.path === null
+        ? `no ${commandLine.configPath}: built-in defaults${settings.applied.length ? ` + ${settings.applied.join(', ')}` : ''}`
+        : `${config.path}: applied ${settings.applied.length ? settings.applied.join(', ') : 'no section'} for host ${host}${cgroup !== undefined ? `, cgroup ${cgroup}` : ''}`,
+    );
+    attachTraceFile(trace, settings, commandLine);
     trace.event('config', describeSettings(settings));
     return { settings, source: await strategyFor(settings, description, host, trace) };
   };
 }
 
 /** The strategy and the sources it may ask; only their modules are imported. */
-async function strategyFor(s: ResolvedSettings, description: SpnegoKeyDescription, host: string, trace: Trace): Promise<CredentialSource> {
-  const steps = new Set(planFor(s.strategy).map((step) => step.source));
+async function strategyFor(
+  settings: ResolvedSettings,
+  description: SpnegoKeyDescription,
+  host: string,
+  trace: Trace,
+): Promise<CredentialSource> {
+  const steps = new Set(planFor(settings.strategy).map((step) => step.source));
   const wantKrb5 = steps.has('ccache') || steps.has('keytab');
   const wantGssproxy = steps.has('gssproxy');
-  const wantDns = s.trustDns || !host.includes('.');
+  const wantDns = settings.trustDns || !host.includes('.');
   const traceNow = () => trace;
   const krb5 = wantKrb5 ? deferredModule('Kerberos initiator', () => import('../krb5/initiator.ts'), traceNow) : null;
   const gssproxy = wantGssproxy ? deferredModule('gssproxy client', () => import('../gssproxy/source.ts'), traceNow) : null;
   const dns = wantDns ? deferredModule('DNS resolver', () => import('../net/dns/index.ts'), traceNow) : null;
-  const usable = [krb5 && 'Kerberos initiator', gssproxy && 'gssproxy client', dns && 'DNS resolver'].filter(Boolean).join(', ') || 'nothing';
+  const usable =
+    [krb5 && 'Kerberos initiator', gssproxy && 'gssproxy client', dns && 'DNS resolver'].filter(Boolean).join(', ') || 'nothing';
   if (IN_MEMORY_IMPORTS) {
     trace.event('strategy', `usable: ${usable}; each evaluated when the strategy reaches it`);
   } else {
@@ -148,9 +161,9 @@ async function strategyFor(s: ResolvedSettings, description: SpnegoKeyDescriptio
 
   const factories: Partial<Record<SourceName, SourceFactory>> = {};
   const krb5Options = {
-    ...(s.krb5Conf !== undefined ? { krb5ConfigFile: s.krb5Conf } : {}),
-    ...(s.keytab !== undefined ? { keytabName: s.keytab } : {}),
-    kdcTimeoutMs: s.kdcTimeout * 1000,
+    ...(settings.krb5Conf !== undefined ? { krb5ConfigFile: settings.krb5Conf } : {}),
+    ...(settings.keytab !== undefined ? { keytabName: settings.keytab } : {}),
+    kdcTimeoutMs: settings.kdcTimeout * 1000,
   };
   if (krb5) {
     factories.ccache = async () => new (await krb5()).CcacheSource(krb5Options);
@@ -158,26 +171,30 @@ async function strategyFor(s: ResolvedSettings, description: SpnegoKeyDescriptio
   }
   if (gssproxy) {
     // one route: the resolved gssproxy_socket says whether the command line or the file set it
-    const socket = resolveGssproxySocket(s.gssproxySocket === undefined
-      ? {}
-      : s.gssproxySocketFrom === 'command line' ? { option: s.gssproxySocket } : { config: s.gssproxySocket });
+    const socket = resolveGssproxySocket(
+      settings.gssproxySocket === undefined
+        ? {}
+        : settings.gssproxySocketFrom === 'command line'
+          ? { option: settings.gssproxySocket }
+          : { config: settings.gssproxySocket },
+    );
     for (const skipped of socket.skipped) trace.event('gssproxy', skipped);
     trace.event('gssproxy', `socket ${socket.path} (from ${socket.origin})`);
-    factories.gssproxy = async () => new (await gssproxy()).GssproxySource({ socketPath: socket.path, naming: s.gssproxyNaming });
+    factories.gssproxy = async () => new (await gssproxy()).GssproxySource({ socketPath: socket.path, naming: settings.gssproxyNaming });
   }
   const resolver: HostResolver | null = dns && {
     lookupHost: async (name, options) => (await dns()).lookupHost(name, options),
     reverseLookup: async (ip, options) => (await dns()).reverseLookup(ip, options),
   };
   return new StrategySource({
-    strategy: s.strategy,
+    strategy: settings.strategy,
     sources: factories,
-    keytabFallback: s.keytabFallback,
+    keytabFallback: settings.keytabFallback,
     hostForms: cifsHostForms({
       resolver,
-      trustDns: s.trustDns,
+      trustDns: settings.trustDns,
       ...(description.ip !== undefined ? { ip: description.ip } : {}),
-      timeoutMs: Math.max(250, s.kdcTimeout * 1000),
+      timeoutMs: Math.max(250, settings.kdcTimeout * 1000),
     }),
   });
 }

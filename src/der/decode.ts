@@ -68,8 +68,11 @@ export function parseDer(bytes: Uint8Array, path: string): DerElement {
     // A private plain Uint8Array copy: asn1js keeps views into it, and its type checks are
     // several times slower on Buffer (a Uint8Array subclass) than on a plain Uint8Array.
     const input = Uint8Array.prototype.slice.call(bytes) as Uint8Array;
-    result = asn1js.fromBER(Object.getPrototypeOf(input) === Uint8Array.prototype ? input : new Uint8Array(input),
-      { parseEmbedded: false, maxDepth: MAX_DEPTH, copyInput: false });
+    result = asn1js.fromBER(Object.getPrototypeOf(input) === Uint8Array.prototype ? input : new Uint8Array(input), {
+      parseEmbedded: false,
+      maxDepth: MAX_DEPTH,
+      copyInput: false,
+    });
   } catch (e) {
     throw new DecodeError(path, `malformed DER (${(e as Error).message})`, { cause: e });
   }
@@ -104,7 +107,10 @@ export class TaggedFields {
 
 /** One parsed element plus the path used in error messages. */
 export class DerElement {
-  constructor(readonly node: asn1js.BaseBlock, readonly path: string) {}
+  constructor(
+    readonly node: asn1js.BaseBlock,
+    readonly path: string,
+  ) {}
 
   fail(reason: string): never {
     throw new DecodeError(this.path, reason);
@@ -134,7 +140,11 @@ export class DerElement {
   contextChoice(names: Readonly<Record<number, string>>): { tag: number; inner: DerElement } {
     const { tagClass, tagNumber, isConstructed } = this.node.idBlock;
     if (tagClass !== CONTEXT || !isConstructed || names[tagNumber] === undefined) {
-      this.fail(`expected one of ${Object.entries(names).map(([t, n]) => `${n} [${t}]`).join(', ')}, found ${tagName(this.node)}`);
+      this.fail(
+        `expected one of ${Object.entries(names)
+          .map(([t, n]) => `${n} [${t}]`)
+          .join(', ')}, found ${tagName(this.node)}`,
+      );
     }
     return { tag: tagNumber, inner: this.single(`${this.path}.${names[tagNumber]}`) };
   }
@@ -241,8 +251,14 @@ export class DerElement {
     d.setUTCFullYear(year, month - 1, day); // (Date.UTC would map years 0..99 to 1900..1999)
     d.setUTCHours(hour, minute, second, 0);
     // Reject impossible dates instead of letting Date roll them over (e.g. month 13, 24:00:00).
-    if (d.getUTCFullYear() !== year || d.getUTCMonth() !== month - 1 || d.getUTCDate() !== day ||
-        d.getUTCHours() !== hour || d.getUTCMinutes() !== minute || d.getUTCSeconds() !== second) {
+    if (
+      d.getUTCFullYear() !== year ||
+      d.getUTCMonth() !== month - 1 ||
+      d.getUTCDate() !== day ||
+      d.getUTCHours() !== hour ||
+      d.getUTCMinutes() !== minute ||
+      d.getUTCSeconds() !== second
+    ) {
       this.fail(`"${text}" is not a valid date`);
     }
     return d;
@@ -323,5 +339,8 @@ export class DerElement {
 }
 
 export const UniversalTag = {
-  INTEGER: TAG_INTEGER, OCTET_STRING: TAG_OCTET_STRING, SEQUENCE: TAG_SEQUENCE, OID: TAG_OID,
+  INTEGER: TAG_INTEGER,
+  OCTET_STRING: TAG_OCTET_STRING,
+  SEQUENCE: TAG_SEQUENCE,
+  OID: TAG_OID,
 } as const;

@@ -57,8 +57,10 @@ export function formatKerberosTime(date: Date): string {
   const year = date.getUTCFullYear();
   if (year < 0 || year > 9999) throw new RangeError(`year ${year} is not representable in KerberosTime`);
   const two = (n: number) => String(n).padStart(2, '0');
-  return `${String(year).padStart(4, '0')}${two(date.getUTCMonth() + 1)}${two(date.getUTCDate())}` +
-    `${two(date.getUTCHours())}${two(date.getUTCMinutes())}${two(date.getUTCSeconds())}Z`;
+  return (
+    `${String(year).padStart(4, '0')}${two(date.getUTCMonth() + 1)}${two(date.getUTCDate())}` +
+    `${two(date.getUTCHours())}${two(date.getUTCMinutes())}${two(date.getUTCSeconds())}Z`
+  );
 }
 
 export function octetString(bytes: Uint8Array): Asn {

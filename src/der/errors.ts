@@ -3,7 +3,11 @@
 /** Malformed or unexpected DER; `field` is the path of the element, e.g. "TGS-REP.enc-part.etype". */
 export class DecodeError extends Error {
   override name = 'DecodeError';
-  constructor(readonly field: string, readonly reason: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly field: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
     super(`${field}: ${reason}`, options);
   }
 }

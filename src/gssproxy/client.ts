@@ -3,14 +3,32 @@
 // decoding failures throw GssproxyTransportError / GssproxyRpcError / GssproxyProtocolError.
 import type { Trace } from '../trace.ts';
 import { Proc, procName } from './constants.ts';
-import { GssproxyProtocolError, GssproxyTransportError } from './errors.ts';
+import { GssproxyProtocolError, type GssproxyTransportError } from './errors.ts';
 import {
-  decodeResAcquireCred, decodeResGetCallContext, decodeResImportAndCanonName, decodeResIndicateMechs,
-  decodeResInitSecContext, decodeResReleaseHandle, encodeArgAcquireCred, encodeArgGetCallContext,
-  encodeArgImportAndCanonName, encodeArgIndicateMechs, encodeArgInitSecContext, encodeArgReleaseHandle,
-  type ArgAcquireCred, type ArgGetCallContext, type ArgImportAndCanonName, type ArgIndicateMechs,
-  type ArgInitSecContext, type ArgReleaseHandle, type GssxStatus, type ResAcquireCred,
-  type ResGetCallContext, type ResImportAndCanonName, type ResIndicateMechs, type ResInitSecContext,
+  decodeResAcquireCred,
+  decodeResGetCallContext,
+  decodeResImportAndCanonName,
+  decodeResIndicateMechs,
+  decodeResInitSecContext,
+  decodeResReleaseHandle,
+  encodeArgAcquireCred,
+  encodeArgGetCallContext,
+  encodeArgImportAndCanonName,
+  encodeArgIndicateMechs,
+  encodeArgInitSecContext,
+  encodeArgReleaseHandle,
+  type ArgAcquireCred,
+  type ArgGetCallContext,
+  type ArgImportAndCanonName,
+  type ArgIndicateMechs,
+  type ArgInitSecContext,
+  type ArgReleaseHandle,
+  type GssxStatus,
+  type ResAcquireCred,
+  type ResGetCallContext,
+  type ResImportAndCanonName,
+  type ResIndicateMechs,
+  type ResInitSecContext,
   type ResReleaseHandle,
 } from './protocol.ts';
 import { renderStatus, statusCodes } from './status.ts';
@@ -89,7 +107,8 @@ export class GssproxyClient {
     if (s.majorStatus !== 0) {
       const rendered = renderStatus(s);
       this.trace?.event('gssproxy', `${procName(proc)} status: ${rendered.text}`, {
-        codes: statusCodes(s), fromServer: rendered.fromServer,
+        codes: statusCodes(s),
+        fromServer: rendered.fromServer,
       });
     }
     return value;

@@ -57,7 +57,6 @@ export const Oid = {
   KRB5_NT_PRINCIPAL_NAME: hex('2a864886f71201020201'),
 } as const;
 
-
 export const CredUsage = { INITIATE: 1, ACCEPT: 2, BOTH: 3 } as const;
 
 export const HandleType = { SEC_CTX: 0, CRED: 1 } as const;

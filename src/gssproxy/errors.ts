@@ -48,7 +48,11 @@ export class GssproxyTransportError extends Error {
 /** The daemon answered with bytes that are not a valid reply (wrong xid, bad XDR, bad record). */
 export class GssproxyProtocolError extends Error {
   override readonly name = 'GssproxyProtocolError';
-  constructor(readonly socketPath: string, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly socketPath: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
@@ -56,7 +60,11 @@ export class GssproxyProtocolError extends Error {
 /** A well-formed RPC reply that is not SUCCESS: PROC_UNAVAIL, GARBAGE_ARGS, SYSTEM_ERR, denied… */
 export class GssproxyRpcError extends Error {
   override readonly name = 'GssproxyRpcError';
-  constructor(readonly proc: string, readonly refusal: RpcRefusal, message: string) {
+  constructor(
+    readonly proc: string,
+    readonly refusal: RpcRefusal,
+    message: string,
+  ) {
     super(message);
   }
 

@@ -19,7 +19,10 @@
 
 export class ExportedContextError extends Error {
   override readonly name = 'ExportedContextError';
-  constructor(readonly offset: number, detail: string) {
+  constructor(
+    readonly offset: number,
+    detail: string,
+  ) {
     super(`MIT exported context: at byte ${offset}: ${detail}`);
   }
 }
@@ -111,7 +114,10 @@ export interface MitExportedContext {
 }
 
 class BlobReader {
-  constructor(readonly buf: Buffer, public pos = 0) {}
+  constructor(
+    readonly buf: Buffer,
+    public pos = 0,
+  ) {}
 
   fail(detail: string, at = this.pos): never {
     throw new ExportedContextError(at, detail);
@@ -233,8 +239,22 @@ export function parseExportedContext(token: Buffer, options: { full?: boolean } 
   while (r.peek() === Magic.KEYBLOCK && keys.length < 3) keys.push(readKeyblock(r, keys.length === 0 ? 'subkey' : 'rfc1964'));
 
   const ctx: MitExportedContext = {
-    mechOid, initiate, established, haveAcceptorSubkey, gssFlags, signalg, sealalg,
-    authtime, starttime, endtime, renewTill, krbFlags, seqSend, seqRecv, mechUsed, principals,
+    mechOid,
+    initiate,
+    established,
+    haveAcceptorSubkey,
+    gssFlags,
+    signalg,
+    sealalg,
+    authtime,
+    starttime,
+    endtime,
+    renewTill,
+    krbFlags,
+    seqSend,
+    seqRecv,
+    mechUsed,
+    principals,
     subkey: keys[0] ?? null,
     rfc1964Keys: keys.slice(1),
   };
@@ -258,9 +278,21 @@ function skipSeqstate(r: BlobReader): void {
 
 const LAYOUTS: Krb5ContextLayout[] = ['1.19+', '1.18', '1.14-1.17'];
 
-function readKrb5Context(r: BlobReader): Omit<FullContextParts,
-  'ticketSessionKey' | 'sendSubkey' | 'recvSubkey' | 'authenticatorClient' | 'proto' | 'cksumtype' |
-  'acceptorSubkey' | 'acceptorSubkeyCksumtype' | 'authdataContextPresent' | 'trailingBytes'> {
+function readKrb5Context(
+  r: BlobReader,
+): Omit<
+  FullContextParts,
+  | 'ticketSessionKey'
+  | 'sendSubkey'
+  | 'recvSubkey'
+  | 'authenticatorClient'
+  | 'proto'
+  | 'cksumtype'
+  | 'acceptorSubkey'
+  | 'acceptorSubkeyCksumtype'
+  | 'authdataContextPresent'
+  | 'trailingBytes'
+> {
   r.magic(Magic.CONTEXT, 'krb5_context');
   const defaultRealm = r.counted('default realm').toString('utf8');
   const afterRealm = r.pos;
@@ -371,8 +403,17 @@ function parseRest(r: BlobReader): FullContextParts {
     authdataContextPresent = true;
   }
   return {
-    ...k5, ticketSessionKey, sendSubkey, recvSubkey, authenticatorClient, proto, cksumtype,
-    acceptorSubkey, acceptorSubkeyCksumtype, authdataContextPresent, trailingBytes,
+    ...k5,
+    ticketSessionKey,
+    sendSubkey,
+    recvSubkey,
+    authenticatorClient,
+    proto,
+    cksumtype,
+    acceptorSubkey,
+    acceptorSubkeyCksumtype,
+    authdataContextPresent,
+    trailingBytes,
   };
 }
 

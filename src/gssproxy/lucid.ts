@@ -37,7 +37,8 @@ export function parseLucidContext(buf: Buffer, byteOrder: 'LE' | 'BE' = HOST_BYT
   }
   const le = byteOrder === 'LE';
   const flags = le ? buf.readUInt32LE(0) : buf.readUInt32BE(0);
-  if (flags & ~0x7) throw new LucidContextError(`linux_lucid_v1 flags 0x${flags.toString(16)} have unknown bits (byte order ${byteOrder}?)`);
+  if (flags & ~0x7)
+    throw new LucidContextError(`linux_lucid_v1 flags 0x${flags.toString(16)} have unknown bits (byte order ${byteOrder}?)`);
   const keyLength = buf.length - HEADER;
   if (keyLength > MAX_KEY) throw new LucidContextError(`linux_lucid_v1 key of ${keyLength} bytes is implausible`);
   return {

@@ -13,7 +13,7 @@
 // Byte strings stay Buffers: names and status texts are whatever the daemon sent (status texts
 // carry a trailing NUL). Credentials and contexts keep their raw XDR so they can be sent back
 // exactly as received.
-import { HandleType, Oid } from './constants.ts';
+import { type HandleType, Oid } from './constants.ts';
 import { XdrEncodeError, type XdrReader, type XdrWriter } from './xdr.ts';
 
 export interface GssxOption {
@@ -266,9 +266,7 @@ export function encodeCtx(w: XdrWriter, c: GssxCtx): void {
 }
 
 function encodeCb(w: XdrWriter, cb: GssxCb): void {
-  w.u64(cb.initiatorAddrtype).opaque(cb.initiatorAddress)
-    .u64(cb.acceptorAddrtype).opaque(cb.acceptorAddress)
-    .opaque(cb.applicationData);
+  w.u64(cb.initiatorAddrtype).opaque(cb.initiatorAddress).u64(cb.acceptorAddrtype).opaque(cb.acceptorAddress).opaque(cb.applicationData);
 }
 
 export function encodeHandle(w: XdrWriter, h: GssxHandle): void {
@@ -396,29 +394,33 @@ function decodeCredElement(r: XdrReader): GssxCredElement {
 }
 
 export function decodeCred(r: XdrReader): GssxCred {
-  const { value, raw } = r.withRaw((rr): Omit<GssxCred, 'raw'> => ({
-    desiredName: rr.field('desired_name', decodeName),
-    elements: rr.array('elements', MIN_CRED_ELEMENT, decodeCredElement),
-    credHandleReference: rr.opaque('cred_handle_reference'),
-    needsRelease: rr.bool('needs_release'),
-  }));
+  const { value, raw } = r.withRaw(
+    (rr): Omit<GssxCred, 'raw'> => ({
+      desiredName: rr.field('desired_name', decodeName),
+      elements: rr.array('elements', MIN_CRED_ELEMENT, decodeCredElement),
+      credHandleReference: rr.opaque('cred_handle_reference'),
+      needsRelease: rr.bool('needs_release'),
+    }),
+  );
   return { ...value, raw };
 }
 
 export function decodeCtx(r: XdrReader): GssxCtx {
-  const { value, raw } = r.withRaw((rr): Omit<GssxCtx, 'raw'> => ({
-    exportedContextToken: rr.opaque('exported_context_token'),
-    state: rr.opaque('state'),
-    needsRelease: rr.bool('needs_release'),
-    mech: rr.opaque('mech'),
-    srcName: rr.field('src_name', decodeName),
-    targName: rr.field('targ_name', decodeName),
-    lifetime: rr.u64('lifetime'),
-    ctxFlags: rr.u64('ctx_flags'),
-    locallyInitiated: rr.bool('locally_initiated'),
-    open: rr.bool('open'),
-    options: decodeOptions(rr),
-  }));
+  const { value, raw } = r.withRaw(
+    (rr): Omit<GssxCtx, 'raw'> => ({
+      exportedContextToken: rr.opaque('exported_context_token'),
+      state: rr.opaque('state'),
+      needsRelease: rr.bool('needs_release'),
+      mech: rr.opaque('mech'),
+      srcName: rr.field('src_name', decodeName),
+      targName: rr.field('targ_name', decodeName),
+      lifetime: rr.u64('lifetime'),
+      ctxFlags: rr.u64('ctx_flags'),
+      locallyInitiated: rr.bool('locally_initiated'),
+      open: rr.bool('open'),
+      options: decodeOptions(rr),
+    }),
+  );
   return { ...value, raw };
 }
 
@@ -509,17 +511,23 @@ export function decodeArgInitSecContext(r: XdrReader): ArgInitSecContext & { tar
     const targetName = rr.optional('target_name', decodeName);
     if (!targetName) return rr.fail('target_name is absent');
     return {
-      callCtx, contextHandle, credHandle, targetName,
+      callCtx,
+      contextHandle,
+      credHandle,
+      targetName,
       mechType: rr.opaque('mech_type'),
       reqFlags: rr.u64('req_flags'),
       timeReq: rr.u64('time_req'),
-      inputCb: rr.optional('input_cb', (x): GssxCb => ({
-        initiatorAddrtype: x.u64('initiator_addrtype'),
-        initiatorAddress: x.opaque('initiator_address'),
-        acceptorAddrtype: x.u64('acceptor_addrtype'),
-        acceptorAddress: x.opaque('acceptor_address'),
-        applicationData: x.opaque('application_data'),
-      })),
+      inputCb: rr.optional(
+        'input_cb',
+        (x): GssxCb => ({
+          initiatorAddrtype: x.u64('initiator_addrtype'),
+          initiatorAddress: x.opaque('initiator_address'),
+          acceptorAddrtype: x.u64('acceptor_addrtype'),
+          acceptorAddress: x.opaque('acceptor_address'),
+          applicationData: x.opaque('application_data'),
+        }),
+      ),
       inputToken: rr.optional('input_token', (x) => x.opaque()),
       options: decodeOptions(rr),
     };
@@ -544,23 +552,37 @@ export function decodeArgAcquireCred(r: XdrReader): ArgAcquireCred {
 // ---- encoders of results (fault-injection servers and round-trip tests) ------------------------
 
 export function encodeStatus(w: XdrWriter, s: Partial<GssxStatus>): void {
-  w.u64(s.majorStatus ?? 0).opaque(s.mech ?? EMPTY).u64(s.minorStatus ?? 0)
-    .opaque(s.majorStatusString ?? EMPTY).opaque(s.minorStatusString ?? EMPTY)
+  w.u64(s.majorStatus ?? 0)
+    .opaque(s.mech ?? EMPTY)
+    .u64(s.minorStatus ?? 0)
+    .opaque(s.majorStatusString ?? EMPTY)
+    .opaque(s.minorStatusString ?? EMPTY)
     .opaque(s.serverCtx ?? EMPTY);
   encodeOptions(w, s.options);
 }
 
-export function encodeResInitSecContext(w: XdrWriter, res: {
-  status: Partial<GssxStatus>; contextHandle: GssxCtx | null; outputToken: Buffer | null; options?: GssxOption[];
-}): void {
+export function encodeResInitSecContext(
+  w: XdrWriter,
+  res: {
+    status: Partial<GssxStatus>;
+    contextHandle: GssxCtx | null;
+    outputToken: Buffer | null;
+    options?: GssxOption[];
+  },
+): void {
   encodeStatus(w, res.status);
   w.optional(res.contextHandle, encodeCtx).optional(res.outputToken, (ww, t) => ww.opaque(t));
   encodeOptions(w, res.options);
 }
 
-export function encodeResAcquireCred(w: XdrWriter, res: {
-  status: Partial<GssxStatus>; outputCredHandle: GssxCred | null; options?: GssxOption[];
-}): void {
+export function encodeResAcquireCred(
+  w: XdrWriter,
+  res: {
+    status: Partial<GssxStatus>;
+    outputCredHandle: GssxCred | null;
+    options?: GssxOption[];
+  },
+): void {
   encodeStatus(w, res.status);
   w.optional(res.outputCredHandle, encodeCred);
   encodeOptions(w, res.options);

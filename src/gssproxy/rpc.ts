@@ -45,9 +45,7 @@ export type RpcRefusal =
   | { kind: 'accepted'; acceptStat: number; mismatch?: { low: number; high: number } }
   | { kind: 'denied'; rejectStat: number; mismatch?: { low: number; high: number }; authStat?: number };
 
-export type RpcReply =
-  | { xid: number; ok: true; results: XdrReader }
-  | { xid: number; ok: false; refusal: RpcRefusal };
+export type RpcReply = { xid: number; ok: true; results: XdrReader } | { xid: number; ok: false; refusal: RpcRefusal };
 
 /** The reply bytes are not an RPC reply we can read (garbage, wrong direction, truncated). */
 export class RpcFormatError extends Error {
@@ -58,7 +56,12 @@ export class RpcFormatError extends Error {
 export function encodeCall(xid: number, proc: number, args: Uint8Array): Buffer {
   const w = new XdrWriter(48 + args.length);
   w.u32(0); // record mark, filled in below
-  w.u32(xid >>> 0).u32(CALL).u32(RPC_VERSION).u32(GSSPROXY_PROGRAM).u32(GSSPROXY_VERSION).u32(proc);
+  w.u32(xid >>> 0)
+    .u32(CALL)
+    .u32(RPC_VERSION)
+    .u32(GSSPROXY_PROGRAM)
+    .u32(GSSPROXY_VERSION)
+    .u32(proc);
   w.u32(AUTH_NONE).opaque(Buffer.alloc(0)); // cred
   w.u32(AUTH_NONE).opaque(Buffer.alloc(0)); // verf
   w.raw(args);
@@ -145,7 +148,8 @@ export class RecordAssembler {
       const last = (mark & LAST_FRAGMENT) !== 0;
       if (this.recordBytes + length > this.maxSize) {
         throw new RpcFormatError(
-          `reply record of ${this.recordBytes + length} bytes exceeds the ${this.maxSize}-byte limit (record mark 0x${mark.toString(16).padStart(8, '0')})`);
+          `reply record of ${this.recordBytes + length} bytes exceeds the ${this.maxSize}-byte limit (record mark 0x${mark.toString(16).padStart(8, '0')})`,
+        );
       }
       if (this.pendingBytes < 4 + length) break;
       this.take(4);

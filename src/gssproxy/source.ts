@@ -30,9 +30,7 @@ import { GssStatusError, GssproxyProtocolError, GssproxyRpcError, GssproxyTransp
 import { ExportedContextError, sessionKeyFromExportedContext } from './exported-context.ts';
 import { LucidContextError, parseLucidContext } from './lucid.ts';
 import { hostbasedServiceName, stringUidName, type GssxCred, type GssxCtx, type GssxStatus } from './protocol.ts';
-import {
-  GSS_S_CONTINUE_NEEDED, classifyStatus, isGssError, minorFamily, renderStatus, statusCodes,
-} from './status.ts';
+import { GSS_S_CONTINUE_NEEDED, classifyStatus, isGssError, minorFamily, renderStatus, statusCodes } from './status.ts';
 import { DEFAULT_CALL_TIMEOUT_MS } from './transport.ts';
 import { XdrDecodeError, XdrEncodeError } from './xdr.ts';
 import { monotonicMs } from '../clock.ts';
@@ -103,24 +101,40 @@ export class GssproxySource implements CredentialSource {
     const target = `cifs@${host}`;
     checkServiceHost(SOURCE, host);
     trace.event('gssproxy', `asking gssproxy on ${socketPath} for ${target} on behalf of ${describeIdentity(identity)}`, {
-      naming, namingWhy: why, euid, socket: socketPath, export: this.contextExport,
+      naming,
+      namingWhy: why,
+      euid,
+      socket: socketPath,
+      export: this.contextExport,
     });
     if (identity.namespaceIds) {
       // The socket was looked up in the caller's mount namespace. The kernel translates our
       // SO_PEERCRED into the daemon's user namespace: a daemon of the caller's namespace sees
       // uid ${identity.namespaceIds.uid}, one of the host's sees ${identity.uid} (docs/user-namespaces.md).
       if (naming === 'uid-name') {
-        throw new CredentialError(SOURCE, 'config',
-          `gssproxy naming "uid-name" names the user by number, and the daemon behind ${socketPath} may live in the caller's user namespace or the host's: refusing for a user-namespaced caller (use euid naming, where the kernel translates the id)`);
+        throw new CredentialError(
+          SOURCE,
+          'config',
+          `gssproxy naming "uid-name" names the user by number, and the daemon behind ${socketPath} may live in the caller's user namespace or the host's: refusing for a user-namespaced caller (use euid naming, where the kernel translates the id)`,
+        );
       }
-      trace.event('gssproxy', `caller in another user namespace: the daemon sees our SO_PEERCRED translated into its own namespace (uid ${identity.namespaceIds.uid} if it runs in the caller's, ${identity.uid} if in the host's)`);
+      trace.event(
+        'gssproxy',
+        `caller in another user namespace: the daemon sees our SO_PEERCRED translated into its own namespace (uid ${identity.namespaceIds.uid} if it runs in the caller's, ${identity.uid} if in the host's)`,
+      );
     }
     if (naming === 'euid' && euid !== identity.uid) {
-      throw new CredentialError(SOURCE, 'config',
-        `gssproxy naming "euid" needs the process to run as uid ${identity.uid}, but its euid is ${euid}: gssproxy would answer for uid ${euid}`);
+      throw new CredentialError(
+        SOURCE,
+        'config',
+        `gssproxy naming "euid" needs the process to run as uid ${identity.uid}, but its euid is ${euid}: gssproxy would answer for uid ${euid}`,
+      );
     }
     if (naming === 'uid-name' && euid !== 0) {
-      trace.event('gssproxy', `uid-name naming from euid ${euid}: only honoured if ${euid} is the service's euid and the service is trusted`);
+      trace.event(
+        'gssproxy',
+        `uid-name naming from euid ${euid}: only honoured if ${euid} is the service's euid and the service is trusted`,
+      );
     }
 
     const client = new GssproxyClient({ socketPath, timeoutMs: this.callTimeoutMs, trace });
@@ -130,11 +144,14 @@ export class GssproxySource implements CredentialSource {
       let cred: GssxCred | null = null;
       if (naming === 'uid-name') {
         stage = 'GSSX_ACQUIRE_CRED';
-        const res = await client.acquireCred({
-          desiredName: stringUidName(identity.uid),
-          desiredMechs: [Oid.KRB5],
-          credUsage: CredUsage.INITIATE,
-        }, call);
+        const res = await client.acquireCred(
+          {
+            desiredName: stringUidName(identity.uid),
+            desiredMechs: [Oid.KRB5],
+            credUsage: CredUsage.INITIATE,
+          },
+          call,
+        );
         failOnError('GSSX_ACQUIRE_CRED', res.status, `uid ${identity.uid}`);
         if (!res.outputCredHandle) {
           throw new GssproxyProtocolError(socketPath, 'ACQUIRE_CRED reported success without a credential');
@@ -147,34 +164,46 @@ export class GssproxySource implements CredentialSource {
       }
 
       stage = 'GSSX_INIT_SEC_CONTEXT';
-      const res = await client.initSecContext({
-        callCtx: this.contextExport === 'lucid'
-          ? { options: [{ option: OptionName.EXPORTED_CONTEXT_TYPE, value: OptionValue.LINUX_LUCID_V1 }] }
-          : {},
-        credHandle: cred,
-        targetName: hostbasedServiceName('cifs', host),
-        mechType: Oid.KRB5,
-        reqFlags: 0n,
-      }, call);
+      const res = await client.initSecContext(
+        {
+          callCtx:
+            this.contextExport === 'lucid'
+              ? { options: [{ option: OptionName.EXPORTED_CONTEXT_TYPE, value: OptionValue.LINUX_LUCID_V1 }] }
+              : {},
+          credHandle: cred,
+          targetName: hostbasedServiceName('cifs', host),
+          mechType: Oid.KRB5,
+          reqFlags: 0n,
+        },
+        call,
+      );
       failOnError('GSSX_INIT_SEC_CONTEXT', res.status, target);
       if (res.status.majorStatus & GSS_S_CONTINUE_NEEDED) {
-        throw new CredentialError(SOURCE, 'config',
+        throw new CredentialError(
+          SOURCE,
+          'config',
           `gssproxy left the context for ${target} incomplete (CONTINUE_NEEDED): its service forces mutual authentication ` +
-          '(enforce_flags = +MUTUAL_AUTH?), which the kernel cannot complete; the session key would be unknown');
+            '(enforce_flags = +MUTUAL_AUTH?), which the kernel cannot complete; the session key would be unknown',
+        );
       }
       const ctx = res.contextHandle;
       const token = res.outputToken;
       if (!ctx || !token) {
-        throw new GssproxyProtocolError(socketPath,
-          `INIT_SEC_CONTEXT completed without ${!ctx ? 'a context' : 'an output token'}`);
+        throw new GssproxyProtocolError(socketPath, `INIT_SEC_CONTEXT completed without ${!ctx ? 'a context' : 'an output token'}`);
       }
       checkTokenFraming(socketPath, token);
       const key = sessionKeyOf(ctx, this.contextExport);
       const names = principalsOf(ctx, key.principals);
       const ms = monotonicMs() - started;
-      trace.event('gssproxy', `token for ${names.client} → ${names.service}: ${token.length} bytes, ${enctypeName(key.enctype)} session key from the ${key.from}`, {
-        rpcs: client.transport.rpcCount, ms: Math.round(ms * 100) / 100, lifetime: Number(ctx.lifetime),
-      });
+      trace.event(
+        'gssproxy',
+        `token for ${names.client} → ${names.service}: ${token.length} bytes, ${enctypeName(key.enctype)} session key from the ${key.from}`,
+        {
+          rpcs: client.transport.rpcCount,
+          ms: Math.round(ms * 100) / 100,
+          lifetime: Number(ctx.lifetime),
+        },
+      );
       return {
         gssToken: Buffer.from(token),
         sessionKey: key.key,
@@ -182,8 +211,12 @@ export class GssproxySource implements CredentialSource {
         clientPrincipal: names.client,
         servicePrincipal: names.service,
         gssproxy: {
-          naming, socketPath, rpcs: client.transport.rpcCount, keyFrom: key.from,
-          lifetime: Number(ctx.lifetime), ms,
+          naming,
+          socketPath,
+          rpcs: client.transport.rpcCount,
+          keyFrom: key.from,
+          lifetime: Number(ctx.lifetime),
+          ms,
         },
       };
     } catch (e) {
@@ -198,8 +231,13 @@ function failOnError(proc: string, status: GssxStatus, what: string): void {
   if (!isGssError(status.majorStatus)) return;
   const rendered = renderStatus(status);
   const { kind, reason } = classifyStatus(status);
-  throw new GssStatusError(proc, status, kind, reason,
-    `${proc} for ${what}: ${rendered.text} (${statusCodes(status)}, mech ${oidToDotted(status.mech)})`);
+  throw new GssStatusError(
+    proc,
+    status,
+    kind,
+    reason,
+    `${proc} for ${what}: ${rendered.text} (${statusCodes(status)}, mech ${oidToDotted(status.mech)})`,
+  );
 }
 
 function checkTokenFraming(socketPath: string, token: Buffer): void {
@@ -207,8 +245,10 @@ function checkTokenFraming(socketPath: string, token: Buffer): void {
   const lenBytes = token[1] !== undefined && token[1] & 0x80 ? 1 + (token[1] & 0x7f) : 1;
   const oidAt = 1 + lenBytes;
   if (token[0] !== 0x60 || !token.subarray(oidAt, oidAt + KRB5_TOKEN_PREFIX.length).equals(KRB5_TOKEN_PREFIX)) {
-    throw new GssproxyProtocolError(socketPath,
-      `output token is not an RFC 2743 krb5 token (starts ${token.subarray(0, 16).toString('hex')})`);
+    throw new GssproxyProtocolError(
+      socketPath,
+      `output token is not an RFC 2743 krb5 token (starts ${token.subarray(0, 16).toString('hex')})`,
+    );
   }
 }
 
@@ -252,23 +292,42 @@ function refusalHint(minor: number): string {
   if (f.family !== 'krb5' || f.offset >= 128) return '';
   const code = errorCodeInfo(f.offset).name;
   switch (f.offset) {
-    case 6: return ` — the user has no principal in the realm (S4U2Self found no such client; ${code})`;
-    case 7: return ` — the KDC does not know this service principal (${code})`;
-    case 12: return ` — the KDC's policy refuses a ticket for the user (${code}; an Active Directory DC answers so to S4U2Self for a disabled account)`;
-    case 13: return ` — constrained delegation refused (${code}): the user may not be delegated (Active Directory: ` +
-      '"account is sensitive and cannot be delegated", NOT_DELEGATED; Protected Users on Windows DCs), or cifs/<host> is not ' +
-      'an allowed target of the impersonator (neither in its msDS-AllowedToDelegateTo nor allowed by the server\'s ' +
-      'msDS-AllowedToActOnBehalfOfOtherIdentity)';
-    case 18: return ` — the user's account is disabled or locked out (${code})`;
-    case 23: return ` — the user's password has expired or must be changed (${code}): no delegation for the user until it is changed`;
-    case 37: return ` — clock skew between this host and the KDC (${code})`;
-    default: return ` (${code})`;
+    case 6:
+      return ` — the user has no principal in the realm (S4U2Self found no such client; ${code})`;
+    case 7:
+      return ` — the KDC does not know this service principal (${code})`;
+    case 12:
+      return ` — the KDC's policy refuses a ticket for the user (${code}; an Active Directory DC answers so to S4U2Self for a disabled account)`;
+    case 13:
+      return (
+        ` — constrained delegation refused (${code}): the user may not be delegated (Active Directory: ` +
+        '"account is sensitive and cannot be delegated", NOT_DELEGATED; Protected Users on Windows DCs), or cifs/<host> is not ' +
+        "an allowed target of the impersonator (neither in its msDS-AllowedToDelegateTo nor allowed by the server's " +
+        'msDS-AllowedToActOnBehalfOfOtherIdentity)'
+      );
+    case 18:
+      return ` — the user's account is disabled or locked out (${code})`;
+    case 23:
+      return ` — the user's password has expired or must be changed (${code}): no delegation for the user until it is changed`;
+    case 37:
+      return ` — clock skew between this host and the KDC (${code})`;
+    default:
+      return ` (${code})`;
   }
 }
 
-async function toCredentialError(e: unknown, ctx: {
-  socketPath: string; euid: number; uid: number; stage: string; trace: Trace; timeoutMs: number; signal: AbortSignal;
-}): Promise<CredentialError> {
+async function toCredentialError(
+  e: unknown,
+  ctx: {
+    socketPath: string;
+    euid: number;
+    uid: number;
+    stage: string;
+    trace: Trace;
+    timeoutMs: number;
+    signal: AbortSignal;
+  },
+): Promise<CredentialError> {
   const make = (kind: CredentialFailureKind, message: string): CredentialError => {
     ctx.trace.event('gssproxy', `failed (${kind}): ${message}`);
     return new CredentialError(SOURCE, kind, message, { cause: e });
@@ -287,17 +346,26 @@ async function toCredentialError(e: unknown, ctx: {
       // The daemon closes without a reply when no service section matches the caller. Tell that
       // apart from a crash on this very request with a probe on a fresh connection.
       const probe = await probeGssproxy({
-        socketPath: ctx.socketPath, timeoutMs: Math.min(ctx.timeoutMs, 2000), signal: ctx.signal,
+        socketPath: ctx.socketPath,
+        timeoutMs: Math.min(ctx.timeoutMs, 2000),
+        signal: ctx.signal,
       });
-      ctx.trace.event('gssproxy', `GET_CALL_CONTEXT probe after the closed connection: ${probe.matched ? 'a service matches' : probe.error.message}`);
+      ctx.trace.event(
+        'gssproxy',
+        `GET_CALL_CONTEXT probe after the closed connection: ${probe.matched ? 'a service matches' : probe.error.message}`,
+      );
       if (!probe.matched && probe.error instanceof GssproxyTransportError && probe.error.failure === 'eof') {
-        return make('no-credentials',
+        return make(
+          'no-credentials',
           `no gssproxy service matches uid ${ctx.euid} on socket ${ctx.socketPath}: gssproxy closed the connection without a reply ` +
-          '(check euid/allow_any_uid, program and socket of its [service/…] sections)');
+            '(check euid/allow_any_uid, program and socket of its [service/…] sections)',
+        );
       }
-      return make('unreachable',
+      return make(
+        'unreachable',
         `gssproxy on ${ctx.socketPath} closed the connection while handling ${e.details.proc ?? ctx.stage}` +
-        `${probe.matched ? ' although a service matches this caller' : ` and then ${probe.error.message}`} — did it crash? check its log`);
+          `${probe.matched ? ' although a service matches this caller' : ` and then ${probe.error.message}`} — did it crash? check its log`,
+      );
     }
     if (e.failure === 'access') return make('config', e.message);
     if (e.failure === 'too-large') return make('protocol', e.message);
@@ -305,14 +373,20 @@ async function toCredentialError(e: unknown, ctx: {
   }
   if (e instanceof GssproxyRpcError) {
     if (e.isSystemError) {
-      return make('config',
+      return make(
+        'config',
         `gssproxy internal error — check its log (journalctl -u gssproxy, debug_level = 2): ${e.proc} ended in RPC SYSTEM_ERR ` +
-        '(typically a GSS error the daemon could not render, e.g. a root caller without a name on an impersonating service, or a cred_usage mismatch)');
+          '(typically a GSS error the daemon could not render, e.g. a root caller without a name on an impersonating service, or a cred_usage mismatch)',
+      );
     }
     return make('protocol', e.message);
   }
-  if (e instanceof GssproxyProtocolError || e instanceof ExportedContextError || e instanceof LucidContextError ||
-      e instanceof XdrDecodeError) {
+  if (
+    e instanceof GssproxyProtocolError ||
+    e instanceof ExportedContextError ||
+    e instanceof LucidContextError ||
+    e instanceof XdrDecodeError
+  ) {
     return make('protocol', `garbage from gssproxy on ${ctx.socketPath}: ${(e as Error).message}`);
   }
   if (e instanceof XdrEncodeError) return make('config', e.message);

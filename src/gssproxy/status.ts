@@ -210,7 +210,9 @@ export interface RenderedStatus {
   fromServer: boolean;
 }
 
-export function renderStatus(status: Pick<GssxStatus, 'majorStatus' | 'minorStatus' | 'mech' | 'majorStatusString' | 'minorStatusString'>): RenderedStatus {
+export function renderStatus(
+  status: Pick<GssxStatus, 'majorStatus' | 'minorStatus' | 'mech' | 'majorStatusString' | 'minorStatusString'>,
+): RenderedStatus {
   const serverMajor = statusText(status.majorStatusString);
   const serverMinor = statusText(status.minorStatusString);
   const majorText = serverMajor || majorFallbackText(status.majorStatus);

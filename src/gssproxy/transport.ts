@@ -53,7 +53,11 @@ class Connection {
   /** why the connection ended, as seen by the socket */
   private endReason: { failure: TransportFailure; code?: string; error?: Error } | null = null;
 
-  private constructor(readonly socket: Socket, private readonly path: string, maxReply: number) {
+  private constructor(
+    readonly socket: Socket,
+    private readonly path: string,
+    maxReply: number,
+  ) {
     this.assembler = new RecordAssembler(maxReply);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (e: NodeJS.ErrnoException) => {
@@ -103,11 +107,17 @@ class Connection {
     if (!w) return;
     const reason = this.endReason ?? { failure: 'eof' as const };
     const partial = this.assembler.buffered > 0 ? ` after ${this.assembler.buffered} bytes of a reply` : '';
-    w.reject(new GssproxyTransportError(reason.failure, this.path,
-      reason.failure === 'eof'
-        ? `gssproxy closed the connection without a reply${partial}`
-        : `connection to gssproxy lost${partial}: ${reason.error?.message ?? reason.code ?? reason.failure}`,
-      { code: reason.code }, { cause: reason.error }));
+    w.reject(
+      new GssproxyTransportError(
+        reason.failure,
+        this.path,
+        reason.failure === 'eof'
+          ? `gssproxy closed the connection without a reply${partial}`
+          : `connection to gssproxy lost${partial}: ${reason.error?.message ?? reason.code ?? reason.failure}`,
+        { code: reason.code },
+        { cause: reason.error },
+      ),
+    );
   }
 
   /** Tear down with a reason that a pending request receives. */
@@ -143,13 +153,22 @@ function connectError(path: string, e: NodeJS.ErrnoException): GssproxyTransport
   const code = e.code ?? 'EIO';
   const [failure, why] = ((): [TransportFailure, string] => {
     switch (code) {
-      case 'ENOENT': return ['no-socket', `no gssproxy socket at ${path} (ENOENT): gssproxy is not running there, or its service uses another socket`];
-      case 'ENOTSOCK': return ['no-socket', `${path} is not a socket (ENOTSOCK)`];
-      case 'ECONNREFUSED': return ['refused', `connection refused on ${path} (ECONNREFUSED): nothing listens there — gssproxy is not running`];
+      case 'ENOENT':
+        return ['no-socket', `no gssproxy socket at ${path} (ENOENT): gssproxy is not running there, or its service uses another socket`];
+      case 'ENOTSOCK':
+        return ['no-socket', `${path} is not a socket (ENOTSOCK)`];
+      case 'ECONNREFUSED':
+        return ['refused', `connection refused on ${path} (ECONNREFUSED): nothing listens there — gssproxy is not running`];
       case 'EACCES':
-      case 'EPERM': return ['access', `permission denied connecting to ${path} (${code}): the socket's directory must be searchable by euid ${process.geteuid?.() ?? '?'}`];
-      case 'EAGAIN': return ['refused', `gssproxy's listen queue on ${path} stayed full (EAGAIN): the daemon is overloaded or stuck`];
-      default: return ['io', `cannot connect to ${path}: ${e.message}`];
+      case 'EPERM':
+        return [
+          'access',
+          `permission denied connecting to ${path} (${code}): the socket's directory must be searchable by euid ${process.geteuid?.() ?? '?'}`,
+        ];
+      case 'EAGAIN':
+        return ['refused', `gssproxy's listen queue on ${path} stayed full (EAGAIN): the daemon is overloaded or stuck`];
+      default:
+        return ['io', `cannot connect to ${path}: ${e.message}`];
     }
   })();
   return new GssproxyTransportError(failure, path, why, { code }, { cause: e });
@@ -209,10 +228,15 @@ export class GssproxyTransport {
     try {
       return await this.attempt(proc, args, options.signal, deadline, limit, started);
     } catch (e) {
-      if (e instanceof GssproxyTransportError && (e.failure === 'eof' || e.failure === 'reset') &&
-          e.details.firstCallOnConnection === false) {
-        this.trace?.event('gssproxy',
-          `connection to ${this.socketPath} was closed by gssproxy since the last call (${e.message}); reconnecting and resending ${name} once`);
+      if (
+        e instanceof GssproxyTransportError &&
+        (e.failure === 'eof' || e.failure === 'reset') &&
+        e.details.firstCallOnConnection === false
+      ) {
+        this.trace?.event(
+          'gssproxy',
+          `connection to ${this.socketPath} was closed by gssproxy since the last call (${e.message}); reconnecting and resending ${name} once`,
+        );
         return this.attempt(proc, args, options.signal, deadline, limit, started);
       }
       throw e;
@@ -220,14 +244,23 @@ export class GssproxyTransport {
   }
 
   private async attempt(
-    proc: number, args: Uint8Array, signal: AbortSignal | undefined, deadline: number, limit: number, started: number,
+    proc: number,
+    args: Uint8Array,
+    signal: AbortSignal | undefined,
+    deadline: number,
+    limit: number,
+    started: number,
   ): Promise<CallResult> {
     const name = procName(proc);
     const xid = this.nextXid();
     const record = encodeCall(xid, proc, args);
     if (record.length - 4 > MAX_RPC_SIZE) {
-      throw new GssproxyTransportError('too-large', this.socketPath,
-        `${name} request of ${record.length - 4} bytes exceeds gssproxy's ${MAX_RPC_SIZE}-byte limit`, { proc: name });
+      throw new GssproxyTransportError(
+        'too-large',
+        this.socketPath,
+        `${name} request of ${record.length - 4} bytes exceeds gssproxy's ${MAX_RPC_SIZE}-byte limit`,
+        { proc: name },
+      );
     }
     const guard = new CallGuard(this.socketPath, name, deadline, limit, signal);
     let connection: Connection | null = null;
@@ -244,7 +277,10 @@ export class GssproxyTransport {
             break;
           } catch (e) {
             // a connect that completes after the deadline must not leak a socket
-            opening.then((late) => late.destroy(), () => undefined);
+            opening.then(
+              (late) => late.destroy(),
+              () => undefined,
+            );
             // EAGAIN: the daemon's listen backlog is full (many upcalls at once); a non-blocking
             // connect does not wait for room, so wait a little ourselves, within the deadline
             if (!(e instanceof GssproxyTransportError) || e.details.code !== 'EAGAIN') throw e;
@@ -253,18 +289,23 @@ export class GssproxyTransport {
               await guard.race(sleep(Math.min(5 * 2 ** Math.min(busy, 5), 100)));
             } catch (stop) {
               if (!(stop instanceof GssproxyTransportError) || stop.failure !== 'timeout') throw stop;
-              throw new GssproxyTransportError('timeout', this.socketPath,
+              throw new GssproxyTransportError(
+                'timeout',
+                this.socketPath,
                 `${name}: gssproxy's listen queue on ${this.socketPath} stayed full (EAGAIN on ${busy} connect attempts) for ${limit} ms`,
-                { proc: name, code: 'EAGAIN' });
+                { proc: name, code: 'EAGAIN' },
+              );
             }
           }
         }
         fresh = true;
         this.connectCount++;
-        this.trace?.event('gssproxy',
+        this.trace?.event(
+          'gssproxy',
           `connected to ${this.socketPath} as euid ${process.geteuid?.() ?? '?'} egid ${process.getegid?.() ?? '?'} (the identity gssproxy sees)` +
-          (busy ? ` after ${busy} retries: its listen queue was full` : ''),
-          { ms: round(monotonicMs() - t0) });
+            (busy ? ` after ${busy} retries: its listen queue was full` : ''),
+          { ms: round(monotonicMs() - t0) },
+        );
       }
       connection = this.connection;
       const body = await guard.race(connection.send(record));
@@ -276,18 +317,21 @@ export class GssproxyTransport {
         throw new GssproxyProtocolError(this.socketPath, `${name}: ${(e as Error).message}`, { cause: e });
       }
       if (reply.xid !== xid) {
-        throw new GssproxyProtocolError(this.socketPath,
-          `${name}: reply xid 0x${reply.xid.toString(16)} does not match call xid 0x${xid.toString(16)}`);
+        throw new GssproxyProtocolError(
+          this.socketPath,
+          `${name}: reply xid 0x${reply.xid.toString(16)} does not match call xid 0x${xid.toString(16)}`,
+        );
       }
       this.rpcCount++;
       connection.completedCalls++;
       connection.idle();
-      this.trace?.event('gssproxy',
+      this.trace?.event(
+        'gssproxy',
         `${name} xid 0x${xid.toString(16).padStart(8, '0')}: ${record.length} bytes out, ${body.length + 4} bytes back`,
-        { ms: round(ms) });
+        { ms: round(ms) },
+      );
       if (!reply.ok) {
-        throw new GssproxyRpcError(name, reply.refusal,
-          `gssproxy refused ${name} at the RPC layer: ${describeRefusal(reply.refusal)}`);
+        throw new GssproxyRpcError(name, reply.refusal, `gssproxy refused ${name} at the RPC layer: ${describeRefusal(reply.refusal)}`);
       }
       return { results: reply.results, xid, ms, requestBytes: record.length, replyBytes: body.length + 4 };
     } catch (e) {
@@ -298,8 +342,13 @@ export class GssproxyTransport {
       }
       if (e instanceof GssproxyTransportError) {
         const first = fresh || (connection?.completedCalls ?? 0) === 0;
-        throw new GssproxyTransportError(e.failure, e.socketPath, e.message.startsWith(name) ? e.message : `${name}: ${e.message}`,
-          { ...e.details, proc: name, firstCallOnConnection: first }, { cause: e.cause ?? e });
+        throw new GssproxyTransportError(
+          e.failure,
+          e.socketPath,
+          e.message.startsWith(name) ? e.message : `${name}: ${e.message}`,
+          { ...e.details, proc: name, firstCallOnConnection: first },
+          { cause: e.cause ?? e },
+        );
       }
       throw e;
     } finally {
@@ -315,18 +364,31 @@ class CallGuard {
   private readonly stop: Promise<never>;
 
   constructor(
-    path: string, name: string, deadline: number, limit: number, private readonly signal: AbortSignal | undefined,
+    path: string,
+    name: string,
+    deadline: number,
+    limit: number,
+    private readonly signal: AbortSignal | undefined,
   ) {
     this.stop = new Promise<never>((_, reject) => {
-      const timeout = (): void => reject(new GssproxyTransportError('timeout', path,
-        `${name}: no reply from gssproxy on ${path} within ${limit} ms`, { proc: name }));
+      const timeout = (): void =>
+        reject(
+          new GssproxyTransportError('timeout', path, `${name}: no reply from gssproxy on ${path} within ${limit} ms`, { proc: name }),
+        );
       const remaining = deadline - monotonicMs();
       if (remaining <= 0) timeout();
       else this.timer = setTimeout(timeout, remaining);
       if (signal) {
-        this.onAbort = (): void => reject(new GssproxyTransportError('aborted', path,
-          `${name}: aborted while waiting for gssproxy on ${path} (the upcall's time budget is spent)`, { proc: name },
-          { cause: signal.reason }));
+        this.onAbort = (): void =>
+          reject(
+            new GssproxyTransportError(
+              'aborted',
+              path,
+              `${name}: aborted while waiting for gssproxy on ${path} (the upcall's time budget is spent)`,
+              { proc: name },
+              { cause: signal.reason },
+            ),
+          );
         if (signal.aborted) this.onAbort();
         else signal.addEventListener('abort', this.onAbort, { once: true });
       }

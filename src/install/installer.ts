@@ -24,8 +24,18 @@
 // both checked by `cifs-upcall --doctor`: the gssproxy service (--gssproxy yes, or copying the
 // inert example) and, usually, `strategy = local-first`.
 import {
-  chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync,
-  symlinkSync, writeFileSync,
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { LAUNCHER_PATH, REQUEST_KEY_FILE, requestKeyLine } from './request-key-line.ts';
@@ -108,8 +118,13 @@ export function shebang(nodePath: string, nodeOptions: string): string {
  * by hand may have them in the shell.
  */
 export const NODE_STARTUP_VARIABLES = [
-  'NODE_OPTIONS', 'NODE_EXTRA_CA_CERTS', 'NODE_ICU_DATA', 'NODE_V8_COVERAGE', 'NODE_REDIRECT_WARNINGS',
-  'NODE_CHANNEL_FD', 'OPENSSL_CONF',
+  'NODE_OPTIONS',
+  'NODE_EXTRA_CA_CERTS',
+  'NODE_ICU_DATA',
+  'NODE_V8_COVERAGE',
+  'NODE_REDIRECT_WARNINGS',
+  'NODE_CHANNEL_FD',
+  'OPENSSL_CONF',
 ] as const;
 
 /** Linux reads at most 255 bytes of a `#!` line (BINPRM_BUF_SIZE 256, since 5.1; older: 127). */
@@ -129,7 +144,9 @@ export function launcherLine(nodePath: string, libDir: string = PATHS.lib): stri
     throw new InstallError(`cannot start ${nodePath} on ${libDir} from a #! line: no blanks, quotes, $ or \\ in these paths`);
   }
   for (let keep = NODE_STARTUP_VARIABLES.length; keep >= 0; keep--) {
-    const unset = NODE_STARTUP_VARIABLES.slice(0, keep).map((v) => `-u ${v} `).join('');
+    const unset = NODE_STARTUP_VARIABLES.slice(0, keep)
+      .map((v) => `-u ${v} `)
+      .join('');
     const line = keep > 0 ? `#!/usr/bin/env -S ${unset}${nodePath} ${load}` : `#!${nodePath} ${load}`;
     if (line.length <= SHEBANG_MAX) return `${line}\n`;
   }
@@ -205,12 +222,16 @@ export function nextSteps(o: { impersonation: boolean }): string {
     '  cifs-upcall --doctor              check request-key, krb5.conf, the KDC, the keytab, gssproxy and cifs.ko',
   ];
   if (o.impersonation) {
-    lines.push('  systemctl reload gssproxy         load the cifs-upcall service (impersonation) written above',
-      `  then set strategy = local-first in ${PATHS.config} to fall back to gssproxy on every failure`);
+    lines.push(
+      '  systemctl reload gssproxy         load the cifs-upcall service (impersonation) written above',
+      `  then set strategy = local-first in ${PATHS.config} to fall back to gssproxy on every failure`,
+    );
   } else {
-    lines.push('  impersonation of users without a ticket is off; to enable it (cifs-upcall(8), ENABLING IMPERSONATION):',
+    lines.push(
+      '  impersonation of users without a ticket is off; to enable it (cifs-upcall(8), ENABLING IMPERSONATION):',
       `    1. cifs-upcall-install --gssproxy yes   (or: cp ${PATHS.gssproxyExample} ${PATHS.gssproxyDropIn}), then systemctl reload gssproxy`,
-      `    2. strategy = local-first in ${PATHS.config}`);
+      `    2. strategy = local-first in ${PATHS.config}`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -262,7 +283,9 @@ function readManifest(root: string): Manifest {
 export function install(o: InstallOptions): Manifest {
   const dry = o.dryRun === true;
   if (o.root === '/' && !dry && process.geteuid?.() !== 0) {
-    throw new InstallError('cifs-upcall-install must run as root (it writes /usr/lib, /usr/sbin and /etc); --dry-run shows what it would do');
+    throw new InstallError(
+      'cifs-upcall-install must run as root (it writes /usr/lib, /usr/sbin and /etc); --dry-run shows what it would do',
+    );
   }
   const bundle = join(o.distDir, 'cifs-upcall.mjs');
   if (!existsSync(bundle)) throw new InstallError(`${bundle} not found: run "npm run build" first`);
@@ -297,14 +320,19 @@ export function install(o: InstallOptions): Manifest {
   }
   link(o, PATHS.launcher, `${PATHS.lib}/cifs-upcall.mjs`);
   files.add(PATHS.launcher);
-  put(PATHS.requestKey, requestKeyLine(o.keyType), 0o644, `request-key now runs ${PATHS.launcher} for ${o.keyType} keys; removing this file gives them back to cifs.upcall`);
+  put(
+    PATHS.requestKey,
+    requestKeyLine(o.keyType),
+    0o644,
+    `request-key now runs ${PATHS.launcher} for ${o.keyType} keys; removing this file gives them back to cifs.upcall`,
+  );
 
   // the impersonating service: inert example always, the live drop-in only when asked for
   if (!existsSync(at(o.root, dirname(PATHS.gssproxyExample)))) dirs.add(dirname(PATHS.gssproxyExample));
   put(PATHS.gssproxyExample, gssproxyDropIn(), 0o644);
   const hadDropIn = files.has(PATHS.gssproxyDropIn);
-  const wantDropIn = o.gssproxy === 'yes' || (o.gssproxy === 'auto' && existsSync(at(o.root, '/etc/gssproxy'))) ||
-    (o.gssproxy === 'keep' && hadDropIn);
+  const wantDropIn =
+    o.gssproxy === 'yes' || (o.gssproxy === 'auto' && existsSync(at(o.root, '/etc/gssproxy'))) || (o.gssproxy === 'keep' && hadDropIn);
   if (wantDropIn) {
     put(PATHS.gssproxyDropIn, gssproxyDropIn(), 0o600, 'gssproxy may now impersonate any user for cifs-upcall after a reload');
     const clients = at(o.root, PATHS.gssproxyClients);
@@ -322,7 +350,7 @@ export function install(o: InstallOptions): Manifest {
     put(PATHS.config, defaultConfig(o.strategy), 0o644, `strategy ${o.strategy ?? 'compat'}`);
   } else {
     const ignored = o.strategy !== undefined ? `; --strategy ${o.strategy} not applied: edit the file` : '';
-    o.log(`kept      ${PATHS.config} (${files.has(PATHS.config) ? 'never overwritten once written' : 'the administrator\'s'}${ignored})`);
+    o.log(`kept      ${PATHS.config} (${files.has(PATHS.config) ? 'never overwritten once written' : "the administrator's"}${ignored})`);
   }
   put(PATHS.logrotate, logrotateSnippet(), 0o644);
   if (o.manPage && existsSync(o.manPage)) put(PATHS.man, readFileSync(o.manPage), 0o644);
@@ -360,5 +388,7 @@ export function uninstall(o: { root: string; purge: boolean; dryRun?: boolean; l
   rmSync(manifestPath, { force: true });
   const stateDir = dirname(manifestPath);
   if (existsSync(stateDir) && readdirSync(stateDir).length === 0) rmSync(stateDir, { recursive: true });
-  o.log(`request-key hands cifs.spnego keys to cifs.upcall again (if cifs-utils is installed)${manifest.files.includes(PATHS.gssproxyDropIn) ? '; reload gssproxy to drop the cifs-upcall service' : ''}`);
+  o.log(
+    `request-key hands cifs.spnego keys to cifs.upcall again (if cifs-utils is installed)${manifest.files.includes(PATHS.gssproxyDropIn) ? '; reload gssproxy to drop the cifs-upcall service' : ''}`,
+  );
 }

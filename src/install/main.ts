@@ -52,7 +52,9 @@ function main(argv: string[]): number {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const log = (line: string): void => { process.stdout.write(`${line}\n`); };
+  const log = (line: string): void => {
+    process.stdout.write(`${line}\n`);
+  };
   const root = values.root ?? '/';
   const here = dirname(fileURLToPath(import.meta.url));
   try {
@@ -81,8 +83,7 @@ function main(argv: string[]): number {
       keyType: values['key-type'] ?? 'cifs.spnego',
       gssproxy,
       // beside the bundle when packaged, in the source tree when installing from a checkout
-      manPage: [join(values.dist ?? here, 'cifs-upcall.8'), join(here, '..', 'docs', 'cifs-upcall.8')]
-        .find((p) => existsSync(p)),
+      manPage: [join(values.dist ?? here, 'cifs-upcall.8'), join(here, '..', 'docs', 'cifs-upcall.8')].find((p) => existsSync(p)),
       log,
     });
     log(nextSteps({ impersonation: result.files.includes(PATHS.gssproxyDropIn) }).trimEnd());

@@ -212,7 +212,10 @@ export function formatSpnegoDescription(d: SpnegoKeyDescription): string {
 }
 
 /** Whose credentials: docs/cifs-upcall-behaviour.md#which-uid (creduid, else uid; with -l only uid). */
-export function credentialUid(d: Pick<SpnegoKeyDescription, 'uid' | 'creduid'>, legacyUid: boolean): {
+export function credentialUid(
+  d: Pick<SpnegoKeyDescription, 'uid' | 'creduid'>,
+  legacyUid: boolean,
+): {
   uid: number;
   from: 'uid' | 'creduid';
 } {
@@ -266,7 +269,10 @@ function checkHost(value: string): string {
   }
   if (parseIpv4(value) || parseIpv6(value)) return value;
   if (value.split('.').every((label) => LDH_LABEL.test(label))) return value;
-  throw new KeyDescriptionError('host', `${quote(value)} is neither a host name (letters, digits, hyphens, underscores, dots) nor an IP address`);
+  throw new KeyDescriptionError(
+    'host',
+    `${quote(value)} is neither a host name (letters, digits, hyphens, underscores, dots) nor an IP address`,
+  );
 }
 
 function checkIPv6(value: string): string {
@@ -285,6 +291,7 @@ function checkSec(value: string): SecurityMechanism {
 }
 
 // C0 and C1 controls and DEL: a user name is printable text.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 function checkUser(value: string): string | undefined {

@@ -109,9 +109,10 @@ export function cifsServicePrincipal(host: string, config: Krb5Config): { princi
   const realm = config.domainRealm(host);
   return {
     principal: { nameType: NameType.UNKNOWN, components: ['cifs', host], realm },
-    why: realm !== ''
-      ? `realm ${realm} from [domain_realm]`
-      : `no [domain_realm] entry for ${host}: the referral realm, resolved by referral chasing from the client's realm`,
+    why:
+      realm !== ''
+        ? `realm ${realm} from [domain_realm]`
+        : `no [domain_realm] entry for ${host}: the referral realm, resolved by referral chasing from the client's realm`,
   };
 }
 
@@ -182,13 +183,26 @@ abstract class Krb5SourceBase implements CredentialSource {
     /** the ticket's server name, from the TGS-REP it came in (checked there against the enc-part) */
     let ticketServer: Principal | undefined;
     if (cached) {
-      trace.event('tgs', `cached ticket ${principalText(cached.server)} valid until ${isoSeconds(cached.endTime)} (${enctypeName(cached.key.enctype)}): no KDC traffic`, {
-        endtime: cached.endTime, enctype: cached.key.enctype,
-      });
+      trace.event(
+        'tgs',
+        `cached ticket ${principalText(cached.server)} valid until ${isoSeconds(cached.endTime)} (${enctypeName(cached.key.enctype)}): no KDC traffic`,
+        {
+          endtime: cached.endTime,
+          enctype: cached.key.enctype,
+        },
+      );
       credential = cached;
     } else {
-      const tgs = new TgsClient({ session, clock, config, trace, contents, cache, enctypes,
-        ...(this.options.skewRetry !== undefined ? { skewRetry: this.options.skewRetry } : {}) });
+      const tgs = new TgsClient({
+        session,
+        clock,
+        config,
+        trace,
+        contents,
+        cache,
+        enctypes,
+        ...(this.options.skewRetry !== undefined ? { skewRetry: this.options.skewRetry } : {}),
+      });
       const result = await tgs.getServiceTicket(service);
       stored = await tgs.store(result);
       credential = result.credential;
@@ -207,11 +221,17 @@ abstract class Krb5SourceBase implements CredentialSource {
       }
     }
     const ms = monotonicMs() - args.started;
-    trace.event('ap-req', `AP-REQ for ${issuedFor} as ${principalText(credential.client)}: ${enctypeName(ap.subkey.enctype)} subkey (the session key), ` +
-      `0x8003 checksum with no bindings and flags 0, no sequence number, ap-options 0, ctime ${ap.ctime.toISOString()} ` +
-      `(KDC offset ${clock.offsetSeconds.toFixed(3)} s${clock.corrected ? ', corrected by the KDC' : ''}); ${ap.gssToken.length}-byte token`, {
-      enctype: ap.subkey.enctype, kdcExchanges: session.exchanges.length, ms: Math.round(ms * 10) / 10,
-    });
+    trace.event(
+      'ap-req',
+      `AP-REQ for ${issuedFor} as ${principalText(credential.client)}: ${enctypeName(ap.subkey.enctype)} subkey (the session key), ` +
+        `0x8003 checksum with no bindings and flags 0, no sequence number, ap-options 0, ctime ${ap.ctime.toISOString()} ` +
+        `(KDC offset ${clock.offsetSeconds.toFixed(3)} s${clock.corrected ? ', corrected by the KDC' : ''}); ${ap.gssToken.length}-byte token`,
+      {
+        enctype: ap.subkey.enctype,
+        kdcExchanges: session.exchanges.length,
+        ms: Math.round(ms * 10) / 10,
+      },
+    );
     return {
       gssToken: ap.gssToken,
       sessionKey: ap.subkey.value,
@@ -243,13 +263,18 @@ abstract class Krb5SourceBase implements CredentialSource {
     }
     if (e instanceof Krb5ClientError) {
       switch (e.failure) {
-        case 'no-credentials': return make('no-credentials', e.message);
-        case 'unreachable': return make('unreachable', e.message);
-        case 'config': return make('config', e.message);
+        case 'no-credentials':
+          return make('no-credentials', e.message);
+        case 'unreachable':
+          return make('unreachable', e.message);
+        case 'config':
+          return make('config', e.message);
         case 'bad-reply':
         case 'bad-cache':
-        case 'referral-loop': return make('protocol', e.message);
-        case 'kdc-error': return make(credentialKindOfKdcError(e.code ?? 0, stage), e.message);
+        case 'referral-loop':
+          return make('protocol', e.message);
+        case 'kdc-error':
+          return make(credentialKindOfKdcError(e.code ?? 0, stage), e.message);
       }
     }
     if (e instanceof Krb5ConfigError || e instanceof ProfileError) return make('config', `krb5.conf: ${e.message}`);
@@ -288,7 +313,9 @@ export class CcacheSource extends Krb5SourceBase {
     checkServiceHost(this.name, host);
     const config = this.loadConfig(trace);
     const { principal: service, why } = cifsServicePrincipal(host, config);
-    trace.event('tgs', `service principal ${principalText(service)} (name type NT-UNKNOWN, no canonicalization; ${why})`, { realm: service.realm });
+    trace.event('tgs', `service principal ${principalText(service)} (name type NT-UNKNOWN, no canonicalization; ${why})`, {
+      realm: service.realm,
+    });
 
     const { name, origin } = this.cacheName(request, config);
     trace.event('ccache', `credential cache ${name} (${origin})`, { cache: name, origin });
@@ -353,12 +380,15 @@ export class CcacheSource extends Krb5SourceBase {
       });
       return {
         name: resolved.name,
-        origin: resolved.source === 'default_ccache_name'
-          ? `default_ccache_name ${profile} of krb5.conf for ${forWhom}`
-          : `built-in default for ${forWhom}`,
+        origin:
+          resolved.source === 'default_ccache_name'
+            ? `default_ccache_name ${profile} of krb5.conf for ${forWhom}`
+            : `built-in default for ${forWhom}`,
       };
     } catch (e) {
-      throw new CredentialError(this.name, 'config', `cannot name ${forWhom}'s default credential cache: ${(e as Error).message}`, { cause: e });
+      throw new CredentialError(this.name, 'config', `cannot name ${forWhom}'s default credential cache: ${(e as Error).message}`, {
+        cause: e,
+      });
     }
   }
 
@@ -367,10 +397,16 @@ export class CcacheSource extends Krb5SourceBase {
     if (e instanceof CcacheError) {
       const kind: CredentialFailureKind = e.failure === 'bad-name' || e.failure === 'unsupported' ? 'config' : 'no-credentials';
       const what: Record<string, string> = {
-        'not-found': 'does not exist', format: 'is corrupt', permission: 'is not readable by the user',
-        unsafe: 'was refused', 'not-users-keyring': "is the helper's own keyring, not the user's",
-        kcm: 'was refused by the KCM daemon', unreachable: 'is unreachable (KCM daemon)', io: 'cannot be read',
-        'bad-name': 'has an invalid name', unsupported: 'is of an unsupported type',
+        'not-found': 'does not exist',
+        format: 'is corrupt',
+        permission: 'is not readable by the user',
+        unsafe: 'was refused',
+        'not-users-keyring': "is the helper's own keyring, not the user's",
+        kcm: 'was refused by the KCM daemon',
+        unreachable: 'is unreachable (KCM daemon)',
+        io: 'cannot be read',
+        'bad-name': 'has an invalid name',
+        unsupported: 'is of an unsupported type',
       };
       const message = `credential cache ${name} ${what[e.failure] ?? 'is unusable'}: ${e.message}`;
       request.trace.event('ccache', `rejected: ${message}`, { failure: e.failure });
@@ -381,10 +417,15 @@ export class CcacheSource extends Krb5SourceBase {
 
   private describeCache(cache: CredentialCache, contents: CcacheContents, trace: Trace): void {
     const offset = contents.kdcTimeOffset;
-    trace.event('ccache', `${cache.name}: default principal ${principalText(contents.principal)}, ${contents.credentials.length} ticket(s)` +
-      `${offset ? `, KDC time offset ${offset.seconds} s ${offset.microseconds} µs` : ', no KDC time offset'}`, {
-      principal: principalText(contents.principal), tickets: contents.credentials.map((c) => principalText(c.server)),
-    });
+    trace.event(
+      'ccache',
+      `${cache.name}: default principal ${principalText(contents.principal)}, ${contents.credentials.length} ticket(s)` +
+        `${offset ? `, KDC time offset ${offset.seconds} s ${offset.microseconds} µs` : ', no KDC time offset'}`,
+      {
+        principal: principalText(contents.principal),
+        tickets: contents.credentials.map((c) => principalText(c.server)),
+      },
+    );
   }
 
   /** cifs.upcall's acceptance test (get_existing_cc, 7.2+), on the local clock. */
@@ -398,17 +439,22 @@ export class CcacheSource extends Krb5SourceBase {
     }
     if (verdict.accepted) {
       const c = verdict.credential;
-      trace.event('ccache', verdict.reason === 'service-ticket'
-        ? `accepted: valid ticket ${principalText(c.server)} until ${isoSeconds(c.endTime)} (cifs.upcall 7.2+ uses it without a TGT)`
-        : `accepted: TGT ${principalText(c.server)} valid for ${describeDuration(c.endTime - now)} more (until ${isoSeconds(c.endTime)})`, {
-        verdict: verdict.reason,
-      });
+      trace.event(
+        'ccache',
+        verdict.reason === 'service-ticket'
+          ? `accepted: valid ticket ${principalText(c.server)} until ${isoSeconds(c.endTime)} (cifs.upcall 7.2+ uses it without a TGT)`
+          : `accepted: TGT ${principalText(c.server)} valid for ${describeDuration(c.endTime - now)} more (until ${isoSeconds(c.endTime)})`,
+        {
+          verdict: verdict.reason,
+        },
+      );
       return;
     }
     const tgtName = `krbtgt/${contents.principal.realm}@${contents.principal.realm}`;
-    const message = verdict.reason === 'tgt-expired'
-      ? `TGT ${principalText(verdict.credential!.server)} in ${cache.name} expired ${describeDuration(now - verdict.credential!.endTime)} ago (at ${isoSeconds(verdict.credential!.endTime)}), and there is no valid ticket for ${principalText(service)}`
-      : `${cache.name} (${principalText(contents.principal)}) holds neither a valid ticket for ${principalText(service)} nor a TGT ${tgtName}`;
+    const message =
+      verdict.reason === 'tgt-expired'
+        ? `TGT ${principalText(verdict.credential!.server)} in ${cache.name} expired ${describeDuration(now - verdict.credential!.endTime)} ago (at ${isoSeconds(verdict.credential!.endTime)}), and there is no valid ticket for ${principalText(service)}`
+        : `${cache.name} (${principalText(contents.principal)}) holds neither a valid ticket for ${principalText(service)} nor a TGT ${tgtName}`;
     trace.event('ccache', `rejected: ${message}`, { verdict: verdict.reason });
     throw new CredentialError(this.name, 'no-credentials', message);
   }
@@ -433,7 +479,9 @@ export class KeytabSource extends Krb5SourceBase {
     const config = this.loadConfig(trace);
     const client = this.clientPrincipal(mountUser, config);
     const { principal: service, why } = cifsServicePrincipal(host, config);
-    trace.event('tgs', `service principal ${principalText(service)} (name type NT-UNKNOWN, no canonicalization; ${why})`, { realm: service.realm });
+    trace.event('tgs', `service principal ${principalText(service)} (name type NT-UNKNOWN, no canonicalization; ${why})`, {
+      realm: service.realm,
+    });
 
     const keytab = this.readKeytab(request, config);
     let memory: MemoryCredentialCache | undefined;
@@ -443,7 +491,12 @@ export class KeytabSource extends Krb5SourceBase {
       let tgt;
       try {
         tgt = await getInitialTgtWithKeytab({
-          client, keytab, session, clock, config, trace,
+          client,
+          keytab,
+          session,
+          clock,
+          config,
+          trace,
           ...(this.options.skewRetry !== undefined ? { skewRetry: this.options.skewRetry } : {}),
         });
       } catch (e) {
@@ -490,7 +543,8 @@ export class KeytabSource extends Krb5SourceBase {
       try {
         const profile = config.profile.value(['libdefaults', 'default_keytab_name'])?.value;
         const r = resolveDefaultKeytabName({
-          uid: namingUid(identity), euid: namingUid(identity),
+          uid: namingUid(identity),
+          euid: namingUid(identity),
           ...(identity.username !== undefined ? { username: identity.username } : {}),
           ...(this.env.KRB5_KTNAME !== undefined ? { envKRB5_KTNAME: this.env.KRB5_KTNAME } : {}),
           ...(profile !== undefined ? { profileDefaultKeytabName: profile } : {}),
@@ -506,8 +560,8 @@ export class KeytabSource extends Krb5SourceBase {
       return readKeytab(name);
     } catch (e) {
       if (e instanceof KeytabError) {
-        const kind: CredentialFailureKind = e.failure === 'format' ? 'protocol'
-          : e.failure === 'bad-name' || e.failure === 'unsupported' ? 'config' : 'no-credentials';
+        const kind: CredentialFailureKind =
+          e.failure === 'format' ? 'protocol' : e.failure === 'bad-name' || e.failure === 'unsupported' ? 'config' : 'no-credentials';
         const message = `keytab ${name}: ${e.message}`;
         trace.event('keytab', `unusable (${kind}): ${message}`);
         throw new CredentialError(this.name, kind, message, { cause: e });

@@ -53,7 +53,11 @@ export const NAMESPACE_ENTRY_ORDER: ReadonlyArray<{ type: EnteredNamespaceType; 
 
 export class NamespaceError extends Error {
   override readonly name = 'NamespaceError';
-  constructor(message: string, readonly code?: string, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly code?: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
@@ -142,16 +146,22 @@ export function enterNamespaces(opened: OpenedNamespaces): EnteredNamespaceType[
       // Give the main thread its own fs_struct (root, cwd, umask); required before setns(mnt).
       addon.unshare(CloneFlag.CLONE_FS);
     } catch (e) {
-      throw new NamespaceError(`unshare(CLONE_FS) before entering the mount namespace failed: ${(e as Error).message}`,
-        (e as NodeJS.ErrnoException).code, { cause: e });
+      throw new NamespaceError(
+        `unshare(CLONE_FS) before entering the mount namespace failed: ${(e as Error).message}`,
+        (e as NodeJS.ErrnoException).code,
+        { cause: e },
+      );
     }
   }
   for (const n of opened.toEnter) {
     try {
       addon.setns(n.fd, n.flag);
     } catch (e) {
-      throw new NamespaceError(`setns into ${n.type} namespace of pid ${opened.pid} failed: ${(e as Error).message}`,
-        (e as NodeJS.ErrnoException).code, { cause: e });
+      throw new NamespaceError(
+        `setns into ${n.type} namespace of pid ${opened.pid} failed: ${(e as Error).message}`,
+        (e as NodeJS.ErrnoException).code,
+        { cause: e },
+      );
     }
     recordNamespaceEntered(n.type);
     entered.push(n.type);

@@ -15,8 +15,11 @@ export interface SystemCallError extends Error {
 }
 
 export function isSystemCallError(e: unknown): e is SystemCallError {
-  return e instanceof Error && typeof (e as Partial<SystemCallError>).errno === 'number' &&
-    typeof (e as Partial<SystemCallError>).syscall === 'string';
+  return (
+    e instanceof Error &&
+    typeof (e as Partial<SystemCallError>).errno === 'number' &&
+    typeof (e as Partial<SystemCallError>).syscall === 'string'
+  );
 }
 
 export interface PasswdEntry {
@@ -28,8 +31,12 @@ export interface PasswdEntry {
 }
 
 export interface ResIds {
-  ruid: number; euid: number; suid: number;
-  rgid: number; egid: number; sgid: number;
+  ruid: number;
+  euid: number;
+  suid: number;
+  rgid: number;
+  egid: number;
+  sgid: number;
 }
 
 export interface CapabilitySets {

@@ -22,7 +22,11 @@ const CAP_LIMIT = 64;
 
 export class PrivilegeError extends Error {
   override readonly name = 'PrivilegeError';
-  constructor(readonly step: string, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly step: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(`${step}: ${message}`, options);
   }
 }
@@ -30,8 +34,12 @@ export class PrivilegeError extends Error {
 export interface PrivilegeReport {
   uid: number;
   gid: number;
-  ruid: number; euid: number; suid: number;
-  rgid: number; egid: number; sgid: number;
+  ruid: number;
+  euid: number;
+  suid: number;
+  rgid: number;
+  egid: number;
+  sgid: number;
   groups: number[];
   /** main thread's capability sets after the drop */
   effective: bigint;

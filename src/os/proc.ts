@@ -26,7 +26,10 @@ export function parseProcessStat(text: string): ProcessStat {
   const open = text.indexOf(' (');
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) throw new Error(`malformed /proc stat line: ${JSON.stringify(text.slice(0, 80))}`);
-  const rest = text.slice(close + 2).trim().split(' ');
+  const rest = text
+    .slice(close + 2)
+    .trim()
+    .split(' ');
   // rest[0] is field 3
   const field = (n: number): string => {
     const v = rest[n - 3];

@@ -46,7 +46,10 @@ export class SyslogLog implements UpcallLog {
    * line (see correlationPrefix); `mirrorToStderr` (--verbose) copies every line, with its level,
    * to fd 2.
    */
-  constructor(prefix: string, private readonly mirrorToStderr = false) {
+  constructor(
+    prefix: string,
+    private readonly mirrorToStderr = false,
+  ) {
     this.prefix = prefix;
     native().openlog(SYSLOG_IDENT, LOG_NDELAY, LOG_DAEMON);
   }

@@ -79,9 +79,21 @@ export const DEFAULT_SETTINGS: UpcallSettings = {
 
 /** Every setting of the file, in the order the man page documents them. */
 export const SETTING_NAMES = [
-  'strategy', 'gssproxy_socket', 'gssproxy_naming', 'negative_timeout', 'timeout', 'kdc_timeout',
-  'keytab_fallback', 'env_probe', 'trust_dns', 'krb5_conf', 'keytab', 'trace_file', 'trace_format',
-  'trace_level', 'trace_max_size',
+  'strategy',
+  'gssproxy_socket',
+  'gssproxy_naming',
+  'negative_timeout',
+  'timeout',
+  'kdc_timeout',
+  'keytab_fallback',
+  'env_probe',
+  'trust_dns',
+  'krb5_conf',
+  'keytab',
+  'trace_file',
+  'trace_format',
+  'trace_level',
+  'trace_max_size',
 ] as const;
 export type SettingName = (typeof SETTING_NAMES)[number];
 
@@ -153,22 +165,53 @@ function absolutePath(v: string, where: string): string {
 export function applySetting(target: Partial<UpcallSettings>, key: string, value: string, where: string): void {
   if (value === '') throw new ConfigError(`${where}: no value`);
   switch (key) {
-    case 'strategy': target.strategy = oneOf(value, STRATEGIES, where); break;
-    case 'gssproxy_socket': target.gssproxySocket = absolutePath(value, where); break;
-    case 'gssproxy_naming': target.gssproxyNaming = oneOf(value, GSSPROXY_NAMINGS, where); break;
-    case 'negative_timeout': target.negativeTimeout = parseWholeSeconds(value, where, 0, NEGATIVE_TIMEOUT_MAX); break;
-    case 'timeout': target.timeout = parseSeconds(value, where, 1, 600); break;
-    case 'kdc_timeout': target.kdcTimeout = parseSeconds(value, where, 0.05, 60); break;
-    case 'keytab_fallback': target.keytabFallback = oneOf(value, ['mount-session', 'never'] as const, where); break;
-    case 'env_probe': target.envProbe = parseBoolean(value, where); break;
-    case 'trust_dns': target.trustDns = parseBoolean(value, where); break;
-    case 'krb5_conf': target.krb5Conf = absolutePath(value, where); break;
-    case 'keytab': target.keytab = value; break;
-    case 'trace_file': target.traceFile = absolutePath(value, where); break;
-    case 'trace_format': target.traceFormat = oneOf(value, ['text', 'json'] as const, where); break;
-    case 'trace_level': target.traceLevel = oneOf(value, TRACE_LEVELS, where); break;
-    case 'trace_max_size': target.traceMaxSize = parseSize(value, where); break;
-    default: throw new ConfigError(`${where}: unknown setting "${key}"`);
+    case 'strategy':
+      target.strategy = oneOf(value, STRATEGIES, where);
+      break;
+    case 'gssproxy_socket':
+      target.gssproxySocket = absolutePath(value, where);
+      break;
+    case 'gssproxy_naming':
+      target.gssproxyNaming = oneOf(value, GSSPROXY_NAMINGS, where);
+      break;
+    case 'negative_timeout':
+      target.negativeTimeout = parseWholeSeconds(value, where, 0, NEGATIVE_TIMEOUT_MAX);
+      break;
+    case 'timeout':
+      target.timeout = parseSeconds(value, where, 1, 600);
+      break;
+    case 'kdc_timeout':
+      target.kdcTimeout = parseSeconds(value, where, 0.05, 60);
+      break;
+    case 'keytab_fallback':
+      target.keytabFallback = oneOf(value, ['mount-session', 'never'] as const, where);
+      break;
+    case 'env_probe':
+      target.envProbe = parseBoolean(value, where);
+      break;
+    case 'trust_dns':
+      target.trustDns = parseBoolean(value, where);
+      break;
+    case 'krb5_conf':
+      target.krb5Conf = absolutePath(value, where);
+      break;
+    case 'keytab':
+      target.keytab = value;
+      break;
+    case 'trace_file':
+      target.traceFile = absolutePath(value, where);
+      break;
+    case 'trace_format':
+      target.traceFormat = oneOf(value, ['text', 'json'] as const, where);
+      break;
+    case 'trace_level':
+      target.traceLevel = oneOf(value, TRACE_LEVELS, where);
+      break;
+    case 'trace_max_size':
+      target.traceMaxSize = parseSize(value, where);
+      break;
+    default:
+      throw new ConfigError(`${where}: unknown setting "${key}"`);
   }
 }
 
@@ -198,10 +241,14 @@ export function parseConfig(text: string, path: string | null, problems?: string
         const header = /^\[\s*(global|server|cgroup)(?:\s+(\S+))?\s*\]$/.exec(line);
         const kind = header?.[1] as SectionKind | undefined;
         const pattern = header?.[2] ?? '';
-        const bad = !header || kind === undefined
-          ? `bad section header ${line} (expected [global], [server GLOB] or [cgroup GLOB]; a comment needs a blank before # or ;)`
-          : kind === 'global' && pattern ? '[global] takes no pattern'
-            : kind !== 'global' && !pattern ? `[${kind}] needs a pattern` : null;
+        const bad =
+          !header || kind === undefined
+            ? `bad section header ${line} (expected [global], [server GLOB] or [cgroup GLOB]; a comment needs a blank before # or ;)`
+            : kind === 'global' && pattern
+              ? '[global] takes no pattern'
+              : kind !== 'global' && !pattern
+                ? `[${kind}] needs a pattern`
+                : null;
         seen = new Map();
         if (bad !== null || kind === undefined) {
           // the lines up to the next header still get checked, but belong to no section
@@ -243,7 +290,9 @@ export function loadConfig(path: string, required: boolean, problems?: string[])
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && !required) return { path: null, sections: [] };
-    throw new ConfigError(`${path}: cannot open it: ${code === 'ENOENT' ? 'no such file' : code === 'ELOOP' ? 'a symbolic link (refused)' : code ?? String(e)}`);
+    throw new ConfigError(
+      `${path}: cannot open it: ${code === 'ENOENT' ? 'no such file' : code === 'ELOOP' ? 'a symbolic link (refused)' : (code ?? String(e))}`,
+    );
   }
   try {
     const st = fstatSync(fd);
@@ -323,7 +372,8 @@ export function resolveSettings(config: UpcallConfig, match: MatchContext, comma
   for (const kind of ['global', 'cgroup', 'server'] as const) {
     for (const s of config.sections) {
       if (s.kind !== kind) continue;
-      const hit = kind === 'global' ||
+      const hit =
+        kind === 'global' ||
         (kind === 'server' && globMatch(s.pattern, match.host)) ||
         (kind === 'cgroup' && match.cgroup !== undefined && globMatch(s.pattern, match.cgroup));
       if (!hit) continue;

@@ -25,7 +25,11 @@ export type UpcallFailureKind =
 
 export class UpcallError extends Error {
   override readonly name = 'UpcallError';
-  constructor(readonly kind: UpcallFailureKind, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly kind: UpcallFailureKind,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }

@@ -50,7 +50,10 @@ export function cifsHostForms(options: CifsHostFormsOptions): HostForms {
         return null;
       }
       const form = `${name}${canonical.slice(dot)}`;
-      request.trace.event('dns', `short name ${name}: canonical name ${canonical}, trying ${form} (the short name with the canonical domain, as cifs.upcall)`);
+      request.trace.event(
+        'dns',
+        `short name ${name}: canonical name ${canonical}, trying ${form} (the short name with the canonical domain, as cifs.upcall)`,
+      );
       return form;
     } catch (e) {
       request.trace.event('dns', `short name ${name} does not resolve: ${(e as Error).message}`);

@@ -33,14 +33,20 @@ export interface StrategyStep {
 
 export function planFor(strategy: StrategyName): StrategyStep[] {
   const step = (source: SourceName, finalUnlessNoCredentials = false): StrategyStep => ({
-    source, finalUnlessNoCredentials,
+    source,
+    finalUnlessNoCredentials,
   });
   switch (strategy) {
-    case 'compat': return [step('ccache', true), step('keytab'), step('gssproxy')];
-    case 'local-first': return [step('ccache'), step('keytab'), step('gssproxy')];
-    case 'local-only': return [step('ccache'), step('keytab')];
-    case 'proxy-first': return [step('gssproxy'), step('ccache'), step('keytab')];
-    case 'proxy-only': return [step('gssproxy')];
+    case 'compat':
+      return [step('ccache', true), step('keytab'), step('gssproxy')];
+    case 'local-first':
+      return [step('ccache'), step('keytab'), step('gssproxy')];
+    case 'local-only':
+      return [step('ccache'), step('keytab')];
+    case 'proxy-first':
+      return [step('gssproxy'), step('ccache'), step('keytab')];
+    case 'proxy-only':
+      return [step('gssproxy')];
   }
 }
 
@@ -70,7 +76,12 @@ export interface StrategyOptions {
 
 /** How telling a failure is when every step failed: the reported cause is the most specific. */
 const KIND_RANK: Record<CredentialFailureKind, number> = {
-  refused: 6, 'service-unknown': 5, protocol: 4, config: 3, unreachable: 2, 'no-credentials': 1,
+  refused: 6,
+  'service-unknown': 5,
+  protocol: 4,
+  config: 3,
+  unreachable: 2,
+  'no-credentials': 1,
 };
 
 export class StrategySource implements CredentialSource {
@@ -115,9 +126,7 @@ export class StrategySource implements CredentialSource {
       let failure: CredentialError | null = null;
       for (let i = 0; ; i++) {
         if (i >= hosts.length) {
-          const form = failure?.kind === 'service-unknown'
-            ? await this.options.hostForms.next(hosts, request)
-            : null;
+          const form = failure?.kind === 'service-unknown' ? await this.options.hostForms.next(hosts, request) : null;
           if (form === null) break;
           trace.event('strategy', `KDC does not know cifs/${hosts[hosts.length - 1]}; trying host form ${form}`);
           hosts.push(form);
@@ -129,9 +138,10 @@ export class StrategySource implements CredentialSource {
           trace.event('strategy', `${source.name} succeeded: ${token.clientPrincipal} → ${token.servicePrincipal}`);
           return token;
         } catch (e) {
-          failure = e instanceof CredentialError
-            ? e
-            : new CredentialError(source.name, 'protocol', `unexpected error: ${(e as Error).message ?? String(e)}`, { cause: e });
+          failure =
+            e instanceof CredentialError
+              ? e
+              : new CredentialError(source.name, 'protocol', `unexpected error: ${(e as Error).message ?? String(e)}`, { cause: e });
           trace.event('strategy', `${source.name} failed (${failure.kind}): ${failure.message}`);
           if (failure.kind !== 'service-unknown') break;
         }
@@ -139,16 +149,21 @@ export class StrategySource implements CredentialSource {
       if (failure) {
         failures.push(failure);
         if (step.finalUnlessNoCredentials && failure.kind !== 'no-credentials') {
-          trace.event('strategy',
-            `${step.source} had usable credentials but failed: final in strategy ${this.options.strategy} (local-first would fall back)`);
+          trace.event(
+            'strategy',
+            `${step.source} had usable credentials but failed: final in strategy ${this.options.strategy} (local-first would fall back)`,
+          );
           break;
         }
       }
     }
 
     if (failures.length === 0) {
-      throw new CredentialError('strategy', 'no-credentials',
-        request.signal.aborted ? 'upcall time budget exhausted' : 'no credential source was applicable');
+      throw new CredentialError(
+        'strategy',
+        'no-credentials',
+        request.signal.aborted ? 'upcall time budget exhausted' : 'no credential source was applicable',
+      );
     }
     const worst = failures.reduce((a, b) => (KIND_RANK[b.kind] > KIND_RANK[a.kind] ? b : a));
     const summary = failures.map((f) => `${f.source}: ${f.message}`).join('; ');

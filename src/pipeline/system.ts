@@ -23,12 +23,7 @@ import {
   type ReferenceStartTime,
 } from '../os/proc.ts';
 import { armPhaseGuards } from '../os/upcall-state.ts';
-import {
-  readCallerUserNamespace,
-  readThreadCredentials,
-  type CallerUserNamespace,
-  type ThreadCredentials,
-} from '../os/user-namespace.ts';
+import { readCallerUserNamespace, readThreadCredentials, type CallerUserNamespace, type ThreadCredentials } from '../os/user-namespace.ts';
 
 export interface UpcallSystem {
   /** load what must come from the host's filesystem before any switch (addon, time zone) */

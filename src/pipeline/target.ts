@@ -19,15 +19,12 @@ export interface TargetPlan {
   logLine: string;
 }
 
-export function planTarget(
-  d: Pick<SpnegoKeyDescription, 'pid' | 'upcallTarget'>,
-  options: { uid: number; envProbe: boolean },
-): TargetPlan {
+export function planTarget(d: Pick<SpnegoKeyDescription, 'pid' | 'upcallTarget'>, options: { uid: number; envProbe: boolean }): TargetPlan {
   const target = d.upcallTarget === 'unspecified' ? 'app (absent: kernel before 6.13)' : d.upcallTarget;
   if (d.upcallTarget === 'mount') {
     return {
       namespaces: 'own',
-      namespaceReason: 'upcall_target=mount: credentials of the mount, resolved in the helper\'s own (host) namespaces',
+      namespaceReason: "upcall_target=mount: credentials of the mount, resolved in the helper's own (host) namespaces",
       envProbe: false,
       envProbeReason: 'upcall_target=mount: the triggering process does not choose the credentials',
       pid: d.pid,

@@ -145,11 +145,15 @@ export async function runUpcall(options: UpcallOptions, deps: UpcallDependencies
         const seconds = state.settings.negativeTimeout;
         key.negate(seconds);
         negated = true;
-        trace.event('result', key.serial === undefined
-          ? `replay: the key would be negated for ${seconds} s`
-          : `key ${key.serial} negated for ${seconds} s: request_key() callers get ENOKEY`, {
-          timeoutSeconds: seconds,
-        });
+        trace.event(
+          'result',
+          key.serial === undefined
+            ? `replay: the key would be negated for ${seconds} s`
+            : `key ${key.serial} negated for ${seconds} s: request_key() callers get ENOKEY`,
+          {
+            timeoutSeconds: seconds,
+          },
+        );
       } catch (ne) {
         log.error(`unable to negate the key: ${(ne as Error).message}`);
         trace.event('result', `negating the key failed: ${(ne as Error).message}`);
@@ -182,16 +186,25 @@ async function upcallSteps(
 
   // 2. owner: only the kernel's own credential (0:0) makes legitimate requests
   if (header.uid !== 0 || header.gid !== 0) {
-    trace.event('key', `refused: key owned by ${header.uid}:${header.gid}, not 0:0 — not created by the kernel's SMB client (forged request, CVE-2026-46243); the key is left alone`, {
-      owner: header.uid, group: header.gid,
-    });
-    throw new UpcallError('key-refused', `key owned by ${header.uid}:${header.gid}, not 0:0: refusing a request the kernel's SMB client did not make`);
+    trace.event(
+      'key',
+      `refused: key owned by ${header.uid}:${header.gid}, not 0:0 — not created by the kernel's SMB client (forged request, CVE-2026-46243); the key is left alone`,
+      {
+        owner: header.uid,
+        group: header.gid,
+      },
+    );
+    throw new UpcallError(
+      'key-refused',
+      `key owned by ${header.uid}:${header.gid}, not 0:0: refusing a request the kernel's SMB client did not make`,
+    );
   }
   // 3. type
   if (header.type !== options.keyType) {
-    const hint = header.type === 'dns_resolver' || header.type === 'cifs.resolver'
-      ? ' (DNS resolution keys are not served: use keyutils\' key.dns_resolver)'
-      : '';
+    const hint =
+      header.type === 'dns_resolver' || header.type === 'cifs.resolver'
+        ? " (DNS resolution keys are not served: use keyutils' key.dns_resolver)"
+        : '';
     trace.event('key', `refused: key type ${header.type}, this helper serves ${options.keyType}${hint}`);
     throw new UpcallError('key-refused', `key type ${header.type} refused: serving only ${options.keyType}${hint}`);
   }
@@ -199,33 +212,49 @@ async function upcallSteps(
   trace.event('key', `owner 0:0 and type ${header.type}: a kernel request`);
 
   // 4. parse
-  let d = parseSpnegoDescription(header.description);
-  logParsedFields(log, d);
+  let keyFields = parseSpnegoDescription(header.description);
+  logParsedFields(log, keyFields);
   const parsed = {
-    ver: d.version, host: d.host, ip: d.ip ?? null, sec: d.sec, uid: d.uid ?? null, creduid: d.creduid ?? null,
-    user: d.user ?? null, pid: d.pid, upcall_target: d.upcallTarget,
+    ver: keyFields.version,
+    host: keyFields.host,
+    ip: keyFields.ip ?? null,
+    sec: keyFields.sec,
+    uid: keyFields.uid ?? null,
+    creduid: keyFields.creduid ?? null,
+    user: keyFields.user ?? null,
+    pid: keyFields.pid,
+    upcall_target: keyFields.upcallTarget,
   };
-  trace.event('parse', `description parsed: ${Object.entries(parsed).map(([k, v]) => `${k}=${v ?? '-'}`).join(' ')}`, parsed);
-  for (const f of d.unknownFields) trace.event('parse', `ignored unknown field ${f.name}=${f.value}`);
-  if (d.version !== UPCALL_VERSION) {
-    throw new UpcallError('bad-description',
-      `upcall version ${d.version} not supported: the kernel accepts only replies of version ${UPCALL_VERSION}`);
+  trace.event(
+    'parse',
+    `description parsed: ${Object.entries(parsed)
+      .map(([k, v]) => `${k}=${v ?? '-'}`)
+      .join(' ')}`,
+    parsed,
+  );
+  for (const f of keyFields.unknownFields) trace.event('parse', `ignored unknown field ${f.name}=${f.value}`);
+  if (keyFields.version !== UPCALL_VERSION) {
+    throw new UpcallError(
+      'bad-description',
+      `upcall version ${keyFields.version} not supported: the kernel accepts only replies of version ${UPCALL_VERSION}`,
+    );
   }
 
   // 5. whose credentials
-  const chosen = credentialUid(d, options.legacyUid);
+  const chosen = credentialUid(keyFields, options.legacyUid);
   trace.event('identity', `credential uid ${chosen.uid} from ${chosen.from}=${options.legacyUid ? ' (-l)' : ''}`, {
-    uid: chosen.uid, from: chosen.from,
+    uid: chosen.uid,
+    from: chosen.from,
   });
 
   // 5a. --replay --pid: another live process of the same user stands for the description's pid
   if (options.replay && options.replayPid !== undefined) {
-    d = substituteReplayPid(system, d, options.replayPid, chosen.uid, trace);
+    keyFields = substituteReplayPid(system, keyFields, options.replayPid, chosen.uid, trace);
   }
 
   // 5b. pid 0 names no process: nothing to follow, and no namespace to judge the ids in
   // (cifs.upcall 7.6 refuses it for every upcall_target; no kernel sends it)
-  if (d.pid === 0) {
+  if (keyFields.pid === 0) {
     log.error(`map_id(pid=0, map=uid_map, id=${chosen.uid}): No such file or directory`);
     throw new UpcallError('namespace', 'pid=0 names no triggering process: refusing (nothing to judge the credential uid against)');
   }
@@ -233,27 +262,33 @@ async function upcallSteps(
   // 6. passwd, host namespaces, as root
   const pw = system.lookupPasswd(chosen.uid);
   if (pw) {
-    trace.event('identity', `uid ${pw.uid} is ${pw.name}, primary gid ${pw.gid} (host passwd via getpwuid_r, as root, before any namespace switch)`, {
-      uid: pw.uid, gid: pw.gid, name: pw.name,
-    });
+    trace.event(
+      'identity',
+      `uid ${pw.uid} is ${pw.name}, primary gid ${pw.gid} (host passwd via getpwuid_r, as root, before any namespace switch)`,
+      {
+        uid: pw.uid,
+        gid: pw.gid,
+        name: pw.name,
+      },
+    );
   }
 
   // 6a. the caller's user namespace: translate the ids it names the user by, or refuse
-  const follows = d.upcallTarget !== 'mount';
-  const callerThread = follows ? requireLiveThread(system, d.pid, options.replay) : null;
-  const identity = resolveIdentity(system, chosen.uid, pw, follows ? d.pid : null, trace, log);
+  const follows = keyFields.upcallTarget !== 'mount';
+  const callerThread = follows ? requireLiveThread(system, keyFields.pid, options.replay) : null;
+  const identity = resolveIdentity(system, chosen.uid, pw, follows ? keyFields.pid : null, trace, log);
 
   // 6b. this upcall's settings (root's file, matched by server and container) and its credential
   // source, resolved once, in the host namespaces; the source modules are loaded now
-  const host = servicePrincipalHost(d.host);
+  const host = servicePrincipalHost(keyFields.host);
   const plan0: UpcallPlan = deps.prepare
-    ? await deps.prepare({ description: d, identity, host, trace })
+    ? await deps.prepare({ description: keyFields, identity, host, trace })
     : { settings: options.settings, source: deps.source ?? NO_SOURCE };
   const { settings, source } = plan0;
   state.settings = settings;
 
   // 7. where, and whether to read the caller's environment
-  const plan = planTarget(d, { uid: identity.uid, envProbe: settings.envProbe });
+  const plan = planTarget(keyFields, { uid: identity.uid, envProbe: settings.envProbe });
   log.info(plan.logLine);
   trace.event('ns', plan.namespaceReason);
   trace.event('env', plan.envProbe ? `will probe: ${plan.envProbeReason}` : `no probe: ${plan.envProbeReason}`);
@@ -263,19 +298,28 @@ async function upcallSteps(
   if (plan.namespaces === 'caller' && callerThread) {
     probedCcacheName = enterCallerNamespaces(system, plan, callerThread, options, trace, log);
   } else {
-    trace.event('ns', 'staying in the helper\'s own namespaces');
+    trace.event('ns', "staying in the helper's own namespaces");
   }
 
   // 9. become the user
   const report = system.dropPrivileges({ uid: identity.uid, gid: identity.gid });
-  trace.event('identity', `privileges dropped: uid ${report.ruid}/${report.euid}/${report.suid}, gid ${report.rgid}/${report.egid}/${report.sgid}, groups [${report.groups.join(',')}], main thread CapEff ${formatCapabilityMask(report.effective)} CapPrm ${formatCapabilityMask(report.permitted)} CapBnd ${formatCapabilityMask(report.bounding)}${report.noNewPrivs ? ', no_new_privs' : ''}`, {
-    uid: report.euid, gid: report.egid, groups: report.groups,
-    capEff: formatCapabilityMask(report.effective), capPrm: formatCapabilityMask(report.permitted),
-    capInh: formatCapabilityMask(report.inheritable), capBnd: formatCapabilityMask(report.bounding),
-    boundingTrimmed: report.boundingTrimmed, noNewPrivs: report.noNewPrivs,
-  });
+  trace.event(
+    'identity',
+    `privileges dropped: uid ${report.ruid}/${report.euid}/${report.suid}, gid ${report.rgid}/${report.egid}/${report.sgid}, groups [${report.groups.join(',')}], main thread CapEff ${formatCapabilityMask(report.effective)} CapPrm ${formatCapabilityMask(report.permitted)} CapBnd ${formatCapabilityMask(report.bounding)}${report.noNewPrivs ? ', no_new_privs' : ''}`,
+    {
+      uid: report.euid,
+      gid: report.egid,
+      groups: report.groups,
+      capEff: formatCapabilityMask(report.effective),
+      capPrm: formatCapabilityMask(report.permitted),
+      capInh: formatCapabilityMask(report.inheritable),
+      capBnd: formatCapabilityMask(report.bounding),
+      boundingTrimmed: report.boundingTrimmed,
+      noNewPrivs: report.noNewPrivs,
+    },
+  );
   if (identity.uid === 0) {
-    trace.event('identity', 'uid 0: only the main thread lost its capabilities; pool threads keep root\'s and run no user-driven work');
+    trace.event('identity', "uid 0: only the main thread lost its capabilities; pool threads keep root's and run no user-driven work");
   }
 
   // 10. credentials
@@ -284,11 +328,11 @@ async function upcallSteps(
     // The description cannot tell a mount made by uid N from a multiuser access by uid N (both
     // send uid=creduid=N); uid 0, or upcall_target=mount (refused with multiuser by the kernel),
     // is surely the mount's own session (docs/cifs-upcall-behaviour.md#keytab-fallback).
-    isMountSession: identity.uid === 0 || d.upcallTarget === 'mount',
+    isMountSession: identity.uid === 0 || keyFields.upcallTarget === 'mount',
     identity,
     signal: AbortSignal.timeout(settings.timeout * 1000),
     trace,
-    ...(d.user !== undefined ? { mountUser: d.user } : {}),
+    ...(keyFields.user !== undefined ? { mountUser: keyFields.user } : {}),
     ...(probedCcacheName !== undefined ? { probedCcacheName } : {}),
   };
   const token = await askSource(source, request, trace, log);
@@ -299,34 +343,38 @@ async function upcallSteps(
   }
   if (token.sessionKey.length === 0) throw new UpcallError('reply', `source ${source.name} returned an empty session key`);
   // RFC 4178 NegTokenInit exactly as cifs.upcall: one mech (krb5 or MS-krb5 by sec=), mechToken only
-  const blob = cifsSpnegoInitToken(token.gssToken, d.sec);
-  const mech = d.sec === 'mskrb5' ? MS_KRB5_MECH_OID : KRB5_MECH_OID;
-  trace.event('spnego', `NegTokenInit with mech ${mech} (sec=${d.sec}), ${blob.length} bytes`, { mech, bytes: blob.length });
+  const blob = cifsSpnegoInitToken(token.gssToken, keyFields.sec);
+  const mech = keyFields.sec === 'mskrb5' ? MS_KRB5_MECH_OID : KRB5_MECH_OID;
+  trace.event('spnego', `NegTokenInit with mech ${mech} (sec=${keyFields.sec}), ${blob.length} bytes`, { mech, bytes: blob.length });
   const payload = encodeCifsSpnegoMessage({ sessionKey: token.sessionKey, securityBlob: blob });
-  trace.event('payload', `cifs_spnego_msg v${UPCALL_VERSION}: ${token.sessionKey.length}-byte session key (enctype ${token.enctype}), ${blob.length}-byte blob, ${payload.length} bytes`, {
-    bytes: payload.length, sessionKeyBytes: token.sessionKey.length, blobBytes: blob.length,
-  });
+  trace.event(
+    'payload',
+    `cifs_spnego_msg v${UPCALL_VERSION}: ${token.sessionKey.length}-byte session key (enctype ${token.enctype}), ${blob.length}-byte blob, ${payload.length} bytes`,
+    {
+      bytes: payload.length,
+      sessionKeyBytes: token.sessionKey.length,
+      blobBytes: blob.length,
+    },
+  );
   try {
     key.instantiate(payload);
   } catch (e) {
     throw new UpcallError('key-access', `unable to instantiate key ${key.serial}: ${(e as Error).message}`, { cause: e });
   }
-  trace.event('result', key.serial === undefined
-    ? 'payload produced (replay: no key instantiated)'
-    : `key ${key.serial} instantiated`);
+  trace.event('result', key.serial === undefined ? 'payload produced (replay: no key instantiated)' : `key ${key.serial} instantiated`);
   return { ok: true, payload, token, source: source.name };
 }
 
-function logParsedFields(log: UpcallLog, d: SpnegoKeyDescription): void {
-  log.debug(`ver=${d.version}`);
-  log.debug(`host=${d.host}`);
-  if (d.ip !== undefined) log.debug(`ip=${d.ip}`);
-  log.debug(`sec=${d.sec === 'krb5' ? 1 : 2}`);
-  if (d.uid !== undefined) log.debug(`uid=${d.uid}`);
-  if (d.creduid !== undefined) log.debug(`creduid=${d.creduid}`);
-  if (d.user !== undefined) log.debug(`user=${d.user}`);
-  log.debug(`pid=${d.pid}`);
-  log.debug(`upcall_target=${d.upcallTarget}`);
+function logParsedFields(log: UpcallLog, keyFields: SpnegoKeyDescription): void {
+  log.debug(`ver=${keyFields.version}`);
+  log.debug(`host=${keyFields.host}`);
+  if (keyFields.ip !== undefined) log.debug(`ip=${keyFields.ip}`);
+  log.debug(`sec=${keyFields.sec === 'krb5' ? 1 : 2}`);
+  if (keyFields.uid !== undefined) log.debug(`uid=${keyFields.uid}`);
+  if (keyFields.creduid !== undefined) log.debug(`creduid=${keyFields.creduid}`);
+  if (keyFields.user !== undefined) log.debug(`user=${keyFields.user}`);
+  log.debug(`pid=${keyFields.pid}`);
+  log.debug(`upcall_target=${keyFields.upcallTarget}`);
 }
 
 /** Steps 8a–8e; returns the probed KRB5CCNAME, if any. */
@@ -334,26 +382,45 @@ function logParsedFields(log: UpcallLog, d: SpnegoKeyDescription): void {
 function requireLiveThread(system: UpcallSystem, pid: number, replay: boolean): ProcessStat {
   const stat = system.readProcessStat(pid);
   if (!stat || stat.state === 'Z' || stat.state === 'X') {
-    const hint = replay ? ' (a description copied from syslog names a process that has exited: add --pid with a live process of the same user)' : '';
-    throw new UpcallError('namespace', `triggering thread ${pid} ${stat ? 'has exited (zombie)' : 'no longer exists'}: refusing to run in the host namespaces instead${hint}`);
+    const hint = replay
+      ? ' (a description copied from syslog names a process that has exited: add --pid with a live process of the same user)'
+      : '';
+    throw new UpcallError(
+      'namespace',
+      `triggering thread ${pid} ${stat ? 'has exited (zombie)' : 'no longer exists'}: refusing to run in the host namespaces instead${hint}`,
+    );
   }
   return stat;
 }
 
 /** --replay --pid: the process must be alive and run as the credential user (fsuid, host ids). */
-function substituteReplayPid(system: UpcallSystem, d: SpnegoKeyDescription, pid: number, uid: number, trace: Trace): SpnegoKeyDescription {
+function substituteReplayPid(
+  system: UpcallSystem,
+  keyFields: SpnegoKeyDescription,
+  pid: number,
+  uid: number,
+  trace: Trace,
+): SpnegoKeyDescription {
   const stat = system.readProcessStat(pid);
   const creds = system.readThreadCredentials(pid);
   if (!stat || stat.state === 'Z' || stat.state === 'X' || !creds) {
     throw new UpcallError('namespace', `--pid ${pid}: no such live process`);
   }
   if (creds.uids[3] !== uid) {
-    throw new UpcallError('namespace', `--pid ${pid}: process ${pid} (${stat.comm}) runs as uid ${creds.uids[3]}, not as the credential uid ${uid}: refusing to judge uid ${uid}'s request by another user's process`);
+    throw new UpcallError(
+      'namespace',
+      `--pid ${pid}: process ${pid} (${stat.comm}) runs as uid ${creds.uids[3]}, not as the credential uid ${uid}: refusing to judge uid ${uid}'s request by another user's process`,
+    );
   }
-  trace.event('ns', `replay: the description's pid ${d.pid} replaced by --pid ${pid} (${stat.comm}, uid ${uid}): its namespaces and environment are used`, {
-    descriptionPid: d.pid, replayPid: pid,
-  });
-  return { ...d, pid };
+  trace.event(
+    'ns',
+    `replay: the description's pid ${keyFields.pid} replaced by --pid ${pid} (${stat.comm}, uid ${uid}): its namespaces and environment are used`,
+    {
+      descriptionPid: keyFields.pid,
+      replayPid: pid,
+    },
+  );
+  return { ...keyFields, pid };
 }
 
 /**
@@ -362,7 +429,14 @@ function substituteReplayPid(system: UpcallSystem, d: SpnegoKeyDescription, pid:
  * there; a mapped uid without a host passwd entry (rootless containers on subuid ranges) takes its
  * primary gid from the triggering thread, but only when that thread's fsuid is the credential uid.
  */
-function resolveIdentity(system: UpcallSystem, uid: number, pw: PasswdEntry | null, pid: number | null, trace: Trace, log: UpcallLog): UpcallIdentity {
+function resolveIdentity(
+  system: UpcallSystem,
+  uid: number,
+  pw: PasswdEntry | null,
+  pid: number | null,
+  trace: Trace,
+  log: UpcallLog,
+): UpcallIdentity {
   let userns: CallerUserNamespace | null = null;
   if (pid !== null) {
     try {
@@ -371,11 +445,17 @@ function resolveIdentity(system: UpcallSystem, uid: number, pw: PasswdEntry | nu
       if (e instanceof UserNamespaceError && e.stockLogLine) log.error(e.stockLogLine);
       throw new UpcallError('namespace', (e as Error).message, { cause: e });
     }
-    trace.event('identity', userns.foreign
-      ? `thread ${pid} lives in another user namespace (inode ${userns.callerInode}, ours ${userns.ownInode}): uid_map ${formatMap(userns.uidMap)}, gid_map ${formatMap(userns.gidMap)} (host procfs, before any switch)`
-      : `thread ${pid} shares our user namespace (inode ${userns.ownInode}): ids used as they are`, {
-      foreign: userns.foreign, callerInode: userns.callerInode, ownInode: userns.ownInode,
-    });
+    trace.event(
+      'identity',
+      userns.foreign
+        ? `thread ${pid} lives in another user namespace (inode ${userns.callerInode}, ours ${userns.ownInode}): uid_map ${formatMap(userns.uidMap)}, gid_map ${formatMap(userns.gidMap)} (host procfs, before any switch)`
+        : `thread ${pid} shares our user namespace (inode ${userns.ownInode}): ids used as they are`,
+      {
+        foreign: userns.foreign,
+        callerInode: userns.callerInode,
+        ownInode: userns.ownInode,
+      },
+    );
   }
   if (!userns?.foreign) {
     if (!pw) throw new UpcallError('identity', `no passwd entry for uid ${uid} (host passwd database)`);
@@ -385,11 +465,17 @@ function resolveIdentity(system: UpcallSystem, uid: number, pw: PasswdEntry | nu
   const mappedUid = mapHostId(userns.uidMap, uid);
   if (mappedUid.status === 'ambiguous') {
     log.error(`uid_map has multiple mapped IDs for ${uid} (unsupported)`);
-    throw new UpcallError('identity', `uid ${uid} maps to several ids (${mappedUid.ids.join(', ')}) in the user namespace of thread ${pid}: refusing`);
+    throw new UpcallError(
+      'identity',
+      `uid ${uid} maps to several ids (${mappedUid.ids.join(', ')}) in the user namespace of thread ${pid}: refusing`,
+    );
   }
   if (mappedUid.status === 'unmapped') {
     log.error(`UID ${uid} not mapped in this namespace (unsupported)`);
-    throw new UpcallError('identity', `uid ${uid} is not mapped in the user namespace of thread ${pid}: refusing (no credential source asked)`);
+    throw new UpcallError(
+      'identity',
+      `uid ${uid} is not mapped in the user namespace of thread ${pid}: refusing (no credential source asked)`,
+    );
   }
 
   let gid: number;
@@ -401,7 +487,10 @@ function resolveIdentity(system: UpcallSystem, uid: number, pw: PasswdEntry | nu
     const creds = system.readThreadCredentials(pid as number);
     if (!creds || creds.uids[3] !== uid) {
       log.error(`failed to retrieve GID from UID ${uid}`);
-      throw new UpcallError('identity', `no passwd entry for uid ${uid} (host passwd database), and thread ${pid} does not run with fsuid ${uid} to take its gid from: refusing`);
+      throw new UpcallError(
+        'identity',
+        `no passwd entry for uid ${uid} (host passwd database), and thread ${pid} does not run with fsuid ${uid} to take its gid from: refusing`,
+      );
     }
     gid = creds.gids[3];
     gidFrom = `fsgid of thread ${pid} (no host passwd entry for uid ${uid}; its fsuid is ${uid})`;
@@ -409,16 +498,29 @@ function resolveIdentity(system: UpcallSystem, uid: number, pw: PasswdEntry | nu
   const mappedGid = mapHostId(userns.gidMap, gid);
   if (mappedGid.status === 'ambiguous') {
     log.error(`gid_map has multiple mapped IDs for ${gid} (unsupported)`);
-    throw new UpcallError('identity', `gid ${gid} of uid ${uid} maps to several ids (${mappedGid.ids.join(', ')}) in the user namespace of thread ${pid}: refusing`);
+    throw new UpcallError(
+      'identity',
+      `gid ${gid} of uid ${uid} maps to several ids (${mappedGid.ids.join(', ')}) in the user namespace of thread ${pid}: refusing`,
+    );
   }
   if (mappedGid.status === 'unmapped') {
     log.error(`GID ${gid} not mapped in this namespace (unsupported)`);
-    throw new UpcallError('identity', `primary gid ${gid} of uid ${uid} is not mapped in the user namespace of thread ${pid}: refusing (no credential source asked)`);
+    throw new UpcallError(
+      'identity',
+      `primary gid ${gid} of uid ${uid} is not mapped in the user namespace of thread ${pid}: refusing (no credential source asked)`,
+    );
   }
   log.debug(`host ${uid}:${gid} -> NS ${mappedUid.id}:${mappedGid.id}`);
-  trace.event('identity', `host ${uid}:${gid} is ${mappedUid.id}:${mappedGid.id} in the caller's user namespace (gid from the ${gidFrom}); we stay in the init user namespace as ${uid}:${gid}, and name the user's caches with uid ${mappedUid.id}`, {
-    uid, gid, namespaceUid: mappedUid.id, namespaceGid: mappedGid.id,
-  });
+  trace.event(
+    'identity',
+    `host ${uid}:${gid} is ${mappedUid.id}:${mappedGid.id} in the caller's user namespace (gid from the ${gidFrom}); we stay in the init user namespace as ${uid}:${gid}, and name the user's caches with uid ${mappedUid.id}`,
+    {
+      uid,
+      gid,
+      namespaceUid: mappedUid.id,
+      namespaceGid: mappedGid.id,
+    },
+  );
   return {
     uid,
     gid,
@@ -431,12 +533,26 @@ function formatMap(ranges: readonly IdMapRange[]): string {
   return ranges.length === 0 ? '(empty)' : ranges.map((r) => `${r.inside} ${r.outside} ${r.count}`).join(' | ');
 }
 
-function enterCallerNamespaces(system: UpcallSystem, plan: TargetPlan, before: ProcessStat, options: UpcallOptions, trace: Trace, log: UpcallLog): string | undefined {
+function enterCallerNamespaces(
+  system: UpcallSystem,
+  plan: TargetPlan,
+  before: ProcessStat,
+  options: UpcallOptions,
+  trace: Trace,
+  log: UpcallLog,
+): string | undefined {
   const pid = plan.pid;
   const reference = system.referenceStartTime(options.replay);
-  trace.event('ns', `thread ${pid} (${before.comm}) started at tick ${before.startTime}; reference: ${reference.source} at tick ${reference.startTime}`, {
-    pid, comm: before.comm, startTime: String(before.startTime), referenceStartTime: String(reference.startTime),
-  });
+  trace.event(
+    'ns',
+    `thread ${pid} (${before.comm}) started at tick ${before.startTime}; reference: ${reference.source} at tick ${reference.startTime}`,
+    {
+      pid,
+      comm: before.comm,
+      startTime: String(before.startTime),
+      referenceStartTime: String(reference.startTime),
+    },
+  );
   if (before.startTime > reference.startTime) {
     throw new UpcallError('namespace', `thread ${pid} (${before.comm}) started after the request was made: its id was reused, refusing`);
   }
@@ -451,14 +567,24 @@ function enterCallerNamespaces(system: UpcallSystem, plan: TargetPlan, before: P
     for (const n of opened.decisions) {
       const what = n.action === 'enter' ? 'enter' : n.action === 'same' ? 'same as ours, skipped' : 'not present, skipped';
       trace.event('ns', `${n.type}: ${what} (ours ${n.ownInode ?? '?'}, target ${n.targetInode ?? '-'})`, {
-        type: n.type, action: n.action, ownInode: n.ownInode, targetInode: n.targetInode,
+        type: n.type,
+        action: n.action,
+        ownInode: n.ownInode,
+        targetInode: n.targetInode,
       });
     }
     for (const s of system.inspectStayingNamespaces(pid)) {
       const differs = s.targetInode !== null && s.ownInode !== null && s.targetInode !== s.ownInode;
-      trace.event('ns', `${s.type}: not entered (a multi-threaded process cannot), ${differs ? 'the caller\'s differs' : 'same as ours'} (ours ${s.ownInode ?? '?'}, target ${s.targetInode ?? '?'})${s.type === 'user' && differs ? '; we keep the host ids and name caches with the caller\'s (see identity)' : ''}`, {
-        type: s.type, action: 'stay', ownInode: s.ownInode, targetInode: s.targetInode,
-      });
+      trace.event(
+        'ns',
+        `${s.type}: not entered (a multi-threaded process cannot), ${differs ? "the caller's differs" : 'same as ours'} (ours ${s.ownInode ?? '?'}, target ${s.targetInode ?? '?'})${s.type === 'user' && differs ? "; we keep the host ids and name caches with the caller's (see identity)" : ''}`,
+        {
+          type: s.type,
+          action: 'stay',
+          ownInode: s.ownInode,
+          targetInode: s.targetInode,
+        },
+      );
     }
 
     let probed: string | undefined;
@@ -470,7 +596,9 @@ function enterCallerNamespaces(system: UpcallSystem, plan: TargetPlan, before: P
           probed = r.value;
           log.debug(`get_cachename_from_process_env: cachename = ${r.value}`);
           trace.event('env', `KRB5CCNAME=${r.value} found in /proc/${pid}/environ (host procfs, ${r.environBytes} bytes)`, {
-            result: 'found', value: r.value, environBytes: r.environBytes,
+            result: 'found',
+            value: r.value,
+            environBytes: r.environBytes,
           });
           break;
         case 'absent':
@@ -499,9 +627,13 @@ function enterCallerNamespaces(system: UpcallSystem, plan: TargetPlan, before: P
     } catch (e) {
       throw new UpcallError('namespace', (e as Error).message, { cause: e });
     }
-    trace.event('ns', entered.length > 0
-      ? `entered ${entered.join(', ')} of thread ${pid} (main thread only)`
-      : `thread ${pid} shares all our namespaces: nothing to enter`, { entered });
+    trace.event(
+      'ns',
+      entered.length > 0
+        ? `entered ${entered.join(', ')} of thread ${pid} (main thread only)`
+        : `thread ${pid} shares all our namespaces: nothing to enter`,
+      { entered },
+    );
     return probed;
   } finally {
     opened.close();
@@ -524,7 +656,11 @@ async function askSource(source: CredentialSource, request: CredentialRequest, t
   try {
     const token = await source.acquire(request);
     trace.event('strategy', `${source.name} succeeded in ${ms().toFixed(1)} ms: ${token.clientPrincipal} → ${token.servicePrincipal}`, {
-      source: source.name, outcome: 'ok', ms: ms(), client: token.clientPrincipal, service: token.servicePrincipal,
+      source: source.name,
+      outcome: 'ok',
+      ms: ms(),
+      client: token.clientPrincipal,
+      service: token.servicePrincipal,
     });
     log.debug(`credentials from ${source.name}: ${token.clientPrincipal} for ${token.servicePrincipal}`);
     return token;
@@ -535,7 +671,10 @@ async function askSource(source: CredentialSource, request: CredentialRequest, t
     trace.event('strategy', `${source.name} failed in ${ms().toFixed(1)} ms (${kind})`, { source: source.name, outcome: kind, ms: ms() });
     // one sentence naming the user and the service, each source's reason once; it starts with
     // cifs.upcall's own words, which administrators grep their logs for
-    const who = request.identity.username !== undefined ? `${request.identity.username} (uid ${request.identity.uid})` : `uid ${request.identity.uid}`;
+    const who =
+      request.identity.username !== undefined
+        ? `${request.identity.username} (uid ${request.identity.uid})`
+        : `uid ${request.identity.uid}`;
     throw new UpcallError('no-credentials', `Unable to obtain service ticket for ${who} to cifs/${request.host}: ${message}`, { cause: e });
   }
 }

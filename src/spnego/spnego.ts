@@ -85,12 +85,17 @@ export function encodeNegTokenInit(init: NegTokenInitInput): Buffer {
 
 /** A bare NegTokenResp (a1 …), as acceptors send it. */
 export function encodeNegTokenResp(resp: NegTokenRespInput): Buffer {
-  return enc.toDer(enc.explicit(1, enc.taggedSequence([
-    [0, resp.negState === undefined ? undefined : enc.enumerated(resp.negState)],
-    [1, resp.supportedMech === undefined ? undefined : enc.objectIdentifier(resp.supportedMech)],
-    [2, resp.responseToken && enc.octetString(resp.responseToken)],
-    [3, resp.mechListMIC && enc.octetString(resp.mechListMIC)],
-  ])));
+  return enc.toDer(
+    enc.explicit(
+      1,
+      enc.taggedSequence([
+        [0, resp.negState === undefined ? undefined : enc.enumerated(resp.negState)],
+        [1, resp.supportedMech === undefined ? undefined : enc.objectIdentifier(resp.supportedMech)],
+        [2, resp.responseToken && enc.octetString(resp.responseToken)],
+        [3, resp.mechListMIC && enc.octetString(resp.mechListMIC)],
+      ]),
+    ),
+  );
 }
 
 const INIT_FIELDS = { 0: 'mechTypes', 1: 'reqFlags', 2: 'mechToken', 3: 'mechListMIC-or-negHints', 4: 'mechListMIC' } as const;

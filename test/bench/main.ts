@@ -27,8 +27,18 @@ import { splitPayload } from '../harness/common/stock-upcall.ts';
 import { install, launcherLine } from '../../src/install/installer.ts';
 import { oursRun, stockRun, type OursSetup, type PreparedRun } from './helpers.ts';
 import {
-  fmt, median, seriesSpread, spread, table, targetRows, tripsText,
-  type Sample, type Series, type StormRun, type StormSeries, type Target,
+  fmt,
+  median,
+  seriesSpread,
+  spread,
+  table,
+  targetRows,
+  tripsText,
+  type Sample,
+  type Series,
+  type StormRun,
+  type StormSeries,
+  type Target,
 } from './report.ts';
 import { buildRunstat, measureOne, measureStorm, type Job } from './runstat.ts';
 import { auditTraffic, type TrafficAudit } from './traffic.ts';
@@ -77,25 +87,65 @@ const ADMIN_ENV = {
 const VARIANTS: Record<string, Variant> = {
   esm: { label: 'node entry.mjs', entry: 'esm', about: 'the ESM entry (what `node dist/cifs-upcall.mjs` and --node-options installs run)' },
   eval: { label: 'node --eval (no env -S)', entry: 'eval', about: 'the default line without the env(1) scrub' },
-  nocache: { label: 'no code cache', entry: 'installed', env: { CIFS_UPCALL_NO_CODE_CACHE: '1' }, about: 'the installed launcher, its code cache ignored' },
+  nocache: {
+    label: 'no code cache',
+    entry: 'installed',
+    env: { CIFS_UPCALL_NO_CODE_CACHE: '1' },
+    about: 'the installed launcher, its code cache ignored',
+  },
   jitless: { label: '--jitless', entry: 'eval', v8Flags: ['--jitless'], about: 'interpreter only (code cache made with the flag)' },
-  semi1: { label: '--max-semi-space-size=1', entry: 'eval', v8Flags: ['--max-semi-space-size=1'], about: 'young generation capped at 1 MiB (code cache made with the flag)' },
-  pool0: { label: '--v8-pool-size=0', entry: 'eval', nodeOptions: ['--v8-pool-size=0'], about: 'V8 sizes its worker pool (1 worker on 2 CPUs instead of 4)' },
-  snapshot: { label: 'V8 startup snapshot', entry: 'snapshot', about: 'node --snapshot-blob: all modules evaluated at build time, main deserialized' },
-  polluted: { label: 'installed, admin env', entry: 'installed', env: ADMIN_ENV, about: `the installed launcher with ${Object.keys(ADMIN_ENV).join(', ')} set` },
-  'polluted-esm': { label: 'node entry.mjs, admin env', entry: 'esm', env: ADMIN_ENV, about: 'the same environment, without the first line\'s scrub' },
+  semi1: {
+    label: '--max-semi-space-size=1',
+    entry: 'eval',
+    v8Flags: ['--max-semi-space-size=1'],
+    about: 'young generation capped at 1 MiB (code cache made with the flag)',
+  },
+  pool0: {
+    label: '--v8-pool-size=0',
+    entry: 'eval',
+    nodeOptions: ['--v8-pool-size=0'],
+    about: 'V8 sizes its worker pool (1 worker on 2 CPUs instead of 4)',
+  },
+  snapshot: {
+    label: 'V8 startup snapshot',
+    entry: 'snapshot',
+    about: 'node --snapshot-blob: all modules evaluated at build time, main deserialized',
+  },
+  polluted: {
+    label: 'installed, admin env',
+    entry: 'installed',
+    env: ADMIN_ENV,
+    about: `the installed launcher with ${Object.keys(ADMIN_ENV).join(', ')} set`,
+  },
+  'polluted-esm': {
+    label: 'node entry.mjs, admin env',
+    entry: 'esm',
+    env: ADMIN_ENV,
+    about: "the same environment, without the first line's scrub",
+  },
 };
 
 class UsageError extends Error {}
 
 function parseOptions(argv: string[], repoRoot: string): Options {
   const o: Options = {
-    runs: 15, storm: 100, stormReps: 3, stormStates: ['c', 'b'], stock: true, audit: true, write: true,
-    out: join(repoRoot, 'docs', 'performance.md'), variants: [], variantStates: ['a', 'b', 'c'],
+    runs: 15,
+    storm: 100,
+    stormReps: 3,
+    stormStates: ['c', 'b'],
+    stock: true,
+    audit: true,
+    write: true,
+    out: join(repoRoot, 'docs', 'performance.md'),
+    variants: [],
+    variantStates: ['a', 'b', 'c'],
     nodeOptions: undefined,
   };
   const states = (v: string): UserState[] => {
-    const list = v.split(',').map((s) => s.trim()).filter(Boolean);
+    const list = v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     for (const s of list) if (s !== 'a' && s !== 'b' && s !== 'c') throw new UsageError(`unknown state ${s} (a, b, c)`);
     return list as UserState[];
   };
@@ -107,21 +157,42 @@ function parseOptions(argv: string[], repoRoot: string): Options {
   for (const arg of argv) {
     const [key, value = ''] = arg.split(/=(.*)/s, 2);
     switch (key) {
-      case '--runs': o.runs = count(key, value, 1); break;
-      case '--storm': o.storm = count(key, value, 0); break;
-      case '--storm-reps': o.stormReps = count(key, value, 1); break;
-      case '--storm-states': o.stormStates = states(value); break;
-      case '--no-stock': o.stock = false; break;
-      case '--no-audit': o.audit = false; break;
-      case '--no-write': o.write = false; break;
-      case '--out': o.out = value; break;
+      case '--runs':
+        o.runs = count(key, value, 1);
+        break;
+      case '--storm':
+        o.storm = count(key, value, 0);
+        break;
+      case '--storm-reps':
+        o.stormReps = count(key, value, 1);
+        break;
+      case '--storm-states':
+        o.stormStates = states(value);
+        break;
+      case '--no-stock':
+        o.stock = false;
+        break;
+      case '--no-audit':
+        o.audit = false;
+        break;
+      case '--no-write':
+        o.write = false;
+        break;
+      case '--out':
+        o.out = value;
+        break;
       case '--variants':
         o.variants = value.split(',').filter(Boolean);
         for (const v of o.variants) if (!VARIANTS[v]) throw new UsageError(`unknown variant ${v} (${Object.keys(VARIANTS).join(', ')})`);
         break;
-      case '--variant-states': o.variantStates = states(value); break;
-      case '--node-options': o.nodeOptions = value; break;
-      default: throw new UsageError(`unknown option ${arg}`);
+      case '--variant-states':
+        o.variantStates = states(value);
+        break;
+      case '--node-options':
+        o.nodeOptions = value;
+        break;
+      default:
+        throw new UsageError(`unknown option ${arg}`);
     }
   }
   return o;
@@ -144,7 +215,9 @@ function buildShared(source: string, out: string): string {
 }
 
 function loads(): string {
-  return loadavg().map((x) => x.toFixed(2)).join(' / ');
+  return loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' / ');
 }
 
 interface Built {
@@ -160,7 +233,13 @@ function buildAndStage(repoRoot: string, work: string, nodeOptions: string | und
   execFileSync(process.execPath, [join(repoRoot, 'scripts', 'build.mjs'), '--outdir', dist], { stdio: 'inherit' });
   rmSync(root, { recursive: true, force: true });
   install({
-    root, distDir: dist, nodePath: process.execPath, nodeOptions, keyType: 'cifs.spnego', gssproxy: 'no', log: () => {},
+    root,
+    distDir: dist,
+    nodePath: process.execPath,
+    nodeOptions,
+    keyType: 'cifs.spnego',
+    gssproxy: 'no',
+    log: () => {},
   });
   const lib = join(root, 'usr', 'lib', 'cifs-upcall');
   const installed = join(lib, 'cifs-upcall.mjs');
@@ -170,7 +249,9 @@ function buildAndStage(repoRoot: string, work: string, nodeOptions: string | und
     writeFileSync(installed, launcherLine(process.execPath, lib) + text.slice(text.indexOf('\n') + 1));
   }
   const shebang = readFileSync(installed, 'utf8').split('\n', 1)[0]!;
-  const files = readdirSync(lib).sort().map((name) => ({ name, bytes: statSync(join(lib, name)).size }));
+  const files = readdirSync(lib)
+    .sort()
+    .map((name) => ({ name, bytes: statSync(join(lib, name)).size }));
   return { dist, installed, shebang, files };
 }
 
@@ -181,7 +262,9 @@ function variantLauncher(repoRoot: string, work: string, built: Built, name: str
   let dir = dirname(built.installed);
   if (v.v8Flags) {
     dir = join(work, `dist-${name}`);
-    execFileSync(process.execPath, [join(repoRoot, 'scripts', 'build.mjs'), '--outdir', dir, '--v8-flags', v.v8Flags.join(' ')], { stdio: 'inherit' });
+    execFileSync(process.execPath, [join(repoRoot, 'scripts', 'build.mjs'), '--outdir', dir, '--v8-flags', v.v8Flags.join(' ')], {
+      stdio: 'inherit',
+    });
   }
   const options = [...(v.v8Flags ?? []), ...(v.nodeOptions ?? [])];
   const entry = join(dir, 'cifs-upcall.mjs');
@@ -225,7 +308,12 @@ interface Measured {
   payload: Buffer | null;
 }
 
-function measure(runstat: string, scratch: string, watch: LogWatch | null, run: PreparedRun | { job: Job; payload: () => null; cleanup: () => void }): Measured {
+function measure(
+  runstat: string,
+  scratch: string,
+  watch: LogWatch | null,
+  run: PreparedRun | { job: Job; payload: () => null; cleanup: () => void },
+): Measured {
   watch?.mark();
   const u = measureOne(runstat, scratch, run.job);
   const payload = run.payload();
@@ -303,16 +391,36 @@ export async function main(argv: string[], paths: BenchPaths): Promise<number> {
       c: world.subject(alice, 'c'),
     };
 
-    const cases: CaseDef[] = [{
-      key: 'node', state: 'node', helper: 'env -i node -e 0', subject: null, expected: '',
-      prepare: () => ({ job: { argv: [process.execPath, '-e', '0'], env: { ...HELPER_ENV } }, payload: () => null, cleanup: () => {} }),
-    }];
+    const cases: CaseDef[] = [
+      {
+        key: 'node',
+        state: 'node',
+        helper: 'env -i node -e 0',
+        subject: null,
+        expected: '',
+        prepare: () => ({ job: { argv: [process.execPath, '-e', '0'], env: { ...HELPER_ENV } }, payload: () => null, cleanup: () => {} }),
+      },
+    ];
     for (const state of ['a', 'b', 'c'] as const) {
       const s = subjects[state];
       const expected = `${s.user.name}@${env.realm}`;
-      cases.push({ key: `ours-${state}`, state, helper: 'cifs-upcall', subject: s, expected, prepare: () => oursRun(env, ours, s, scratch) });
+      cases.push({
+        key: `ours-${state}`,
+        state,
+        helper: 'cifs-upcall',
+        subject: s,
+        expected,
+        prepare: () => oursRun(env, ours, s, scratch),
+      });
       if (stockAvailable) {
-        cases.push({ key: `stock-${state}`, state, helper: 'cifs.upcall 7.0', subject: s, expected, prepare: () => stockRun(env, shim, s, scratch) });
+        cases.push({
+          key: `stock-${state}`,
+          state,
+          helper: 'cifs.upcall 7.0',
+          subject: s,
+          expected,
+          prepare: () => stockRun(env, shim, s, scratch),
+        });
       }
     }
     for (const name of o.variants) {
@@ -321,7 +429,11 @@ export async function main(argv: string[], paths: BenchPaths): Promise<number> {
       for (const state of o.variantStates) {
         const s = subjects[state];
         cases.push({
-          key: `${name}-${state}`, state, helper: `cifs-upcall: ${v.label}`, subject: s, expected: `${s.user.name}@${env.realm}`,
+          key: `${name}-${state}`,
+          state,
+          helper: `cifs-upcall: ${v.label}`,
+          subject: s,
+          expected: `${s.user.name}@${env.realm}`,
           prepare: () => {
             const r = oursRun(env, { ...ours, launcher }, s, scratch);
             return { ...r, job: { ...r.job, env: { ...r.job.env, ...(v.env ?? {}) } } };
@@ -330,13 +442,23 @@ export async function main(argv: string[], paths: BenchPaths): Promise<number> {
       }
       if (v.env) {
         cases.push({
-          key: `${name}-node`, state: 'node', helper: `node -e 0, ${v.label}`, subject: null, expected: '',
-          prepare: () => ({ job: { argv: [process.execPath, '-e', '0'], env: { ...HELPER_ENV, ...v.env } }, payload: () => null, cleanup: () => {} }),
+          key: `${name}-node`,
+          state: 'node',
+          helper: `node -e 0, ${v.label}`,
+          subject: null,
+          expected: '',
+          prepare: () => ({
+            job: { argv: [process.execPath, '-e', '0'], env: { ...HELPER_ENV, ...v.env } },
+            payload: () => null,
+            cleanup: () => {},
+          }),
         });
       }
     }
 
-    const series = new Map<string, Series>(cases.map((c) => [c.key, { key: c.key, state: c.state, helper: c.helper, samples: [], verdict: '' }]));
+    const series = new Map<string, Series>(
+      cases.map((c) => [c.key, { key: c.key, state: c.state, helper: c.helper, samples: [], verdict: '' }]),
+    );
     const runCase = (c: CaseDef): Measured => {
       if (c.subject) {
         world.reset(c.subject);
@@ -380,22 +502,36 @@ export async function main(argv: string[], paths: BenchPaths): Promise<number> {
       for (const state of o.stormStates) {
         const subjects = users.map((u) => world.subject(u, state, `storm_${state}`));
         const helpers = stockAvailable ? (['ours', 'stock'] as const) : (['ours'] as const);
-        const bySeries = new Map(helpers.map((h) => [h, { state, helper: h === 'ours' ? 'cifs-upcall' : 'cifs.upcall 7.0', n: o.storm, runs: [] as StormRun[] }]));
+        const bySeries = new Map(
+          helpers.map((h) => [h, { state, helper: h === 'ours' ? 'cifs-upcall' : 'cifs.upcall 7.0', n: o.storm, runs: [] as StormRun[] }]),
+        );
         for (let rep = 0; rep < o.stormReps; rep++) {
           for (const h of helpers) {
             for (const s of subjects) world.reset(s);
             if (state === 'c') world.resetGssproxy();
             const runs = subjects.map((s) => (h === 'ours' ? oursRun(env, ours, s, scratch) : stockRun(env, shim, s, scratch)));
             watch.mark();
-            const u = measureStorm(runstat, scratch, runs.map((r) => r.job));
+            const u = measureStorm(
+              runstat,
+              scratch,
+              runs.map((r) => r.job),
+            );
             const trips = watch.since();
             const ok = runs.filter((r, i) => u.jobs[i]!.status === 0 && r.payload() !== null).length;
             for (const r of runs) r.cleanup();
             bySeries.get(h)!.runs.push({
-              wallMs: u.wallMs, peakRssMiB: u.peakRssMiB, peakAnonMiB: u.peakAnonMiB, sumMaxRssMiB: u.sumMaxRssMiB,
-              cpuMs: u.jobs.reduce((a, j) => a + j.cpuMs, 0), ok, trips, samples: u.samples,
+              wallMs: u.wallMs,
+              peakRssMiB: u.peakRssMiB,
+              peakAnonMiB: u.peakAnonMiB,
+              sumMaxRssMiB: u.sumMaxRssMiB,
+              cpuMs: u.jobs.reduce((a, j) => a + j.cpuMs, 0),
+              ok,
+              trips,
+              samples: u.samples,
             });
-            console.log(`bench: storm ${state} ${h.padEnd(5)} #${rep + 1}: ${u.wallMs.toFixed(0)} ms, peak Σrss ${u.peakRssMiB.toFixed(0)} MiB, ${ok}/${o.storm} ok (load ${loads()})`);
+            console.log(
+              `bench: storm ${state} ${h.padEnd(5)} #${rep + 1}: ${u.wallMs.toFixed(0)} ms, peak Σrss ${u.peakRssMiB.toFixed(0)} MiB, ${ok}/${o.storm} ok (load ${loads()})`,
+            );
           }
         }
         storms.push(...bySeries.values());
@@ -403,8 +539,18 @@ export async function main(argv: string[], paths: BenchPaths): Promise<number> {
     }
 
     const text = render({
-      o, built, startedAt, loadAtStart, loadAfterRuns, loadAtEnd: loads(), machineBusy,
-      cases, series, audits, storms, stockAvailable,
+      o,
+      built,
+      startedAt,
+      loadAtStart,
+      loadAfterRuns,
+      loadAtEnd: loads(),
+      machineBusy,
+      cases,
+      series,
+      audits,
+      storms,
+      stockAvailable,
     });
     console.log(`\n${text}`);
     if (o.write) {
@@ -442,8 +588,12 @@ function render(r: RenderInput): string {
   const nodeRss = median(node.samples.map((x) => x.maxRssMiB));
   const cpuModel = cpus()[0]?.model ?? '?';
   out.push(`Run ${r.startedAt.toISOString()} · Node ${process.version} · Linux ${release()} · ${cpus().length} × ${cpuModel}`);
-  out.push(`Load average (1/5/15 min): ${r.loadAtStart} at start, ${r.loadAfterRuns} after the single runs, ${r.loadAtEnd} at the end; all CPUs ${(r.machineBusy * 100).toFixed(0)} % busy during the single runs (the benchmark's own processes included).`);
-  out.push(`${r.o.runs} measured runs per case after one warm-up, round-robin; median [min–max]. Every process started with only HOME and PATH (request-key's environment). Installed launcher: \`${r.built.shebang}\` (${r.built.files.map((f) => `${f.name} ${(f.bytes / 1024).toFixed(0)} KiB`).join(', ')}).`);
+  out.push(
+    `Load average (1/5/15 min): ${r.loadAtStart} at start, ${r.loadAfterRuns} after the single runs, ${r.loadAtEnd} at the end; all CPUs ${(r.machineBusy * 100).toFixed(0)} % busy during the single runs (the benchmark's own processes included).`,
+  );
+  out.push(
+    `${r.o.runs} measured runs per case after one warm-up, round-robin; median [min–max]. Every process started with only HOME and PATH (request-key's environment). Installed launcher: \`${r.built.shebang}\` (${r.built.files.map((f) => `${f.name} ${(f.bytes / 1024).toFixed(0)} KiB`).join(', ')}).`,
+  );
   out.push('');
 
   const rows: string[][] = [];
@@ -459,7 +609,9 @@ function render(r: RenderInput): string {
       fmt(seriesSpread(s, (x) => x.maxRssMiB)),
       trips.kdc,
       trips.gssproxy,
-      c.state === 'node' ? `${s.samples.length - bad}/${s.samples.length} exit 0` : `${s.samples.length - bad}/${s.samples.length}; ${s.verdict}`,
+      c.state === 'node'
+        ? `${s.samples.length - bad}/${s.samples.length} exit 0`
+        : `${s.samples.length - bad}/${s.samples.length}; ${s.verdict}`,
     ]);
   }
   out.push(table(['case', 'helper', 'wall ms', 'CPU ms (user+sys)', 'peak RSS MiB', 'KDC requests', 'gssproxy', 'payloads'], rows));
@@ -476,22 +628,59 @@ function render(r: RenderInput): string {
       const conns = [...new Set(st.runs.map((x) => x.trips.gssproxyConnections))].join('/');
       const calls = [...new Set(st.runs.map((x) => x.trips.gssproxyCalls))].join('/');
       return [
-        `${st.n} × (${st.state}) ${STATE_LABEL[st.state as UserState]}`, st.helper,
-        fmt(wall, 0), fmt(cpu, 0), fmt(peak, 0), fmt(anon, 0), fmt(sumMax, 0),
-        kdc, `${conns} conn, ${calls} calls`, st.runs.map((x) => `${x.ok}/${st.n}`).join(', '),
+        `${st.n} × (${st.state}) ${STATE_LABEL[st.state as UserState]}`,
+        st.helper,
+        fmt(wall, 0),
+        fmt(cpu, 0),
+        fmt(peak, 0),
+        fmt(anon, 0),
+        fmt(sumMax, 0),
+        kdc,
+        `${conns} conn, ${calls} calls`,
+        st.runs.map((x) => `${x.ok}/${st.n}`).join(', '),
       ];
     });
-    out.push(`Storms: ${r.storms[0]!.n} upcalls for ${r.storms[0]!.n} different users started at once, ${r.o.stormReps} repetitions each, median [min–max]. Σ RSS = sum of VmRSS over the live helper processes sampled every 5 ms (shared pages such as the node binary count once per process); Σ anon = the same for RssAnon (private memory only); Σ peak = sum of every process's own ru_maxrss (upper bound).`);
+    out.push(
+      `Storms: ${r.storms[0]!.n} upcalls for ${r.storms[0]!.n} different users started at once, ${r.o.stormReps} repetitions each, median [min–max]. Σ RSS = sum of VmRSS over the live helper processes sampled every 5 ms (shared pages such as the node binary count once per process); Σ anon = the same for RssAnon (private memory only); Σ peak = sum of every process's own ru_maxrss (upper bound).`,
+    );
     out.push('');
-    out.push(table(['storm', 'helper', 'total wall ms', 'total CPU ms', 'peak Σ RSS MiB', 'peak Σ anon MiB', 'Σ peak RSS MiB', 'KDC requests', 'gssproxy', 'payloads'], srows));
+    out.push(
+      table(
+        [
+          'storm',
+          'helper',
+          'total wall ms',
+          'total CPU ms',
+          'peak Σ RSS MiB',
+          'peak Σ anon MiB',
+          'Σ peak RSS MiB',
+          'KDC requests',
+          'gssproxy',
+          'payloads',
+        ],
+        srows,
+      ),
+    );
     out.push('');
   }
 
   if (r.audits.length > 0) {
     out.push('Socket audit (strace -f of one upcall per case: every connect/sendto/sendmsg destination):');
     out.push('');
-    out.push(table(['case', 'helper', 'KDC', 'gssproxy', 'syslog', 'DNS (port 53)', 'other'],
-      r.audits.map((a) => [`(${a.state})`, a.helper, String(a.kdc), String(a.gssproxy), String(a.syslog), String(a.dns), a.other.join(', ') || '–'])));
+    out.push(
+      table(
+        ['case', 'helper', 'KDC', 'gssproxy', 'syslog', 'DNS (port 53)', 'other'],
+        r.audits.map((a) => [
+          `(${a.state})`,
+          a.helper,
+          String(a.kdc),
+          String(a.gssproxy),
+          String(a.syslog),
+          String(a.dns),
+          a.other.join(', ') || '–',
+        ]),
+      ),
+    );
     out.push('');
   }
 
@@ -510,12 +699,27 @@ function targets(r: RenderInput, nodeCpu: number, nodeRss: number): Target[] {
   for (const state of ['a', 'b', 'c'] as const) {
     const cpu = med(`ours-${state}`, (x) => x.cpuMs);
     const rss = med(`ours-${state}`, (x) => x.maxRssMiB);
-    t.push({ name: `(${state}) CPU vs node -e 0`, value: `${cpu.toFixed(1)} / ${nodeCpu.toFixed(1)} ms = ${(cpu / nodeCpu).toFixed(2)}×`, limit: '≤ 1.5×', met: cpu / nodeCpu <= 1.5 });
-    t.push({ name: `(${state}) peak RSS vs node -e 0`, value: `${rss.toFixed(1)} / ${nodeRss.toFixed(1)} MiB = ${(rss / nodeRss).toFixed(2)}×`, limit: '≤ 1.3×', met: rss / nodeRss <= 1.3 });
+    t.push({
+      name: `(${state}) CPU vs node -e 0`,
+      value: `${cpu.toFixed(1)} / ${nodeCpu.toFixed(1)} ms = ${(cpu / nodeCpu).toFixed(2)}×`,
+      limit: '≤ 1.5×',
+      met: cpu / nodeCpu <= 1.5,
+    });
+    t.push({
+      name: `(${state}) peak RSS vs node -e 0`,
+      value: `${rss.toFixed(1)} / ${nodeRss.toFixed(1)} MiB = ${(rss / nodeRss).toFixed(2)}×`,
+      limit: '≤ 1.3×',
+      met: rss / nodeRss <= 1.3,
+    });
     if (r.stockAvailable) {
       const wall = med(`ours-${state}`, (x) => x.wallMs);
       const stockWall = med(`stock-${state}`, (x) => x.wallMs);
-      t.push({ name: `(${state}) wall vs cifs.upcall`, value: `${wall.toFixed(1)} / ${stockWall.toFixed(1)} ms = ${(wall / stockWall).toFixed(2)}×`, limit: '≤ 2×', met: wall / stockWall <= 2 });
+      t.push({
+        name: `(${state}) wall vs cifs.upcall`,
+        value: `${wall.toFixed(1)} / ${stockWall.toFixed(1)} ms = ${(wall / stockWall).toFixed(2)}×`,
+        limit: '≤ 2×',
+        met: wall / stockWall <= 2,
+      });
       const trips = (key: string) => {
         const s = r.series.get(key)!;
         const all = s.samples.map((x) => x.trips!).filter(Boolean);
@@ -529,9 +733,7 @@ function targets(r: RenderInput, nodeCpu: number, nodeRss: number): Target[] {
       const a = trips(`ours-${state}`);
       const b = trips(`stock-${state}`);
       const strict = state === 'c';
-      const met = strict
-        ? a.kdc < b.kdcMin && a.gp <= b.gpMin
-        : a.kdc <= b.kdcMin && a.gp <= b.gpMin;
+      const met = strict ? a.kdc < b.kdcMin && a.gp <= b.gpMin : a.kdc <= b.kdcMin && a.gp <= b.gpMin;
       t.push({
         name: `(${state}) KDC / gssproxy round trips vs cifs.upcall`,
         value: `KDC ${a.kdc} vs ${b.kdc}, gssproxy conn+calls ${a.gp} vs ${b.gp}`,
@@ -546,7 +748,12 @@ function targets(r: RenderInput, nodeCpu: number, nodeRss: number): Target[] {
     if (!ours || !stock) continue;
     const a = median(ours.runs.map((x) => x.wallMs));
     const b = median(stock.runs.map((x) => x.wallMs));
-    t.push({ name: `storm ${ours.n} × (${state}) total wall vs cifs.upcall`, value: `${a.toFixed(0)} / ${b.toFixed(0)} ms = ${(a / b).toFixed(2)}×`, limit: '≤ 2×', met: a / b <= 2 });
+    t.push({
+      name: `storm ${ours.n} × (${state}) total wall vs cifs.upcall`,
+      value: `${a.toFixed(0)} / ${b.toFixed(0)} ms = ${(a / b).toFixed(2)}×`,
+      limit: '≤ 2×',
+      met: a / b <= 2,
+    });
   }
   return t;
 }

@@ -62,7 +62,10 @@ export function tripsText(s: Series): { kdc: string; gssproxy: string } {
   const procs = [...new Set(withTrips.map((t) => t.gssproxyProcedures.map((p) => p.replace(/^GSSX_/, '')).join('+')))].filter(Boolean);
   return {
     kdc: kdc === '0' ? '0' : `${kdc} (${as} AS, ${tgs} TGS)`,
-    gssproxy: conns === '0' && calls === '0' ? '0' : `${conns} conn, ${calls} call${calls === '1' ? '' : 's'}${procs.length ? ` (${procs.join(' / ')})` : ''}`,
+    gssproxy:
+      conns === '0' && calls === '0'
+        ? '0'
+        : `${conns} conn, ${calls} call${calls === '1' ? '' : 's'}${procs.length ? ` (${procs.join(' / ')})` : ''}`,
   };
 }
 

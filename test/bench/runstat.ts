@@ -88,8 +88,13 @@ function runJobs(runstat: string, scratch: string, jobs: Job[], sampleMs: number
     const user = Number(f.user_us) / 1000;
     const sys = Number(f.sys_us) / 1000;
     usage.push({
-      pid: Number(f.pid), status: Number(f.status), wallMs: Number(f.wall_us) / 1000,
-      cpuMs: user + sys, userMs: user, sysMs: sys, maxRssMiB: Number(f.maxrss_kb) / 1024,
+      pid: Number(f.pid),
+      status: Number(f.status),
+      wallMs: Number(f.wall_us) / 1000,
+      cpuMs: user + sys,
+      userMs: user,
+      sysMs: sys,
+      maxRssMiB: Number(f.maxrss_kb) / 1024,
     });
   }
   if (!total || usage.length !== jobs.length) throw new Error(`runstat output incomplete:\n${r.stdout}\n${r.stderr}`);

@@ -24,15 +24,33 @@ export interface TrafficAudit {
 const SYSCALL = /^\d+\s+(connect|sendto|sendmsg)\((\d+), (.*)$/;
 
 export function auditTraffic(
-  key: string, helper: string, state: string, run: PreparedRun, env: RealmEnv, scratch: string, _runstat: string,
+  key: string,
+  helper: string,
+  state: string,
+  run: PreparedRun,
+  env: RealmEnv,
+  scratch: string,
+  _runstat: string,
 ): TrafficAudit {
   const file = join(scratch, `strace-${key}`);
   const r = spawnSync('/usr/bin/strace', ['-f', '-qq', '-e', 'trace=connect,sendto,sendmsg', '-o', file, ...run.job.argv], {
-    env: run.job.env, encoding: 'utf8', timeout: 60_000,
+    env: run.job.env,
+    encoding: 'utf8',
+    timeout: 60_000,
   });
   const payload = run.payload();
   run.cleanup();
-  const audit: TrafficAudit = { key, helper, state, kdc: 0, gssproxy: 0, syslog: 0, dns: 0, other: [], ok: r.status === 0 && payload !== null };
+  const audit: TrafficAudit = {
+    key,
+    helper,
+    state,
+    kdc: 0,
+    gssproxy: 0,
+    syslog: 0,
+    dns: 0,
+    other: [],
+    ok: r.status === 0 && payload !== null,
+  };
   const other = new Map<string, number>();
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     const m = SYSCALL.exec(line);
@@ -43,9 +61,11 @@ export function auditTraffic(
     const family = /sa_family=(AF_\w+)/.exec(rest!);
     if (unix) {
       const path = unix[1]!;
-      if (path === env.gssproxy.socket) { if (call === 'connect') audit.gssproxy++; }
-      else if (path === '/dev/log' || path.endsWith('/dev-log')) { if (call === 'connect') audit.syslog++; }
-      else other.set(`unix ${path}`, (other.get(`unix ${path}`) ?? 0) + 1);
+      if (path === env.gssproxy.socket) {
+        if (call === 'connect') audit.gssproxy++;
+      } else if (path === '/dev/log' || path.endsWith('/dev-log')) {
+        if (call === 'connect') audit.syslog++;
+      } else other.set(`unix ${path}`, (other.get(`unix ${path}`) ?? 0) + 1);
     } else if (port) {
       const p = Number(port[1]);
       if (p === 53) audit.dns++;

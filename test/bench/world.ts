@@ -39,7 +39,10 @@ export class World {
   private readonly apps: ChildProcess[] = [];
   readonly ticketDir: string;
 
-  constructor(readonly env: RealmEnv, readonly scratch: string) {
+  constructor(
+    readonly env: RealmEnv,
+    readonly scratch: string,
+  ) {
     this.ticketDir = join(env.ccacheDir, 'bench');
     mkdirSync(this.ticketDir, { recursive: true, mode: 0o1777 });
     chmodSync(this.ticketDir, 0o1777);
@@ -62,7 +65,11 @@ export class World {
     }
     rmSync(cache, { force: true });
     const app = spawn('/bin/sleep', ['3600'], {
-      uid: user.uid, gid: user.gid, env: { KRB5CCNAME: `FILE:${cache}` }, stdio: 'ignore', detached: false,
+      uid: user.uid,
+      gid: user.gid,
+      env: { KRB5CCNAME: `FILE:${cache}` },
+      stdio: 'ignore',
+      detached: false,
     });
     if (app.pid === undefined) throw new Error(`cannot start the application process for ${user.name}`);
     this.apps.push(app);
@@ -89,7 +96,9 @@ export class World {
   /** Our configuration file as the installer writes it, root-owned (local-first, the gssproxy socket). */
   writeConfig(): string {
     const path = join(this.scratch, 'cifs-upcall.conf');
-    writeFileSync(path, `[global]\nstrategy = local-first\ngssproxy_socket = ${this.env.gssproxy.socket}\nnegative_timeout = 5\n`, { mode: 0o644 });
+    writeFileSync(path, `[global]\nstrategy = local-first\ngssproxy_socket = ${this.env.gssproxy.socket}\nnegative_timeout = 5\n`, {
+      mode: 0o644,
+    });
     return path;
   }
 

@@ -29,7 +29,18 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { list: false, target: '', seed: 1, count: 1000, chunk: 1000, firstChunk: 0, careful: false, slowMs: 1000, workdir: '/tmp/cifs-upcall-fuzz', show: -1 };
+  const a: Args = {
+    list: false,
+    target: '',
+    seed: 1,
+    count: 1000,
+    chunk: 1000,
+    firstChunk: 0,
+    careful: false,
+    slowMs: 1000,
+    workdir: '/tmp/cifs-upcall-fuzz',
+    show: -1,
+  };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = (): string => {
@@ -38,17 +49,38 @@ function parseArgs(argv: string[]): Args {
       return x;
     };
     switch (k) {
-      case '--list': a.list = true; break;
-      case '--target': a.target = v(); break;
-      case '--seed': a.seed = Number(v()); break;
-      case '--count': a.count = Number(v()); break;
-      case '--chunk': a.chunk = Number(v()); break;
-      case '--first-chunk': a.firstChunk = Number(v()); break;
-      case '--careful': a.careful = true; break;
-      case '--slow-ms': a.slowMs = Number(v()); break;
-      case '--workdir': a.workdir = v(); break;
-      case '--show': a.show = Number(v()); break;
-      default: throw new Error(`unknown argument ${k}`);
+      case '--list':
+        a.list = true;
+        break;
+      case '--target':
+        a.target = v();
+        break;
+      case '--seed':
+        a.seed = Number(v());
+        break;
+      case '--count':
+        a.count = Number(v());
+        break;
+      case '--chunk':
+        a.chunk = Number(v());
+        break;
+      case '--first-chunk':
+        a.firstChunk = Number(v());
+        break;
+      case '--careful':
+        a.careful = true;
+        break;
+      case '--slow-ms':
+        a.slowMs = Number(v());
+        break;
+      case '--workdir':
+        a.workdir = v();
+        break;
+      case '--show':
+        a.show = Number(v());
+        break;
+      default:
+        throw new Error(`unknown argument ${k}`);
     }
   }
   return a;
@@ -59,7 +91,9 @@ export function chunkSeed(seed: number, chunk: number): number {
   return (Math.imul(seed ^ 0x5bd1e995, 0x9e3779b1) + Math.imul(chunk + 1, 0x85ebca6b)) | 0;
 }
 
-const emit = (o: unknown): void => { process.stdout.write(`${JSON.stringify(o)}\n`); };
+const emit = (o: unknown): void => {
+  process.stdout.write(`${JSON.stringify(o)}\n`);
+};
 
 function errorText(e: unknown): string {
   if (e instanceof Error) {
@@ -127,7 +161,10 @@ async function main(): Promise<void> {
   emit({ type: 'done', ...counts, ms: performance.now() - started });
 }
 
-main().then(() => process.exit(0), (e: unknown) => {
-  emit({ type: 'fatal', error: errorText(e) });
-  process.exit(2);
-});
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    emit({ type: 'fatal', error: errorText(e) });
+    process.exit(2);
+  },
+);

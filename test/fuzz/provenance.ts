@@ -92,7 +92,12 @@ function closure(graph: Metafile, entries: string[]): string[] {
  * any change to an expression or a name does.
  */
 function runnableCode(root: string, file: string): string {
-  return transformSync(readFileSync(join(root, file), 'utf8'), { loader: 'ts', minifyWhitespace: true, legalComments: 'none', format: 'esm' }).code;
+  return transformSync(readFileSync(join(root, file), 'utf8'), {
+    loader: 'ts',
+    minifyWhitespace: true,
+    legalComments: 'none',
+    format: 'esm',
+  }).code;
 }
 
 /**
@@ -163,15 +168,40 @@ export function parseReportRows(text: string): ReportRow[] {
   for (const line of text.split('\n')) {
     if (!line.startsWith('| ') || line.startsWith('| parser') || line.startsWith('| **total')) continue;
     // the subject may contain escaped pipes
-    const cells = line.slice(2, -2).split(/(?<!\\) \| /).map((c) => c.trim());
+    const cells = line
+      .slice(2, -2)
+      .split(/(?<!\\) \| /)
+      .map((c) => c.trim());
     if (cells.length !== 12) continue;
     const [name, subject, done, accepted, rejected, crashes, hangs, seconds, slowest, date, seed, hash] = cells as [
-      string, string, string, string, string, string, string, string, string, string, string, string];
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
     const h = /^`([0-9a-f]{16})`$/.exec(hash);
     if (!h) continue;
     rows.push({
-      name, subject: subject.replace(/\\\|/g, '|'), done: num(done), accepted: num(accepted), rejected: num(rejected),
-      crashes: num(crashes), hangs: num(hangs), seconds: num(seconds), slowestMs: num(slowest), date, seed: num(seed), hash: h[1]!,
+      name,
+      subject: subject.replace(/\\\|/g, '|'),
+      done: num(done),
+      accepted: num(accepted),
+      rejected: num(rejected),
+      crashes: num(crashes),
+      hangs: num(hangs),
+      seconds: num(seconds),
+      slowestMs: num(slowest),
+      date,
+      seed: num(seed),
+      hash: h[1]!,
     });
   }
   return rows;
@@ -184,8 +214,10 @@ export const REPORT_HEADER = [
 
 export function formatReportRow(r: ReportRow): string {
   const n = (x: number): string => x.toLocaleString('en-US');
-  return `| ${r.name} | ${r.subject.replace(/\|/g, '\\|')} | ${n(r.done)} | ${n(r.accepted)} | ${n(r.rejected)} | ${r.crashes} | ${r.hangs} | ` +
-    `${r.seconds.toFixed(1)} | ${r.slowestMs.toFixed(1)} | ${r.date} | ${r.seed} | \`${r.hash}\` |`;
+  return (
+    `| ${r.name} | ${r.subject.replace(/\|/g, '\\|')} | ${n(r.done)} | ${n(r.accepted)} | ${n(r.rejected)} | ${r.crashes} | ${r.hangs} | ` +
+    `${r.seconds.toFixed(1)} | ${r.slowestMs.toFixed(1)} | ${r.date} | ${r.seed} | \`${r.hash}\` |`
+  );
 }
 
 /**
@@ -203,8 +235,10 @@ export function reportProblems(rows: ReportRow[], targets: string[], sources: Ma
       continue;
     }
     if (!src || row.hash !== src.hash) {
-      problems.push(`${t}: its sources changed after its row of ${row.date} (row ${row.hash}, now ${src?.hash ?? '?'}: ` +
-        `${src?.files.join(' ') ?? '?'}) (run: npm run fuzz -- --targets ${t})`);
+      problems.push(
+        `${t}: its sources changed after its row of ${row.date} (row ${row.hash}, now ${src?.hash ?? '?'}: ` +
+          `${src?.files.join(' ') ?? '?'}) (run: npm run fuzz -- --targets ${t})`,
+      );
     }
     if (row.done < minInputs) problems.push(`${t}: ${row.done} inputs, fewer than ${minInputs}`);
     if (row.crashes !== 0 || row.hangs !== 0) problems.push(`${t}: ${row.crashes} crash(es), ${row.hangs} hang(s)`);

@@ -8,14 +8,33 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Acceptor } from '../harness/common/acceptor.ts';
 import { logMark, logSince } from '../harness/realm/realm.ts';
 import {
-  accountDn, acceptWithPac, adKinit, adUserEnv, inDcNamespace, kdcRequestLines, mitInitiate, modifyDirectory,
-  ROOT, runAsUser, runAsUserAsync, startAdDomain, startExtraGssproxy, writeKrb5Conf,
-  type AdDomain, type AdEnv, type AdUser,
+  accountDn,
+  acceptWithPac,
+  adKinit,
+  adUserEnv,
+  inDcNamespace,
+  kdcRequestLines,
+  mitInitiate,
+  modifyDirectory,
+  ROOT,
+  runAsUser,
+  runAsUserAsync,
+  startAdDomain,
+  startExtraGssproxy,
+  writeKrb5Conf,
+  type AdDomain,
+  type AdEnv,
+  type AdUser,
 } from '../harness/ad/samba-ad.ts';
 import { decodeKrbError, startKdcTap, type KdcTap, type KrbErrorInfo } from '../harness/ad/samba-ad-kdc-tap.ts';
 import {
-  assertedIdentity, AUTHENTICATION_AUTHORITY_ASSERTED_IDENTITY, PAC_DELEGATION_INFO, parsePac,
-  SERVICE_ASSERTED_IDENTITY, upnDnsInfo, utf16Strings,
+  assertedIdentity,
+  AUTHENTICATION_AUTHORITY_ASSERTED_IDENTITY,
+  PAC_DELEGATION_INFO,
+  parsePac,
+  SERVICE_ASSERTED_IDENTITY,
+  upnDnsInfo,
+  utf16Strings,
 } from '../harness/ad/samba-ad-pac.ts';
 
 // RFC 4120 §7.5.9 error codes, [MS-ERREF] NTSTATUS values
@@ -59,10 +78,17 @@ const user = (name: string): AdUser => {
 
 /** KRB-ERRORs the tap recorded since `from` (an index into tap.exchanges). */
 const errorsSince = (from: number): KrbErrorInfo[] =>
-  tap.exchanges.slice(from).filter((e) => e.replyType === 30).map((e) => decodeKrbError(e.reply)).filter((e): e is KrbErrorInfo => e !== null);
+  tap.exchanges
+    .slice(from)
+    .filter((e) => e.replyType === 30)
+    .map((e) => decodeKrbError(e.reply))
+    .filter((e): e is KrbErrorInfo => e !== null);
 
 /** The decisive (last) KRB-ERROR, ignoring the PREAUTH_REQUIRED round trips of the AS exchange. */
-const lastRefusal = (from: number): KrbErrorInfo | undefined => errorsSince(from).filter((e) => e.errorCode !== 25).pop();
+const lastRefusal = (from: number): KrbErrorInfo | undefined =>
+  errorsSince(from)
+    .filter((e) => e.errorCode !== 25)
+    .pop();
 
 /** CLIENT$'s TGT from its keytab, through the tap; the cache for kvno -U -P. */
 async function machineCcache(name: string): Promise<string> {
@@ -75,7 +101,12 @@ async function machineCcache(name: string): Promise<string> {
 }
 
 /** S4U2Self + S4U2Proxy with MIT's kvno, through the tap; returns exit status, message, KDC log. */
-async function kvnoS4u(cc: string, who: string, service: string, extra: string[] = []): Promise<{ status: number; stderr: string; kdc: string[]; from: number }> {
+async function kvnoS4u(
+  cc: string,
+  who: string,
+  service: string,
+  extra: string[] = [],
+): Promise<{ status: number; stderr: string; kdc: string[]; from: number }> {
   const from = tap.exchanges.length;
   const mark = logMark(env.dc.log);
   const r = await runAsUserAsync(ROOT, '/usr/bin/kvno', ['-U', who, '-P', ...extra, service], {
@@ -95,8 +126,9 @@ describe('installation and isolation', () => {
     expect(runAsUser(ROOT, '/usr/bin/klist', ['-V'], { env: adUserEnv(env) }).stdout).toContain('Kerberos 5 version 1.20');
     expect(runAsUser(ROOT, '/usr/sbin/cifs.upcall', ['--version'], { env: adUserEnv(env) }).stdout).toContain('7.0');
     expect(runAsUser(ROOT, '/usr/sbin/gssproxy', ['--version'], { env: adUserEnv(env), allowFail: true }).stdout).toContain('0.9.1');
-    expect(runAsUser(ROOT, '/usr/bin/python3', ['-c', 'import gssapi, samba; print(samba.version)'], { env: adUserEnv(env) }).stdout)
-      .toMatch(/^4\.17\./);
+    expect(
+      runAsUser(ROOT, '/usr/bin/python3', ['-c', 'import gssapi, samba; print(samba.version)'], { env: adUserEnv(env) }).stdout,
+    ).toMatch(/^4\.17\./);
   });
 
   it('the DC listens on 127.0.0.1 only and never sends to a non-loopback address', () => {
@@ -104,14 +136,19 @@ describe('installation and isolation', () => {
     expect(conf).not.toMatch(/dns forwarder/);
     expect(conf).toMatch(/server services = s3fs, rpc, kdc, winbindd\n/);
     // every listening socket of the DC's processes
-    const listening = run2('ss', ['-Hltunp']).split('\n').filter((l) => dcPids().some((p) => l.includes(`pid=${p},`)));
+    const listening = run2('ss', ['-Hltunp'])
+      .split('\n')
+      .filter((l) => dcPids().some((p) => l.includes(`pid=${p},`)));
     expect(listening.length).toBeGreaterThanOrEqual(4);
     for (const l of listening) expect(l.split(/\s+/)[4]).toMatch(/^127\.0\.0\.1:\d+$/);
     // the strace of the DC's connect/sendto/sendmsg/bind since its start
-    const trace = readFileSync(env.dc.networkTrace!, 'utf8').split('\n').filter((l) => /AF_INET/.test(l));
+    const trace = readFileSync(env.dc.networkTrace!, 'utf8')
+      .split('\n')
+      .filter((l) => /AF_INET/.test(l));
     expect(trace.length).toBeGreaterThan(0);
     for (const l of trace) {
-      for (const m of l.matchAll(/inet_(?:addr|pton)\((?:AF_INET6?, )?"([^"]+)"/g)) expect(m[1]).toMatch(/^(127\.\d+\.\d+\.\d+|::1|0\.0\.0\.0|::)$/);
+      for (const m of l.matchAll(/inet_(?:addr|pton)\((?:AF_INET6?, )?"([^"]+)"/g))
+        expect(m[1]).toMatch(/^(127\.\d+\.\d+\.\d+|::1|0\.0\.0\.0|::)$/);
     }
     expect(trace.join('\n')).not.toMatch(/htons\(53\)/);
   });
@@ -123,13 +160,16 @@ function run2(cmd: string, args: string[]): string {
 
 /** The processes in the DC's mount namespace (samba, smbd, winbindd, and strace around them). */
 function dcPids(): number[] {
-  return readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number).filter((p) => {
-    try {
-      return readlinkSync(`/proc/${p}/ns/mnt`) === env.dc.mountNamespace;
-    } catch {
-      return false;
-    }
-  });
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .map(Number)
+    .filter((p) => {
+      try {
+        return readlinkSync(`/proc/${p}/ns/mnt`) === env.dc.mountNamespace;
+      } catch {
+        return false;
+      }
+    });
 }
 
 /** "11/27/26 03:09:38" (MIT klist, C locale) as milliseconds since the epoch, UTC. */
@@ -180,7 +220,8 @@ describe('own tickets: kinit and kvno against the DC', () => {
     let from = tap.exchanges.length;
     const disabled = user('ad-disabled');
     let r = await runAsUserAsync(disabled, '/usr/bin/kinit', [disabled.principal!], {
-      env: adUserEnv(env, { KRB5CCNAME: `FILE:${env.ccacheDir}/disabled_own`, KRB5_CONFIG: tapConf }), input: `${disabled.password}\n`,
+      env: adUserEnv(env, { KRB5CCNAME: `FILE:${env.ccacheDir}/disabled_own`, KRB5_CONFIG: tapConf }),
+      input: `${disabled.password}\n`,
     });
     expect(r.stderr).toContain("Client's credentials have been revoked while getting initial credentials");
     let e = lastRefusal(from);
@@ -190,7 +231,8 @@ describe('own tickets: kinit and kvno against the DC', () => {
     from = tap.exchanges.length;
     const expired = user('ad-expired');
     r = await runAsUserAsync(expired, '/usr/bin/kinit', [expired.principal!], {
-      env: adUserEnv(env, { KRB5CCNAME: `FILE:${env.ccacheDir}/expired_own`, KRB5_CONFIG: tapConf }), input: `${expired.password}\n`,
+      env: adUserEnv(env, { KRB5CCNAME: `FILE:${env.ccacheDir}/expired_own`, KRB5_CONFIG: tapConf }),
+      input: `${expired.password}\n`,
     });
     expect(r.status).not.toBe(0); // kinit then wants a new password (kadmin/changepw)
     e = errorsSince(from).find((x) => x.errorCode === KDC_ERR_KEY_EXPIRED);
@@ -199,7 +241,7 @@ describe('own tickets: kinit and kvno against the DC', () => {
   });
 });
 
-describe('acceptor oracle with the servers\' exported keytabs', () => {
+describe("acceptor oracle with the servers' exported keytabs", () => {
   it('accepts an MIT SPNEGO token for cifs/fs1, agrees on the session key, and sees a verified PAC', async () => {
     const cc = `FILE:${env.ccacheDir}/alice_oracle`;
     expect(adKinit(env, user('ad-alice'), cc).status).toBe(0);
@@ -238,7 +280,7 @@ describe('acceptor oracle with the servers\' exported keytabs', () => {
   });
 });
 
-describe('S4U with CLIENT$\'s keytab (kvno -U -P)', () => {
+describe("S4U with CLIENT$'s keytab (kvno -U -P)", () => {
   it('v1: protocol transition to cifs/fs1 (in msDS-AllowedToDelegateTo)', async () => {
     const cc = await machineCcache('v1');
     const r = await kvnoS4u(cc, 'ad-alice', 'cifs/fs1.ad.test');
@@ -260,31 +302,50 @@ describe('S4U with CLIENT$\'s keytab (kvno -U -P)', () => {
       r = await kvnoS4u(cc, 'ad-bob', 'cifs/fs2.ad.test');
       expect(r.status).not.toBe(0);
       expect(r.stderr).toBe("kvno: KDC can't fulfill requested option cifs/fs2.ad.test@AD.TEST: constrained delegation failed");
-      expect(lastRefusal(r.from)).toMatchObject({ errorCode: KDC_ERR_BADOPTION, eText: null, eData: null, sname: 'cifs/fs2.ad.test', cname: 'CLIENT$' });
-      expect(r.kdc.join('\n')).toMatch(/TGS-REQ ERR_BADOPTION .* CLIENT\$@AD\.TEST cifs\/fs2\.ad\.test@AD\.TEST impersonatee=ad-bob@AD\.TEST .*reason=Constrained delegation not allowed$/m);
+      expect(lastRefusal(r.from)).toMatchObject({
+        errorCode: KDC_ERR_BADOPTION,
+        eText: null,
+        eData: null,
+        sname: 'cifs/fs2.ad.test',
+        cname: 'CLIENT$',
+      });
+      expect(r.kdc.join('\n')).toMatch(
+        /TGS-REQ ERR_BADOPTION .* CLIENT\$@AD\.TEST cifs\/fs2\.ad\.test@AD\.TEST impersonatee=ad-bob@AD\.TEST .*reason=Constrained delegation not allowed$/m,
+      );
     } finally {
       // the descriptor as the template wrote it, in SDDL (Samba's LDIF reader turns it into NDR)
-      modifyDirectory(env, `dn: ${accountDn('FS2$')}\nchangetype: modify\nreplace: msDS-AllowedToActOnBehalfOfOtherIdentity\n`
-        + `msDS-AllowedToActOnBehalfOfOtherIdentity: O:BAD:(A;;0xf01ff;;;${env.sids['CLIENT$']})\n`);
+      modifyDirectory(
+        env,
+        `dn: ${accountDn('FS2$')}\nchangetype: modify\nreplace: msDS-AllowedToActOnBehalfOfOtherIdentity\n` +
+          `msDS-AllowedToActOnBehalfOfOtherIdentity: O:BAD:(A;;0xf01ff;;;${env.sids['CLIENT$']})\n`,
+      );
     }
     r = await kvnoS4u(cc, 'ad-bob', 'cifs/fs2.ad.test');
     expect(r.status, r.stderr).toBe(0);
   });
 
-  it('refusals carry the directory\'s reasons (the KRB-ERRORs the product will see)', async () => {
+  it("refusals carry the directory's reasons (the KRB-ERRORs the product will see)", async () => {
     const cc = await machineCcache('refusals');
     // NOT_DELEGATED: the S4U2Self ticket is not forwardable, so both v1 and v2 are refused
     for (const target of ['cifs/fs1.ad.test', 'cifs/fs2.ad.test']) {
       const r = await kvnoS4u(cc, 'ad-notdelegated', target);
       expect(r.stderr).toBe(`kvno: KDC can't fulfill requested option ${target}@AD.TEST: constrained delegation failed`);
-      expect(lastRefusal(r.from)).toMatchObject({ errorCode: KDC_ERR_BADOPTION, eText: null, eData: null, sname: target, cname: 'CLIENT$' });
+      expect(lastRefusal(r.from)).toMatchObject({
+        errorCode: KDC_ERR_BADOPTION,
+        eText: null,
+        eData: null,
+        sname: target,
+        cname: 'CLIENT$',
+      });
       expect(r.kdc.join('\n')).toContain('reason=Missing forwardable flag on ticket for constrained delegation');
     }
     // disabled: MIT's kvno first looks the user up with an AS-REQ, which the DC refuses
     let r = await kvnoS4u(cc, 'ad-disabled', 'cifs/fs1.ad.test');
     expect(r.stderr).toBe("kvno: Client's credentials have been revoked while getting credentials for cifs/fs1.ad.test@AD.TEST");
     expect(lastRefusal(r.from)).toMatchObject({
-      errorCode: KDC_ERR_CLIENT_REVOKED, eText: null, cname: 'ad-disabled',
+      errorCode: KDC_ERR_CLIENT_REVOKED,
+      eText: null,
+      cname: 'ad-disabled',
       eDataEntries: [{ type: 3, value: '720000c00000000001000000', ntStatus: STATUS_ACCOUNT_DISABLED }],
     });
     // password expired: S4U2Self succeeds, S4U2Proxy is refused, without e-data
@@ -294,7 +355,9 @@ describe('S4U with CLIENT$\'s keytab (kvno -U -P)', () => {
     expect(r.kdc.join('\n')).toContain("reason=Client's key has expired at 1970-01-01T00:00:00");
     // no such account
     r = await kvnoS4u(cc, 'ad-nobody', 'cifs/fs1.ad.test');
-    expect(r.stderr).toBe("kvno: Client 'ad-nobody@AD.TEST' not found in Kerberos database while getting credentials for cifs/fs1.ad.test@AD.TEST");
+    expect(r.stderr).toBe(
+      "kvno: Client 'ad-nobody@AD.TEST' not found in Kerberos database while getting credentials for cifs/fs1.ad.test@AD.TEST",
+    );
     expect(lastRefusal(r.from)).toMatchObject({ errorCode: KDC_ERR_C_PRINCIPAL_UNKNOWN, eText: null, eData: null, cname: 'ad-nobody' });
     // Protected Users: Samba 4.22 does NOT refuse delegation (Windows does); recorded, not wished away
     for (const target of ['cifs/fs1.ad.test', 'cifs/fs2.ad.test']) {
@@ -332,7 +395,11 @@ describe('gssproxy impersonation through the interposer', () => {
       expect(utf16Strings(pac.buffers.get(PAC_DELEGATION_INFO)!)).toEqual([`cifs/${c.host}`, 'CLIENT$@AD.TEST']);
       await settle();
       const log = kdcRequestLines(logSince(env.dc.log, mark)).join('\n');
-      expect(log).toMatch(new RegExp(`TGS-REQ SUCCESS .* ad-alice@AD\\.TEST cifs/${c.host.replace(/\./g, '\\.')}@AD\\.TEST .*impersonatee=ad-alice@AD\\.TEST`));
+      expect(log).toMatch(
+        new RegExp(
+          `TGS-REQ SUCCESS .* ad-alice@AD\\.TEST cifs/${c.host.replace(/\./g, '\\.')}@AD\\.TEST .*impersonatee=ad-alice@AD\\.TEST`,
+        ),
+      );
     });
   }
 
@@ -346,10 +413,38 @@ describe('gssproxy impersonation through the interposer', () => {
     const gp = await startExtraGssproxy(env, 'tapped', env.keytabs.machine, { krb5Conf: tapConf });
     try {
       const expectations = [
-        { who: 'ad-notdelegated', host: 'fs2.ad.test', code: KDC_ERR_BADOPTION, sname: 'cifs/fs2.ad.test', text: "KDC can't fulfill requested option", reason: 'Missing forwardable flag on ticket for constrained delegation' },
-        { who: 'ad-disabled', host: 'fs1.ad.test', code: KDC_ERR_POLICY, sname: 'CLIENT$', text: 'SPNEGO cannot find mechanisms to negotiate', reason: 'Principal may not act as client' },
-        { who: 'ad-expired', host: 'fs1.ad.test', code: KDC_ERR_KEY_EXPIRED, sname: 'cifs/fs1.ad.test', text: 'Password has expired', reason: "Client's key has expired" },
-        { who: 'ad-nobody', host: 'fs2.ad.test', code: KDC_ERR_C_PRINCIPAL_UNKNOWN, sname: 'CLIENT$', text: 'SPNEGO cannot find mechanisms to negotiate', reason: 'S4U2Self principal to impersonate not found' },
+        {
+          who: 'ad-notdelegated',
+          host: 'fs2.ad.test',
+          code: KDC_ERR_BADOPTION,
+          sname: 'cifs/fs2.ad.test',
+          text: "KDC can't fulfill requested option",
+          reason: 'Missing forwardable flag on ticket for constrained delegation',
+        },
+        {
+          who: 'ad-disabled',
+          host: 'fs1.ad.test',
+          code: KDC_ERR_POLICY,
+          sname: 'CLIENT$',
+          text: 'SPNEGO cannot find mechanisms to negotiate',
+          reason: 'Principal may not act as client',
+        },
+        {
+          who: 'ad-expired',
+          host: 'fs1.ad.test',
+          code: KDC_ERR_KEY_EXPIRED,
+          sname: 'cifs/fs1.ad.test',
+          text: 'Password has expired',
+          reason: "Client's key has expired",
+        },
+        {
+          who: 'ad-nobody',
+          host: 'fs2.ad.test',
+          code: KDC_ERR_C_PRINCIPAL_UNKNOWN,
+          sname: 'CLIENT$',
+          text: 'SPNEGO cannot find mechanisms to negotiate',
+          reason: 'S4U2Self principal to impersonate not found',
+        },
       ];
       for (const x of expectations) {
         const from = tap.exchanges.length;
@@ -369,14 +464,21 @@ describe('gssproxy impersonation through the interposer', () => {
   });
 
   it('gssproxy 0.9.1 impersonates as the FIRST keytab entry: host/client.ad.test first fails, krb5_principal does not help', async () => {
-    for (const [name, lines] of [['hostfirst', []], ['hostfirst-principal', ['krb5_principal = CLIENT$@AD.TEST']]] as const) {
+    for (const [name, lines] of [
+      ['hostfirst', []],
+      ['hostfirst-principal', ['krb5_principal = CLIENT$@AD.TEST']],
+    ] as const) {
       const gp = await startExtraGssproxy(env, name, env.keytabs.clientHostFirst, { krb5Conf: tapConf, extraServiceLines: [...lines] });
       try {
         const from = tap.exchanges.length;
         const i = await mitInitiate(env, user('ad-alice'), 'fs1.ad.test', { gssproxySocket: gp.socket });
         expect(i.ok).toBe(false);
         expect(i.major).toBe(0x70000);
-        expect(lastRefusal(from)).toMatchObject({ errorCode: KDC_ERR_C_PRINCIPAL_UNKNOWN, cname: 'host/client.ad.test', sname: 'krbtgt/AD.TEST' });
+        expect(lastRefusal(from)).toMatchObject({
+          errorCode: KDC_ERR_C_PRINCIPAL_UNKNOWN,
+          cname: 'host/client.ad.test',
+          sname: 'krbtgt/AD.TEST',
+        });
         expect(readFileSync(gp.log, 'utf8')).toContain("Client 'host/client.ad.test@AD.TEST' not found in Kerberos database");
       } finally {
         await gp.stop();
@@ -385,24 +487,41 @@ describe('gssproxy impersonation through the interposer', () => {
   });
 });
 
-describe('the DC\'s own file service (what the kernel proof mounts)', () => {
+describe("the DC's own file service (what the kernel proof mounts)", () => {
   const smbclient = (as: AdUser | typeof ROOT, ccache: string | null, host: string, extra: string[] = []) =>
-    runAsUser(as, '/usr/bin/smbclient', [
-      '-p', String(env.dc.smbPort), '-I', '127.0.0.1',
-      ...(ccache ? ['--use-kerberos=required', '--use-krb5-ccache', ccache] : []), ...extra, `//${host}/share`, '-c', 'ls',
-    ], { env: adUserEnv(env, ccache ? { KRB5CCNAME: ccache } : {}), allowFail: true });
+    runAsUser(
+      as,
+      '/usr/bin/smbclient',
+      [
+        '-p',
+        String(env.dc.smbPort),
+        '-I',
+        '127.0.0.1',
+        ...(ccache ? ['--use-kerberos=required', '--use-krb5-ccache', ccache] : []),
+        ...extra,
+        `//${host}/share`,
+        '-c',
+        'ls',
+      ],
+      { env: adUserEnv(env, ccache ? { KRB5CCNAME: ccache } : {}), allowFail: true },
+    );
 
-  it('Debian 12\'s smbclient 4.17 sets up a Kerberos session with a kinit ticket', () => {
+  it("Debian 12's smbclient 4.17 sets up a Kerberos session with a kinit ticket", () => {
     const cc = `FILE:${env.ccacheDir}/alice_smb`;
     expect(adKinit(env, user('ad-alice'), cc).status).toBe(0);
     const mark = logMark(`${env.dc.logDir}/log.127.0.0.1`);
     const r = smbclient(user('ad-alice'), cc, 'dc1.ad.test');
     expect(r.status, r.stderr + r.stdout).toBe(0);
     // smbd maps the Kerberos identity to the same uid as the client's (RFC 2307 uidNumber)
-    expect(logSince(`${env.dc.logDir}/log.127.0.0.1`, mark)).toContain(`connect to service share initially as user AD\\ad-alice (uid=${user('ad-alice').uid}, gid=100)`);
+    expect(logSince(`${env.dc.logDir}/log.127.0.0.1`, mark)).toContain(
+      `connect to service share initially as user AD\\ad-alice (uid=${user('ad-alice').uid}, gid=100)`,
+    );
   });
 
-  for (const [model, host] of [['v1', 'dc1-v1.ad.test'], ['v2 (RBCD)', 'dc1.ad.test']] as const) {
+  for (const [model, host] of [
+    ['v1', 'dc1-v1.ad.test'],
+    ['v2 (RBCD)', 'dc1.ad.test'],
+  ] as const) {
     it(`accepts an S4U2Proxy ticket (${model}) to cifs/${host} as the impersonated user`, async () => {
       const machine = await machineCcache(`smb_${host}`);
       const out = `FILE:${env.ccacheDir}/deleg_${host}`;
@@ -412,7 +531,9 @@ describe('the DC\'s own file service (what the kernel proof mounts)', () => {
       const mark = logMark(`${env.dc.logDir}/log.127.0.0.1`);
       const r = smbclient(user('ad-bob'), out, host);
       expect(r.status, r.stderr + r.stdout).toBe(0);
-      expect(logSince(`${env.dc.logDir}/log.127.0.0.1`, mark)).toContain(`connect to service share initially as user AD\\ad-bob (uid=${user('ad-bob').uid}, gid=100)`);
+      expect(logSince(`${env.dc.logDir}/log.127.0.0.1`, mark)).toContain(
+        `connect to service share initially as user AD\\ad-bob (uid=${user('ad-bob').uid}, gid=100)`,
+      );
     });
   }
 
@@ -422,7 +543,7 @@ describe('the DC\'s own file service (what the kernel proof mounts)', () => {
   });
 });
 
-describe('with FAST on (Samba\'s default)', () => {
+describe("with FAST on (Samba's default)", () => {
   it('MIT armors its TGS-REQs; the refusal reaches the tap wrapped, the tool message is the same', async () => {
     await ad.restartDc({ kdcFast: true });
     expect(env.kdc.fast).toBe(true);

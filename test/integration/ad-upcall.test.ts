@@ -35,13 +35,28 @@ import { acceptPayload, AdUpcallRunner, dcLogLine, traceOf, traceText, type AdUp
 import { InteropTable } from '../harness/ad/ad-interop-table.ts';
 import { logMark } from '../harness/realm/realm.ts';
 import {
-  acceptWithPac, adKinit, adUserEnv, ROOT, runAsUser, startAdDomain, writeKrb5Conf,
-  type AdAcceptance, type AdDomain, type AdEnv, type AdUser,
+  acceptWithPac,
+  adKinit,
+  adUserEnv,
+  ROOT,
+  runAsUser,
+  startAdDomain,
+  writeKrb5Conf,
+  type AdAcceptance,
+  type AdDomain,
+  type AdEnv,
+  type AdUser,
 } from '../harness/ad/samba-ad.ts';
 import { startKdcTap, type KdcTap } from '../harness/ad/samba-ad-kdc-tap.ts';
 import {
-  assertedIdentity, AUTHENTICATION_AUTHORITY_ASSERTED_IDENTITY, PAC_DELEGATION_INFO, parsePac,
-  SERVICE_ASSERTED_IDENTITY, upnDnsInfo, utf16Strings, type Pac,
+  assertedIdentity,
+  AUTHENTICATION_AUTHORITY_ASSERTED_IDENTITY,
+  PAC_DELEGATION_INFO,
+  parsePac,
+  SERVICE_ASSERTED_IDENTITY,
+  upnDnsInfo,
+  utf16Strings,
+  type Pac,
 } from '../harness/ad/samba-ad-pac.ts';
 
 let ad: AdDomain;
@@ -128,7 +143,7 @@ function s4uPac(x: Accepted, who: AdUser, host: string): string {
   return `PAC verified: ${SERVICE_ASSERTED_IDENTITY}, S4U_DELEGATION_INFO [${delegation.join(', ')}]`;
 }
 
-describe('own ticket (users kinit\'d against the DC)', () => {
+describe("own ticket (users kinit'd against the DC)", () => {
   it('AES user, FILE cache: TGS over TCP (the PAC makes the request > 1465 bytes); the ticket is stored and reused', async () => {
     const alice = user('ad-alice');
     const cc = fileCache(alice, 'file');
@@ -143,8 +158,11 @@ describe('own ticket (users kinit\'d against the DC)', () => {
     expect(kdc).toMatch(/TGS-REQ for cifs\/fs1\.ad\.test@AD\.TEST \(canonicalize\) → AD\.TEST KDC .* over TCP: \d+-byte TGS-REP/);
     expect(traceOf(r, 'ccache')).toContain(`stored cifs/fs1.ad.test@AD.TEST in ${cc}`);
     expect(r.kdc.join('\n')).toMatch(/TGS-REQ SUCCESS .* ad-alice@AD\.TEST cifs\/fs1\.ad\.test@AD\.TEST/);
-    table.add('own ticket: AES user (ad-alice), FILE cache named by the application\'s KRB5CCNAME → cifs/fs1',
-      `compat → ${answeredBy(r)}`, `${x.summary}; ${pac}; TGS-REQ with the PAC-bearing TGT is > 1465 bytes: TCP`);
+    table.add(
+      "own ticket: AES user (ad-alice), FILE cache named by the application's KRB5CCNAME → cifs/fs1",
+      `compat → ${answeredBy(r)}`,
+      `${x.summary}; ${pac}; TGS-REQ with the PAC-bearing TGT is > 1465 bytes: TCP`,
+    );
 
     // the PAC-bearing service ticket now in the cache: used without KDC traffic
     const again = await runner.upcall({ as: alice, host: env.hosts.fs1, strategy: 'compat', app: { KRB5CCNAME: cc } });
@@ -152,8 +170,11 @@ describe('own ticket (users kinit\'d against the DC)', () => {
     expect(traceOf(again, 'tgs')).toMatch(/cached ticket cifs\/fs1\.ad\.test@AD\.TEST valid until .*: no KDC traffic/);
     expect(again.trace.some((t) => t.area === 'kdc')).toBe(false);
     expect(again.kdc).toEqual([]);
-    table.add('own ticket: the same cache again (the PAC-bearing cifs/fs1 ticket stored by the first upcall)',
-      `compat → ${answeredBy(again)}`, `${y.summary}; cached ticket used, no KDC traffic`);
+    table.add(
+      'own ticket: the same cache again (the PAC-bearing cifs/fs1 ticket stored by the first upcall)',
+      `compat → ${answeredBy(again)}`,
+      `${y.summary}; cached ticket used, no KDC traffic`,
+    );
   });
 
   it('UDP allowed (udp_preference_limit 4096): the DC answers RESPONSE_TOO_BIG, the same request goes over TCP', async () => {
@@ -172,8 +193,11 @@ describe('own ticket (users kinit\'d against the DC)', () => {
     expect(kdc).toMatch(/TGS-REQ for cifs\/fs1\.ad\.test@AD\.TEST \(canonicalize\) → .* over TCP: \d+-byte TGS-REP/);
     // the DC's own account of it
     expect(r.kdc.join('\n')).toMatch(/TGS-REQ KRB5KRB_ERR_RESPONSE_TOO_BIG .* ad-bob@AD\.TEST cifs\/fs1\.ad\.test@AD\.TEST/);
-    table.add('own ticket, UDP allowed for the TGS-REQ (udp_preference_limit = 4096)', `compat → ${answeredBy(r)}`,
-      `${x.summary}; DC: KRB5KRB_ERR_RESPONSE_TOO_BIG over UDP → same request over TCP → TGS-REP`);
+    table.add(
+      'own ticket, UDP allowed for the TGS-REQ (udp_preference_limit = 4096)',
+      `compat → ${answeredBy(r)}`,
+      `${x.summary}; DC: KRB5KRB_ERR_RESPONSE_TOO_BIG over UDP → same request over TCP → TGS-REP`,
+    );
   });
 
   it('KEYRING persistent cache: the PAC-bearing tickets live in the kernel keyring', async () => {
@@ -188,8 +212,11 @@ describe('own ticket (users kinit\'d against the DC)', () => {
       // MIT sees our stored ticket in the keyring
       const klist = runAsUser(bob, '/usr/bin/klist', ['-c', cc], { env: adUserEnv(env) }).stdout;
       expect(klist).toContain('cifs/fs2.ad.test@AD.TEST');
-      table.add('own ticket: AES user (ad-bob), KEYRING:persistent:<uid>:<name> cache → cifs/fs2', `compat → ${answeredBy(r)}`,
-        `${x.summary}; ${pac}; the new ticket stored in the keyring, klist lists it`);
+      table.add(
+        'own ticket: AES user (ad-bob), KEYRING:persistent:<uid>:<name> cache → cifs/fs2',
+        `compat → ${answeredBy(r)}`,
+        `${x.summary}; ${pac}; the new ticket stored in the keyring, klist lists it`,
+      );
     } finally {
       runAsUser(bob, '/usr/bin/kdestroy', ['-c', cc], { env: adUserEnv(env), allowFail: true });
     }
@@ -212,21 +239,34 @@ describe('own ticket (users kinit\'d against the DC)', () => {
     expect(r.payload!.sessionKey.length).toBe(16);
     expect(traceOf(r, 'tgs')).toMatch(/got cifs\/fsrc4\.ad\.test@AD\.TEST from AD\.TEST: arcfour-hmac session key/);
     ownPac(b, rc4);
-    table.add('own ticket: RC4-only account (ad-rc4: AS reply key RC4) → cifs/fs1 (AES service)', `compat → ${answeredBy(aes)}`, `${a.summary}; ${pacA}`);
-    table.add('own ticket: RC4-only account → cifs/fsrc4 (msDS-SupportedEncryptionTypes = RC4)', `compat → ${answeredBy(r)}`,
-      `${b.summary} (16 bytes); PAC verified`);
+    table.add(
+      'own ticket: RC4-only account (ad-rc4: AS reply key RC4) → cifs/fs1 (AES service)',
+      `compat → ${answeredBy(aes)}`,
+      `${a.summary}; ${pacA}`,
+    );
+    table.add(
+      'own ticket: RC4-only account → cifs/fsrc4 (msDS-SupportedEncryptionTypes = RC4)',
+      `compat → ${answeredBy(r)}`,
+      `${b.summary} (16 bytes); PAC verified`,
+    );
   });
 
   it('client-name canonicalisation: an upper-case name and an enterprise (UPN) name in the cache', async () => {
     const alice = user('ad-alice');
     for (const variant of [
       { args: ['AD-ALICE@AD.TEST'], cname: 'AD-ALICE@AD.TEST', what: 'kinit AD-ALICE@AD.TEST (the name as typed stays in the ticket)' },
-      { args: ['-E', 'ad-alice@ad.test'], cname: 'ad-alice\\@ad.test@AD.TEST', what: 'kinit -E ad-alice@ad.test (enterprise name, the UPN)' },
+      {
+        args: ['-E', 'ad-alice@ad.test'],
+        cname: 'ad-alice\\@ad.test@AD.TEST',
+        what: 'kinit -E ad-alice@ad.test (enterprise name, the UPN)',
+      },
       { args: ['-C', '-E', 'ad-alice@ad.test'], cname: 'ad-alice@AD.TEST', what: 'kinit -C -E ad-alice@ad.test (canonicalised by the DC)' },
     ]) {
       const cc = fileCache(alice, 'canon');
       const k = runAsUser(alice, '/usr/bin/kinit', variant.args, {
-        env: adUserEnv(env, { KRB5CCNAME: cc }), input: `${alice.password}\n`, allowFail: true,
+        env: adUserEnv(env, { KRB5CCNAME: cc }),
+        input: `${alice.password}\n`,
+        allowFail: true,
       });
       expect(k.status, k.stderr).toBe(0);
       const r = await runner.upcall({ as: alice, host: env.hosts.fs1, strategy: 'compat', app: { KRB5CCNAME: cc } });
@@ -248,8 +288,11 @@ describe('own ticket (users kinit\'d against the DC)', () => {
     expect(traceOf(r, 'tgs')).toMatch(/asking for cifs\/fs1@: referral realm, so starting at AD\.TEST .* with canonicalize/);
     expect(traceOf(r, 'tgs')).toMatch(/got cifs\/fs1@AD\.TEST from AD\.TEST/);
     expect(r.kdc.join('\n')).toMatch(/TGS-REQ SUCCESS .* ad-alice@AD\.TEST cifs\/fs1@AD\.TEST .*flags=canonicalize/);
-    table.add('own ticket, host=fs1 (short name: referral realm, canonicalize)', `compat → ${answeredBy(r)}`,
-      `the DC issues cifs/fs1@AD.TEST (an SPN of FS1$) in one TGS exchange; ${x.summary}`);
+    table.add(
+      'own ticket, host=fs1 (short name: referral realm, canonicalize)',
+      `compat → ${answeredBy(r)}`,
+      `the DC issues cifs/fs1@AD.TEST (an SPN of FS1$) in one TGS exchange; ${x.summary}`,
+    );
   });
 
   it('Protected Users member: own ticket (4-hour TGT) works', async () => {
@@ -260,17 +303,32 @@ describe('own ticket (users kinit\'d against the DC)', () => {
     const x = accepted(r, env.keytabs.fs1, 'ad-protected@AD.TEST', env.principals.fs1);
     const pac = ownPac(x, p);
     expect(traceOf(r, 'ccache')).toMatch(/accepted: TGT krbtgt\/AD\.TEST@AD\.TEST valid for (3|4) h more/);
-    table.add('own ticket: Protected Users member (ad-protected)', `compat → ${answeredBy(r)}`, `${x.summary}; ${pac}; the TGT lasts 4 h (Protected Users)`);
+    table.add(
+      'own ticket: Protected Users member (ad-protected)',
+      `compat → ${answeredBy(r)}`,
+      `${x.summary}; ${pac}; the TGT lasts 4 h (Protected Users)`,
+    );
   });
 });
 
 describe('keytab: the machine account (user=CLIENT$, uid 0)', () => {
   let tap: KdcTap;
-  beforeAll(async () => { tap = await startKdcTap(env.kdc.port); });
-  afterAll(async () => { await tap?.close(); });
+  beforeAll(async () => {
+    tap = await startKdcTap(env.kdc.port);
+  });
+  afterAll(async () => {
+    await tap?.close();
+  });
 
-  it('AS with CLIENT$\'s exported keytab (AD salt, RESPONSE_TOO_BIG → TCP), PA-PAC-REQUEST: the ticket carries CLIENT$\'s PAC', async () => {
-    const r = await runner.upcall({ as: ROOT, host: env.hosts.fs1, strategy: 'compat', mountUser: 'CLIENT$', app: null, keytab: env.keytabs.machine });
+  it("AS with CLIENT$'s exported keytab (AD salt, RESPONSE_TOO_BIG → TCP), PA-PAC-REQUEST: the ticket carries CLIENT$'s PAC", async () => {
+    const r = await runner.upcall({
+      as: ROOT,
+      host: env.hosts.fs1,
+      strategy: 'compat',
+      mountUser: 'CLIENT$',
+      app: null,
+      keytab: env.keytabs.machine,
+    });
     expect(answeredBy(r)).toBe('keytab');
     const x = accepted(r, env.keytabs.fs1, 'CLIENT$@AD.TEST', env.principals.fs1);
     const pac = ownPac(x, { name: 'CLIENT$', sid: env.sids['CLIENT$'] ?? null, upn: '' });
@@ -281,8 +339,11 @@ describe('keytab: the machine account (user=CLIENT$, uid 0)', () => {
     expect(as).toMatch(/answered RESPONSE_TOO_BIG over UDP; sending the same request over TCP only/);
     // the DC recorded that the PAC was asked for (PAC_ATTRIBUTES: 1 = PAC_WAS_REQUESTED, 2 = implicit)
     expect(r.kdc.join('\n')).toMatch(/AS-REQ SUCCESS .* CLIENT\$@AD\.TEST krbtgt\/AD\.TEST@AD\.TEST .*pac_attributes=1/);
-    table.add('keytab: user=CLIENT$ (uid 0, upcall_target=mount), -K the machine account\'s exported keytab → cifs/fs1', `compat → ${answeredBy(r)}`,
-      `${x.summary}; ${pac}; AS-REQ salt AD.TESThostclient.ad.test, AS-REP too big for UDP → TCP; DC: pac_attributes=1 (PAC requested)`);
+    table.add(
+      "keytab: user=CLIENT$ (uid 0, upcall_target=mount), -K the machine account's exported keytab → cifs/fs1",
+      `compat → ${answeredBy(r)}`,
+      `${x.summary}; ${pac}; AS-REQ salt AD.TESThostclient.ad.test, AS-REP too big for UDP → TCP; DC: pac_attributes=1 (PAC requested)`,
+    );
   });
 
   it('PA-PAC-REQUEST matters: include-pac FALSE gives a cifs ticket without a PAC (what we send is TRUE)', async () => {
@@ -290,10 +351,19 @@ describe('keytab: the machine account (user=CLIENT$, uid 0)', () => {
     const tapConf = writeKrb5Conf(env, 'tap-upcall', { kdcPort: tap.port, tcpOnly: true });
     const from = tap.exchanges.length;
     const r = await runner.upcall({
-      as: ROOT, host: env.hosts.fs2, strategy: 'local-only', mountUser: 'CLIENT$', app: null, keytab: env.keytabs.machine, krb5Conf: tapConf,
+      as: ROOT,
+      host: env.hosts.fs2,
+      strategy: 'local-only',
+      mountUser: 'CLIENT$',
+      app: null,
+      keytab: env.keytabs.machine,
+      krb5Conf: tapConf,
     });
     accepted(r, env.keytabs.fs2, 'CLIENT$@AD.TEST', env.principals.fs2);
-    const asReqs = tap.exchanges.slice(from).filter((e) => e.requestType === 10).map((e) => decodeAsReq(e.request));
+    const asReqs = tap.exchanges
+      .slice(from)
+      .filter((e) => e.requestType === 10)
+      .map((e) => decodeAsReq(e.request));
     expect(asReqs.length).toBeGreaterThanOrEqual(2);
     for (const req of asReqs) {
       const pac = req.padata.find((p) => p.padataType === PaType.PAC_REQUEST);
@@ -310,7 +380,11 @@ describe('keytab: the machine account (user=CLIENT$, uid 0)', () => {
     const clock = new KdcClock(null);
     const key = findKeytabEntry(keytab, client, { enctype: 18 })!;
     const req = buildAsRequest({
-      client, enctypes: [18], kdcOptions: KdcOptions.FORWARDABLE, now: clock.now(), lifetimeSeconds: 3600,
+      client,
+      enctypes: [18],
+      kdcOptions: KdcOptions.FORWARDABLE,
+      now: clock.now(),
+      lifetimeSeconds: 3600,
       padata: [encTimestampPadata(key, clock.now()), { padataType: PaType.PAC_REQUEST, padataValue: encodePaPacRequest(false) }],
     });
     const answer = await session.send('AD.TEST', req.der, 'AS-REQ', 'krbtgt/AD.TEST as CLIENT$ (include-pac FALSE)');
@@ -327,16 +401,34 @@ describe('keytab: the machine account (user=CLIENT$, uid 0)', () => {
     expect(a.key).toBe(ap.subkey.value.toString('hex'));
     expect(a.pac, 'no PAC when it was declined').toBeNull();
     memory.destroy();
-    table.add('counter-proof: the same AS exchange with PA-PAC-REQUEST include-pac FALSE (product code, test-only request)', 'AS + TGS + AP-REQ',
-      'accepted, but the cifs/fs1 ticket has no PAC (a file server would have no groups for the user): the PA-PAC-REQUEST TRUE we send matters');
+    table.add(
+      'counter-proof: the same AS exchange with PA-PAC-REQUEST include-pac FALSE (product code, test-only request)',
+      'AS + TGS + AP-REQ',
+      'accepted, but the cifs/fs1 ticket has no PAC (a file server would have no groups for the user): the PA-PAC-REQUEST TRUE we send matters',
+    );
   });
 });
 
 describe('gssproxy impersonation by CLIENT$ (the user has no ticket)', () => {
   const cases = [
-    { host: (): string => env.hosts.fs1, keytab: (): string => env.keytabs.fs1, model: 'v1 protocol transition (cifs/fs1 in CLIENT$\'s msDS-AllowedToDelegateTo)', who: 'ad-alice' },
-    { host: (): string => env.hosts.fs2, keytab: (): string => env.keytabs.fs2, model: 'v2 RBCD (FS2$\'s msDS-AllowedToActOnBehalfOfOtherIdentity names CLIENT$)', who: 'ad-bob' },
-    { host: (): string => env.hosts.fsRc4, keytab: (): string => env.keytabs.fsRc4, model: 'v1 to the RC4-only service cifs/fsrc4', who: 'ad-alice' },
+    {
+      host: (): string => env.hosts.fs1,
+      keytab: (): string => env.keytabs.fs1,
+      model: "v1 protocol transition (cifs/fs1 in CLIENT$'s msDS-AllowedToDelegateTo)",
+      who: 'ad-alice',
+    },
+    {
+      host: (): string => env.hosts.fs2,
+      keytab: (): string => env.keytabs.fs2,
+      model: "v2 RBCD (FS2$'s msDS-AllowedToActOnBehalfOfOtherIdentity names CLIENT$)",
+      who: 'ad-bob',
+    },
+    {
+      host: (): string => env.hosts.fsRc4,
+      keytab: (): string => env.keytabs.fsRc4,
+      model: 'v1 to the RC4-only service cifs/fsrc4',
+      who: 'ad-alice',
+    },
   ];
   for (const c of cases) {
     it(`${c.model}`, async () => {
@@ -349,20 +441,35 @@ describe('gssproxy impersonation by CLIENT$ (the user has no ticket)', () => {
       expect(traceOf(r, 'gssproxy')).toMatch(/connected to .* as euid \d+ egid \d+ \(the identity gssproxy sees\)/);
       // the DC did S4U2Proxy for this user to this service (gssproxy may have cached S4U2Self)
       const log = r.kdc.join('\n');
-      expect(log).toMatch(new RegExp(`TGS-REQ SUCCESS .* ${who.name}@AD\\.TEST cifs/${host.replace(/\./g, '\\.')}@AD\\.TEST .*impersonatee=${who.name}@AD\\.TEST`));
-      table.add(`gssproxy: ${c.model}, ${who.name} without a ticket`, `proxy-only → ${answeredBy(r)}`,
-        `${x.summary}; ${pac}; DC: S4U2Proxy impersonatee=${who.name}`);
+      expect(log).toMatch(
+        new RegExp(
+          `TGS-REQ SUCCESS .* ${who.name}@AD\\.TEST cifs/${host.replace(/\./g, '\\.')}@AD\\.TEST .*impersonatee=${who.name}@AD\\.TEST`,
+        ),
+      );
+      table.add(
+        `gssproxy: ${c.model}, ${who.name} without a ticket`,
+        `proxy-only → ${answeredBy(r)}`,
+        `${x.summary}; ${pac}; DC: S4U2Proxy impersonatee=${who.name}`,
+      );
     });
   }
 
   it('local-first: no cache → impersonation (v1); expired cache (kinit -l 2s) → impersonation (v2)', async () => {
     const alice = user('ad-alice');
-    const none = await runner.upcall({ as: alice, host: env.hosts.fs1, strategy: 'local-first', app: { KRB5CCNAME: fileCache(alice, 'absent') } });
+    const none = await runner.upcall({
+      as: alice,
+      host: env.hosts.fs1,
+      strategy: 'local-first',
+      app: { KRB5CCNAME: fileCache(alice, 'absent') },
+    });
     expect(traceOf(none, 'strategy')).toMatch(/ccache failed \(no-credentials\): credential cache FILE:.* does not exist/);
     const a = accepted(none, env.keytabs.fs1, 'ad-alice@AD.TEST', env.principals.fs1);
     s4uPac(a, alice, env.hosts.fs1);
-    table.add('local-first: KRB5CCNAME names a cache that does not exist → cifs/fs1', `local-first → ccache failed → ${answeredBy(none)}`,
-      `${a.summary}; PAC ${SERVICE_ASSERTED_IDENTITY} (impersonated)`);
+    table.add(
+      'local-first: KRB5CCNAME names a cache that does not exist → cifs/fs1',
+      `local-first → ccache failed → ${answeredBy(none)}`,
+      `${a.summary}; PAC ${SERVICE_ASSERTED_IDENTITY} (impersonated)`,
+    );
 
     const bob = user('ad-bob');
     const cc = fileCache(bob, 'short');
@@ -372,13 +479,16 @@ describe('gssproxy impersonation by CLIENT$ (the user has no ticket)', () => {
     expect(traceOf(expired, 'ccache')).toMatch(/rejected: TGT krbtgt\/AD\.TEST@AD\.TEST in FILE:.* expired \d+ s ago/);
     const b = accepted(expired, env.keytabs.fs2, 'ad-bob@AD.TEST', env.principals.fs2);
     s4uPac(b, bob, env.hosts.fs2);
-    table.add('local-first: the cache\'s TGT expired (kinit -l 2s) → cifs/fs2', `local-first → ccache failed → ${answeredBy(expired)}`,
-      `${b.summary}; PAC ${SERVICE_ASSERTED_IDENTITY} (impersonated, RBCD)`);
+    table.add(
+      "local-first: the cache's TGT expired (kinit -l 2s) → cifs/fs2",
+      `local-first → ccache failed → ${answeredBy(expired)}`,
+      `${b.summary}; PAC ${SERVICE_ASSERTED_IDENTITY} (impersonated, RBCD)`,
+    );
   }, 60_000);
 });
 
-describe('FAST on (Samba\'s default; restartDc({ kdcFast: true }))', () => {
-  it('our unarmored TGS-REQ and AS-REQ are answered; gssproxy\'s MIT armors and works too', async () => {
+describe("FAST on (Samba's default; restartDc({ kdcFast: true }))", () => {
+  it("our unarmored TGS-REQ and AS-REQ are answered; gssproxy's MIT armors and works too", async () => {
     await ad.restartDc({ kdcFast: true });
     expect(env.kdc.fast).toBe(true);
     const alice = user('ad-alice');
@@ -389,9 +499,20 @@ describe('FAST on (Samba\'s default; restartDc({ kdcFast: true }))', () => {
     const ownLine = own.kdc.find((l) => /TGS-REQ SUCCESS .* ad-alice@AD\.TEST cifs\/fs1\.ad\.test@AD\.TEST/.test(l));
     expect(ownLine).toBeDefined();
     expect(ownLine).not.toMatch(/armor_client_name/);
-    table.add('FAST on: own ticket (ad-alice) → cifs/fs1', `compat → ${answeredBy(own)}`, `${a.summary}; our TGS-REQ is not armored and the DC answers it`);
+    table.add(
+      'FAST on: own ticket (ad-alice) → cifs/fs1',
+      `compat → ${answeredBy(own)}`,
+      `${a.summary}; our TGS-REQ is not armored and the DC answers it`,
+    );
 
-    const k = await runner.upcall({ as: ROOT, host: env.hosts.fs2, strategy: 'compat', mountUser: 'CLIENT$', app: null, keytab: env.keytabs.machine });
+    const k = await runner.upcall({
+      as: ROOT,
+      host: env.hosts.fs2,
+      strategy: 'compat',
+      mountUser: 'CLIENT$',
+      app: null,
+      keytab: env.keytabs.machine,
+    });
     const b = accepted(k, env.keytabs.fs2, 'CLIENT$@AD.TEST', env.principals.fs2);
     expect(k.kdc.join('\n')).toMatch(/AS-REQ SUCCESS .* CLIENT\$@AD\.TEST krbtgt\/AD\.TEST@AD\.TEST/);
     table.add('FAST on: keytab, user=CLIENT$ → cifs/fs2', `compat → ${answeredBy(k)}`, `${b.summary}; unarmored AS-REQ (ENC-TS) accepted`);
@@ -401,9 +522,14 @@ describe('FAST on (Samba\'s default; restartDc({ kdcFast: true }))', () => {
     const c = accepted(g, env.keytabs.fs2, 'ad-bob@AD.TEST', env.principals.fs2);
     s4uPac(c, bob, env.hosts.fs2);
     // gssproxy's MIT library armors its S4U requests with the TGT once the DC offers FAST
-    expect(g.kdc.join('\n')).toMatch(/TGS-REQ SUCCESS .* cifs\/fs2\.ad\.test@AD\.TEST .*impersonatee=ad-bob@AD\.TEST.*armor_client_name=CLIENT\$@AD\.TEST/);
-    table.add('FAST on: gssproxy v2 RBCD, ad-bob → cifs/fs2', `proxy-only → ${answeredBy(g)}`,
-      `${c.summary}; gssproxy's S4U2Proxy armored with CLIENT$'s TGT (DC: armor_client_name=CLIENT$@AD.TEST)`);
+    expect(g.kdc.join('\n')).toMatch(
+      /TGS-REQ SUCCESS .* cifs\/fs2\.ad\.test@AD\.TEST .*impersonatee=ad-bob@AD\.TEST.*armor_client_name=CLIENT\$@AD\.TEST/,
+    );
+    table.add(
+      'FAST on: gssproxy v2 RBCD, ad-bob → cifs/fs2',
+      `proxy-only → ${answeredBy(g)}`,
+      `${c.summary}; gssproxy's S4U2Proxy armored with CLIENT$'s TGT (DC: armor_client_name=CLIENT$@AD.TEST)`,
+    );
   });
 });
 
@@ -411,6 +537,6 @@ describe('docs/ad-interop.md', () => {
   it('shows the results of this file (CIFS_UPCALL_UPDATE_AD_DOC=1 rewrites the section)', () => {
     expect(table.size).toBeGreaterThanOrEqual(19);
     const { documented, rendered } = table.syncOrExpected();
-    expect(documented, 'the document\'s table differs from what the tests proved; rerun with CIFS_UPCALL_UPDATE_AD_DOC=1').toBe(rendered);
+    expect(documented, "the document's table differs from what the tests proved; rerun with CIFS_UPCALL_UPDATE_AD_DOC=1").toBe(rendered);
   });
 });

@@ -130,23 +130,53 @@ function klistTime(seconds: number): string {
 }
 
 const FLAG_LETTERS: [number, string][] = [
-  [0x40000000, 'F'], [0x20000000, 'f'], [0x10000000, 'P'], [0x08000000, 'p'], [0x04000000, 'D'], [0x02000000, 'd'],
-  [0x01000000, 'i'], [0x00800000, 'R'], [0x00400000, 'I'], [0x00100000, 'H'], [0x00200000, 'A'], [0x00080000, 'T'],
-  [0x00040000, 'O'], [0x00008000, 'a'],
+  [0x40000000, 'F'],
+  [0x20000000, 'f'],
+  [0x10000000, 'P'],
+  [0x08000000, 'p'],
+  [0x04000000, 'D'],
+  [0x02000000, 'd'],
+  [0x01000000, 'i'],
+  [0x00800000, 'R'],
+  [0x00400000, 'I'],
+  [0x00100000, 'H'],
+  [0x00200000, 'A'],
+  [0x00080000, 'T'],
+  [0x00040000, 'O'],
+  [0x00008000, 'a'],
 ];
-const ETYPES: Record<number, string> = { 17: 'aes128-cts-hmac-sha1-96', 18: 'aes256-cts-hmac-sha1-96', 19: 'aes128-cts-hmac-sha256-128', 20: 'aes256-cts-hmac-sha384-192', 23: 'DEPRECATED:arcfour-hmac' };
+const ETYPES: Record<number, string> = {
+  17: 'aes128-cts-hmac-sha1-96',
+  18: 'aes256-cts-hmac-sha1-96',
+  19: 'aes128-cts-hmac-sha256-128',
+  20: 'aes256-cts-hmac-sha384-192',
+  23: 'DEPRECATED:arcfour-hmac',
+};
 
 /** Our reading must say exactly what MIT klist says about the same cache. */
 function expectSameAsKlist(ours: ProbeRead, k: KlistOutput): void {
   expect(`${ours.principal}`).toBe(k.principal);
-  expect(ours.credentials.map((c) => ({
-    start: klistTime(c.startTime || c.authTime),
-    expires: klistTime(c.endTime),
-    server: c.server,
-    renewUntil: c.renewTill ? klistTime(c.renewTill) : null,
-    flags: FLAG_LETTERS.filter(([b]) => (c.flags & b) !== 0).map(([, l]) => l).join(''),
-    skey: ETYPES[c.enctype],
-  }))).toEqual(k.tickets.map((t) => ({ start: t.start, expires: t.expires, server: t.server, renewUntil: t.renewUntil, flags: t.flags, skey: t.etypes?.[0] })));
+  expect(
+    ours.credentials.map((c) => ({
+      start: klistTime(c.startTime || c.authTime),
+      expires: klistTime(c.endTime),
+      server: c.server,
+      renewUntil: c.renewTill ? klistTime(c.renewTill) : null,
+      flags: FLAG_LETTERS.filter(([b]) => (c.flags & b) !== 0)
+        .map(([, l]) => l)
+        .join(''),
+      skey: ETYPES[c.enctype],
+    })),
+  ).toEqual(
+    k.tickets.map((t) => ({
+      start: t.start,
+      expires: t.expires,
+      server: t.server,
+      renewUntil: t.renewUntil,
+      flags: t.flags,
+      skey: t.etypes?.[0],
+    })),
+  );
   expect(ours.config).toEqual(k.config);
 }
 
@@ -168,14 +198,20 @@ function serviceTicketCache(user: RealmUser): string {
  */
 function expectStoreVisibleToMit(user: RealmUser, target: string, krb5Conf = env.krb5Conf, options: object = {}): void {
   const scratch = serviceTicketCache(user);
-  const stored = probe<{ name: string; stored: ProbeCred }>(user, { op: 'store', name: target, from: scratch, server: 'cifs/fs1.example.test@EXAMPLE.TEST', options }, krb5Conf);
+  const stored = probe<{ name: string; stored: ProbeCred }>(
+    user,
+    { op: 'store', name: target, from: scratch, server: 'cifs/fs1.example.test@EXAMPLE.TEST', options },
+    krb5Conf,
+  );
   expect(stored.error).toBeUndefined();
   const k = klistFull(user, target, krb5Conf);
   const shown = k.tickets.find((t) => t.server === 'cifs/fs1.example.test@EXAMPLE.TEST');
   expect(shown, k.raw).toBeDefined();
   expect(shown!.expires).toBe(klistTime(stored.ok!.stored.endTime));
   const mark = logMark(env.kdc.log);
-  const kvno = runAs(user, '/usr/bin/kvno', ['cifs/fs1.example.test'], { env: userEnv(env, { KRB5CCNAME: target, KRB5_CONFIG: krb5Conf }) });
+  const kvno = runAs(user, '/usr/bin/kvno', ['cifs/fs1.example.test'], {
+    env: userEnv(env, { KRB5CCNAME: target, KRB5_CONFIG: krb5Conf }),
+  });
   expect(kvno.stdout).toMatch(/cifs\/fs1.example.test@EXAMPLE.TEST: kvno = \d+/);
   expect(logSince(env.kdc.log, mark)).not.toMatch(new RegExp(`TGS_REQ.*${user.principal} for cifs/fs1.example.test`));
 }
@@ -188,7 +224,12 @@ beforeAll(async () => {
   chmodSync(join(workDir, 'probe'), 0o755);
   await build({
     stdin: { contents: PROBE_SOURCE, resolveDir: repo, loader: 'js', sourcefile: 'ccache-probe.mjs' },
-    bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: probePath, logLevel: 'error',
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    outfile: probePath,
+    logLevel: 'error',
   });
   chmodSync(probePath, 0o644);
   const addon = join(workDir, 'probe', 'cifs_upcall_native.node');
@@ -200,7 +241,10 @@ beforeAll(async () => {
     const local = ensureLocalUser(name, uid);
     return { name, uid: local.uid, gid: local.gid, principal: `${name}@${env.realm}`, password: `${name}-secret-1` };
   });
-  kadminLocal(env, users.map((u) => `addprinc -pw ${u.password} ${u.name}`));
+  kadminLocal(
+    env,
+    users.map((u) => `addprinc -pw ${u.password} ${u.name}`),
+  );
 }, 120_000);
 
 afterAll(() => {
@@ -237,7 +281,7 @@ describe('FILE', () => {
     expect(r.error?.failure).toBe('permission');
   });
 
-  it('a cache planted by another user under the victim\'s name is refused (owner check), also through a symlink', () => {
+  it("a cache planted by another user under the victim's name is refused (owner check), also through a symlink", () => {
     const alice = env.users.alice!;
     const bob = env.users.bob!;
     // bob pre-creates a world-readable cache of his own where alice's cache name points
@@ -283,7 +327,9 @@ describe('DIR', () => {
 
 describe('KEYRING (kernel keyring through the native addon)', () => {
   function procKeys(user: RealmUser): string[] {
-    return runAs(user, '/bin/cat', ['/proc/keys'], { env: userEnv(env) }).stdout.split('\n').filter(Boolean);
+    return runAs(user, '/bin/cat', ['/proc/keys'], { env: userEnv(env) })
+      .stdout.split('\n')
+      .filter(Boolean);
   }
 
   it('persistent:<uid>: reads what kinit wrote, stores like krcc_store (user key, timeouts), resolves the primary', () => {
@@ -352,9 +398,18 @@ describe('KEYRING (kernel keyring through the native addon)', () => {
     } finally {
       runAs(u, '/usr/bin/kdestroy', ['-c', name], { env: userEnv(env), allowFail: true });
       // the collection keyring stays in the uid keyring (kept until reboot): unlink it too
-      runAs(u, '/bin/keyctl', ['session', '-', '/bin/sh', '-c',
-        `keyctl link @u @s >/dev/null && id=$(keyctl search @s keyring _krb_${coll}) && keyctl unlink $id @u`],
-      { env: userEnv(env), allowFail: true });
+      runAs(
+        u,
+        '/bin/keyctl',
+        [
+          'session',
+          '-',
+          '/bin/sh',
+          '-c',
+          `keyctl link @u @s >/dev/null && id=$(keyctl search @s keyring _krb_${coll}) && keyctl unlink $id @u`,
+        ],
+        { env: userEnv(env), allowFail: true },
+      );
     }
   });
 
@@ -366,7 +421,7 @@ describe('KEYRING (kernel keyring through the native addon)', () => {
     expect(probe(u, { op: 'read', name: `KEYRING:persistent:${u.uid}:cctest_absent` }).error?.failure).toBe('not-found');
   });
 
-  it('in the helper, session/process/thread/legacy anchors are refused as not the user\'s', () => {
+  it("in the helper, session/process/thread/legacy anchors are refused as not the user's", () => {
     const u = users[0]!;
     for (const name of ['KEYRING:session:x', 'KEYRING:process:x', 'KEYRING:thread:x:y', 'KEYRING:legacyname']) {
       const r = probe(u, { op: 'read', name, options: { helperProcess: true } });
@@ -407,7 +462,11 @@ describe('KCM (private sssd-kcm 2.8)', () => {
     const u = env.users.frank!;
     kinit(env, u, 'KCM:', { krb5Conf: kcmConf });
     expectStoreVisibleToMit(u, 'KCM:', kcmConf, { kcmSocket: kcm.socket });
-    expect(read(u, `KCM:${u.uid}`, { kcmSocket: kcm.socket }, kcmConf).credentials.some((c) => c.server === 'cifs/fs1.example.test@EXAMPLE.TEST')).toBe(true);
+    expect(
+      read(u, `KCM:${u.uid}`, { kcmSocket: kcm.socket }, kcmConf).credentials.some(
+        (c) => c.server === 'cifs/fs1.example.test@EXAMPLE.TEST',
+      ),
+    ).toBe(true);
   });
 
   it('the daemon keeps users apart (SO_PEERCRED), and unknown caches are not-found', () => {
@@ -418,14 +477,18 @@ describe('KCM (private sssd-kcm 2.8)', () => {
     expect(probe(u, { op: 'read', name: 'KCM:nonexistent', options: { kcmSocket: kcm.socket } }, kcmConf).error?.failure).toBe('not-found');
   });
 
-  it('lists the caller\'s caches, default first', () => {
+  it("lists the caller's caches, default first", () => {
     const u = env.users.heidi!;
     kinit(env, u, 'KCM:', { krb5Conf: kcmConf });
     kinit(env, u, `KCM:${u.uid}:second`, { krb5Conf: kcmConf });
     // sssd-kcm answers GET_DEFAULT_CACHE with whichever cache its database lists first until
     // a default is set: set it as a user would
     runAs(u, '/usr/bin/kswitch', ['-c', `KCM:${u.uid}`], { env: userEnv(env, { KRB5_CONFIG: kcmConf }) });
-    const listed = probe<{ name: string; principal: string }[]>(u, { op: 'list', name: 'KCM:', options: { kcmSocket: kcm.socket } }, kcmConf);
+    const listed = probe<{ name: string; principal: string }[]>(
+      u,
+      { op: 'list', name: 'KCM:', options: { kcmSocket: kcm.socket } },
+      kcmConf,
+    );
     expect(listed.ok?.[0]?.name).toBe(`KCM:${u.uid}`);
     expect(listed.ok?.map((c) => c.name)).toContain(`KCM:${u.uid}:second`);
   });

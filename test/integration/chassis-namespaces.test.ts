@@ -40,16 +40,22 @@ const chassis = useChassis('ns', {
 });
 
 function description(options: { uid: number; pid: number; target?: 'app' | 'mount' }): string {
-  return `ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=${hex(options.uid)};creduid=${hex(options.uid)};pid=${hex(options.pid)}` +
-    (options.target ? `;upcall_target=${options.target}` : '');
+  return (
+    `ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=${hex(options.uid)};creduid=${hex(options.uid)};pid=${hex(options.pid)}` +
+    (options.target ? `;upcall_target=${options.target}` : '')
+  );
 }
 
 function replay(desc: string, extra: string[] = []): { status: number; trace: TraceRecord[]; payload: string; stderr: string } {
   const traceFile = join(chassis.work, `trace-${uniqueTag()}.jsonl`);
   const payloadFile = join(chassis.work, `payload-${uniqueTag()}.bin`);
-  const r = runBundle(chassis.bundles.standin, ['--replay', desc, `--trace=${traceFile}`, '--trace-format=json', '--payload-out', payloadFile, ...extra], {
-    CIFS_UPCALL_STANDIN_PROBE: `${join(hidden, 'host-only')}:${join(hidden, 'krb5cc_app')}`,
-  });
+  const r = runBundle(
+    chassis.bundles.standin,
+    ['--replay', desc, `--trace=${traceFile}`, '--trace-format=json', '--payload-out', payloadFile, ...extra],
+    {
+      CIFS_UPCALL_STANDIN_PROBE: `${join(hidden, 'host-only')}:${join(hidden, 'krb5cc_app')}`,
+    },
+  );
   return { status: r.status, trace: readJsonTrace(traceFile), payload: readFileSync(payloadFile).toString('hex'), stderr: r.stderr };
 }
 
@@ -57,7 +63,7 @@ const inode = (pid: number, type: string): number => Number(/\[(\d+)\]/.exec(rea
 const find = (trace: TraceRecord[], area: string, re: RegExp): TraceRecord | undefined =>
   trace.find((r) => r.area === area && re.test(r.message));
 
-describe('upcall_target=app: the caller\'s namespaces', () => {
+describe("upcall_target=app: the caller's namespaces", () => {
   it('enters mnt, net and uts of the caller; KRB5CCNAME found; the file only the caller sees is visible, the host-only one is not', () => {
     const r = replay(description({ uid: users.alice.uid, pid: chassis.caller.pid, target: 'app' }));
     expect(r.stderr).toBe('');
@@ -65,10 +71,15 @@ describe('upcall_target=app: the caller\'s namespaces', () => {
     expect(r.payload).toBe(PAYLOAD_7_4);
 
     // which namespaces, with their inodes
-    const decisions = Object.fromEntries(r.trace.filter((t) => t.area === 'ns' && t.fields?.['action'])
-      .map((t) => [t.fields!['type'], t.fields!]));
+    const decisions = Object.fromEntries(
+      r.trace.filter((t) => t.area === 'ns' && t.fields?.['action']).map((t) => [t.fields!['type'], t.fields!]),
+    );
     for (const type of ['uts', 'net', 'mnt']) {
-      expect(decisions[type]).toMatchObject({ action: 'enter', targetInode: inode(chassis.caller.pid, type), ownInode: inode(process.pid, type) });
+      expect(decisions[type]).toMatchObject({
+        action: 'enter',
+        targetInode: inode(chassis.caller.pid, type),
+        ownInode: inode(process.pid, type),
+      });
     }
     for (const type of ['cgroup', 'ipc', 'pid']) expect(decisions[type]).toMatchObject({ action: 'same' });
     for (const type of ['user', 'time']) expect(decisions[type]).toMatchObject({ action: 'stay' });
@@ -96,7 +107,7 @@ describe('upcall_target=app: the caller\'s namespaces', () => {
     expect(find(r.trace, 'env', /^KRB5CCNAME=/)).toBeDefined();
   });
 
-  it('-E: still in the caller\'s namespaces, but KRB5CCNAME is not read', () => {
+  it("-E: still in the caller's namespaces, but KRB5CCNAME is not read", () => {
     const r = replay(description({ uid: users.alice.uid, pid: chassis.caller.pid, target: 'app' }), ['-E']);
     expect(r.status).toBe(0);
     expect(find(r.trace, 'env', /^no probe: -E/)).toBeDefined();
@@ -112,7 +123,7 @@ describe('upcall_target=app: the caller\'s namespaces', () => {
   });
 });
 
-describe('upcall_target=mount: the helper\'s own namespaces; pid 0 refused', () => {
+describe("upcall_target=mount: the helper's own namespaces; pid 0 refused", () => {
   it('mount: no switch, no probe; the source sees the host (host-only file, host name, host interfaces)', () => {
     const r = replay(description({ uid: users.alice.uid, pid: chassis.caller.pid, target: 'mount' }));
     expect(r.status).toBe(0);
@@ -124,15 +135,18 @@ describe('upcall_target=mount: the helper\'s own namespaces; pid 0 refused', () 
     expect(find(r.trace, 'identity', /stand-in: host name/)?.fields?.['hostname']).toBe(hostname());
   });
 
-  it.each(['app', 'mount'] as const)('pid 0 (upcall_target=%s): refused, exit 6, negated, no source asked (as cifs.upcall 7.6)', (target) => {
-    const r = replay(description({ uid: users.alice.uid, pid: 0, target }));
-    expect(r.status).toBe(6);
-    expect(r.payload).toBe('');
-    expect(find(r.trace, 'result', /pid=0 names no triggering process: refusing/)).toBeDefined();
-    expect(find(r.trace, 'strategy', /asking/)).toBeUndefined();
-    expect(r.trace.some((t) => t.area === 'ns' && t.fields?.['action'] === 'enter')).toBe(false);
-    expect(find(r.trace, 'result', /replay: the key would be negated for 5 s/)).toBeDefined();
-  });
+  it.each(['app', 'mount'] as const)(
+    'pid 0 (upcall_target=%s): refused, exit 6, negated, no source asked (as cifs.upcall 7.6)',
+    (target) => {
+      const r = replay(description({ uid: users.alice.uid, pid: 0, target }));
+      expect(r.status).toBe(6);
+      expect(r.payload).toBe('');
+      expect(find(r.trace, 'result', /pid=0 names no triggering process: refusing/)).toBeDefined();
+      expect(find(r.trace, 'strategy', /asking/)).toBeUndefined();
+      expect(r.trace.some((t) => t.area === 'ns' && t.fields?.['action'] === 'enter')).toBe(false);
+      expect(find(r.trace, 'result', /replay: the key would be negated for 5 s/)).toBeDefined();
+    },
+  );
 });
 
 describe('fail closed', () => {
@@ -155,7 +169,10 @@ describe('fail closed', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(find(r.trace, 'ns', new RegExp(`the description's pid ${gone} replaced by --pid ${chassis.caller.pid}`))).toBeDefined();
     // the stand-in's namespaces were entered: its mount namespace, and the host-only file is hidden
-    expect(r.trace.find((t) => t.area === 'ns' && t.fields?.['type'] === 'mnt')?.fields).toMatchObject({ action: 'enter', targetInode: inode(chassis.caller.pid, 'mnt') });
+    expect(r.trace.find((t) => t.area === 'ns' && t.fields?.['type'] === 'mnt')?.fields).toMatchObject({
+      action: 'enter',
+      targetInode: inode(chassis.caller.pid, 'mnt'),
+    });
     expect(find(r.trace, 'ccache', /probe .*host-only/)?.fields).toMatchObject({ visible: false });
     const other = replay(description({ uid: users.bob.uid, pid: gone, target: 'app' }), ['--pid', String(chassis.caller.pid)]);
     expect(other.status).toBe(6);
@@ -168,7 +185,8 @@ describe('fail closed', () => {
     // start time (what request-key is when a wrapper forks the helper), so the younger target
     // must be a recycled id.
     const traceFile = join(chassis.work, `trace-reuse-${uniqueTag()}.jsonl`);
-    const desc = (pid: string): string => `ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x834;creduid=0x834;pid=${pid};upcall_target=app`;
+    const desc = (pid: string): string =>
+      `ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x834;creduid=0x834;pid=${pid};upcall_target=app`;
     const script = [
       'sleep 0.1',
       '/bin/sleep 300 & T=$!',

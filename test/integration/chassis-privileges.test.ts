@@ -4,14 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { useChassis } from '../harness/standin/chassis.ts';
-import {
-  chassisUsers,
-  hex,
-  readJsonTrace,
-  runBundle,
-  startPlainCaller,
-  uniqueTag,
-} from '../harness/standin/harness.ts';
+import { chassisUsers, hex, readJsonTrace, runBundle, startPlainCaller, uniqueTag } from '../harness/standin/harness.ts';
 import type { TraceRecord } from '../../src/trace.ts';
 
 const chassis = useChassis('priv', { startCaller: () => startPlainCaller({ PATH: '/usr/bin' }) });
@@ -25,8 +18,9 @@ function replayAs(uid: number, extra: string[] = []): { status: number; trace: T
 }
 
 const views = (trace: TraceRecord[]): Record<string, Record<string, unknown>> =>
-  Object.fromEntries(trace.filter((t) => t.message.startsWith('stand-in:') && t.fields?.['view'])
-    .map((t) => [t.fields!['view'] as string, t.fields!]));
+  Object.fromEntries(
+    trace.filter((t) => t.message.startsWith('stand-in:') && t.fields?.['view']).map((t) => [t.fields!['view'] as string, t.fields!]),
+  );
 
 const NONE = '0000000000000000';
 
@@ -52,7 +46,15 @@ describe('the credential source runs as the user, with nothing else', () => {
     }
     // the pipeline's own account matches (system calls, not /proc)
     const dropped = r.trace.find((t) => t.message.startsWith('privileges dropped'))!;
-    expect(dropped.fields).toMatchObject({ uid: bob.uid, gid: bob.gid, groups: [], capEff: NONE, capPrm: NONE, capBnd: NONE, boundingTrimmed: true });
+    expect(dropped.fields).toMatchObject({
+      uid: bob.uid,
+      gid: bob.gid,
+      groups: [],
+      capEff: NONE,
+      capPrm: NONE,
+      capBnd: NONE,
+      boundingTrimmed: true,
+    });
   });
 
   it('uid 0 (a root mount): the main thread has no capabilities either; the trace says the pool threads keep them', () => {

@@ -6,23 +6,26 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { PAYLOAD_7_4, useChassis } from '../harness/standin/chassis.ts';
-import {
-  chassisUsers,
-  hex,
-  readJsonTrace,
-  runBundle,
-  startPlainCaller,
-  uniqueTag,
-} from '../harness/standin/harness.ts';
+import { chassisUsers, hex, readJsonTrace, runBundle, startPlainCaller, uniqueTag } from '../harness/standin/harness.ts';
 import type { TraceRecord } from '../../src/trace.ts';
 
 const chassis = useChassis('replay', { workMode: 0o755, startCaller: () => startPlainCaller({ KRB5CCNAME: 'FILE:/nonexistent/krb5cc' }) });
 const users = chassisUsers();
 
-const good = (over: Record<string, string> = {}): string => Object.entries({
-  ver: '0x2', host: 'fs1.example.test', ip4: '127.0.0.2', sec: 'krb5', uid: hex(users.alice.uid), creduid: hex(users.alice.uid),
-  pid: hex(chassis.caller.pid), upcall_target: 'app', ...over,
-}).map(([k, v]) => `${k}=${v}`).join(';');
+const good = (over: Record<string, string> = {}): string =>
+  Object.entries({
+    ver: '0x2',
+    host: 'fs1.example.test',
+    ip4: '127.0.0.2',
+    sec: 'krb5',
+    uid: hex(users.alice.uid),
+    creduid: hex(users.alice.uid),
+    pid: hex(chassis.caller.pid),
+    upcall_target: 'app',
+    ...over,
+  })
+    .map(([k, v]) => `${k}=${v}`)
+    .join(';');
 
 function replay(bundle: string, args: string[]): { status: number; stdout: string; stderr: string; trace: TraceRecord[] } {
   const traceFile = join(chassis.work, `trace-${uniqueTag()}.jsonl`);
@@ -71,7 +74,15 @@ describe('refused before anything else happens: a forged key (owner not 0:0, CVE
 
   it('--key-owner 2101:100', () => {
     const out = join(chassis.work, 'forged.bin');
-    const r = replay(chassis.bundles.standin, ['--replay', good(), '--key-owner', `${users.bob.uid}:${users.bob.gid}`, '--payload-out', out, '--verbose']);
+    const r = replay(chassis.bundles.standin, [
+      '--replay',
+      good(),
+      '--key-owner',
+      `${users.bob.uid}:${users.bob.gid}`,
+      '--payload-out',
+      out,
+      '--verbose',
+    ]);
     expect(r.status).toBe(3);
     onlyRefusal(r.trace);
     expect(readFileSync(out).length).toBe(0);
@@ -128,11 +139,13 @@ describe('exit statuses and negation', () => {
     expect(r.trace.some((t) => t.message === 'replay: the key would be negated for 5 s')).toBe(true);
   });
 
-  it('the production bundle, no ticket and no gssproxy: 8, each source\'s cause in the error', () => {
+  it("the production bundle, no ticket and no gssproxy: 8, each source's cause in the error", () => {
     const socket = join(chassis.work, 'no-gssproxy.sock');
     const r = replay(chassis.bundles.production, ['--replay', good(), '--verbose', '--gssproxy-socket', socket]);
     expect(r.status).toBe(8);
-    expect(r.stderr).toContain(`<err> [replay] Unable to obtain service ticket for ${users.alice.name} (uid ${users.alice.uid}) to cifs/fs1.example.test: ccache: credential cache FILE:/nonexistent/krb5cc does not exist`);
+    expect(r.stderr).toContain(
+      `<err> [replay] Unable to obtain service ticket for ${users.alice.name} (uid ${users.alice.uid}) to cifs/fs1.example.test: ccache: credential cache FILE:/nonexistent/krb5cc does not exist`,
+    );
     expect(r.stderr).toContain(`gssproxy: GSSX_INIT_SEC_CONTEXT: no gssproxy socket at ${socket} (ENOENT)`);
   });
 
@@ -176,21 +189,24 @@ describe('syslog (docs/cifs-upcall-behaviour.md#logging)', () => {
     // listener records what syslog(3) sends.
     const out = join(chassis.work, 'syslog.txt');
     const listener = join(chassis.work, 'listener.py');
-    writeFileSync(listener, [
-      'import socket, sys',
-      's = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)',
-      's.bind(sys.argv[1])',
-      'open(sys.argv[2] + ".ready", "w").close()',
-      's.settimeout(15)',
-      'with open(sys.argv[2], "wb") as f:',
-      '    while True:',
-      '        try:',
-      '            d = s.recv(65536)',
-      '        except socket.timeout:',
-      '            break',
-      '        f.write(d + b"\\n"); f.flush()',
-      '        if b"Exit status" in d: break',
-    ].join('\n'));
+    writeFileSync(
+      listener,
+      [
+        'import socket, sys',
+        's = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)',
+        's.bind(sys.argv[1])',
+        'open(sys.argv[2] + ".ready", "w").close()',
+        's.settimeout(15)',
+        'with open(sys.argv[2], "wb") as f:',
+        '    while True:',
+        '        try:',
+        '            d = s.recv(65536)',
+        '        except socket.timeout:',
+        '            break',
+        '        f.write(d + b"\\n"); f.flush()',
+        '        if b"Exit status" in d: break',
+      ].join('\n'),
+    );
     const desc = good({ host: 'fail-fs1.example.test' });
     const script = [
       'mount -t tmpfs -o mode=0755 devtmp /dev',
@@ -204,10 +220,15 @@ describe('syslog (docs/cifs-upcall-behaviour.md#logging)', () => {
     const r = spawnSync('timeout', ['30', 'unshare', '--mount', '--propagation', 'private', '/bin/sh', '-c', script], { encoding: 'utf8' });
     expect(r.stdout).toContain('status=8');
     expect(existsSync(out)).toBe(true);
-    const lines = readFileSync(out, 'utf8').split('\n').filter((l) => l !== '');
+    const lines = readFileSync(out, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '');
     // <PRI>Mmm dd hh:mm:ss cifs.upcall: message ; PRI = LOG_DAEMON (24) + level
     const parsed = lines.map((l) => /^<(\d+)>\w{3} [ \d]\d \d\d:\d\d:\d\d cifs\.upcall: (.*)$/.exec(l));
-    expect(parsed.every((m) => m !== null), lines.join('\n')).toBe(true);
+    expect(
+      parsed.every((m) => m !== null),
+      lines.join('\n'),
+    ).toBe(true);
     const byLevel = (pri: number): string[] => parsed.filter((m) => Number(m![1]) === pri).map((m) => m![2] as string);
     // the first line names the helper and its version (the ident stays cifs.upcall for compatibility)
     expect(byLevel(31)[0]).toMatch(/^\[replay\] cifs-upcall(-standin)? \d+\.\d+\.\d+ \(node \d+\.\d+\.\d+\)$/);
@@ -216,7 +237,11 @@ describe('syslog (docs/cifs-upcall-behaviour.md#logging)', () => {
     expect(byLevel(31)).toContain(`[replay] pid=${chassis.caller.pid}`);
     expect(byLevel(31)[byLevel(31).length - 1]).toBe('[replay] Exit status 8');
     expect(byLevel(30)).toEqual(['[replay] upcall_target=app, switching namespaces to application thread']);
-    expect(byLevel(27)).toEqual([expect.stringMatching(/^\[replay\] Unable to obtain service ticket for \S+ \(uid \d+\) to cifs\/fail-fs1\.example\.test: stand-in told to fail/)]);
+    expect(byLevel(27)).toEqual([
+      expect.stringMatching(
+        /^\[replay\] Unable to obtain service ticket for \S+ \(uid \d+\) to cifs\/fail-fs1\.example\.test: stand-in told to fail/,
+      ),
+    ]);
     expect(parsed.every((m) => m![2]!.startsWith('[replay] '))).toBe(true);
   });
 });

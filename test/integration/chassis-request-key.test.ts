@@ -42,10 +42,14 @@ function keyLine(output: string, tag: string): { flags: string; expiry: string; 
 describe('request_key(2) → /sbin/request-key → cifs-upcall', () => {
   it('instantiates the key with the payload (read back with keyctl pipe), as uid 2100 after the drop', () => {
     const s = scenario(users.alice.uid, chassis.caller.pid);
-    const line = installRequestKeyLine(s.tag,
-      `create user ${s.glob} * /usr/bin/node ${chassis.bundles.standin} --key-type user --trace=${s.trace} --trace-format=json %k`);
+    const line = installRequestKeyLine(
+      s.tag,
+      `create user ${s.glob} * /usr/bin/node ${chassis.bundles.standin} --key-type user --trace=${s.trace} --trace-format=json %k`,
+    );
     try {
-      const r = inSessionKeyring(`id=$(keyctl request2 user '${s.description}' '' @s) || exit 9; keyctl pipe "$id" | od -An -tx1 -v | tr -d ' \\n'`);
+      const r = inSessionKeyring(
+        `id=$(keyctl request2 user '${s.description}' '' @s) || exit 9; keyctl pipe "$id" | od -An -tx1 -v | tr -d ' \\n'`,
+      );
       expect(r.stderr).not.toMatch(/request_key|error/i);
       expect(r.status).toBe(0);
       expect(r.stdout).toBe(PAYLOAD_7_4);
@@ -54,31 +58,37 @@ describe('request_key(2) → /sbin/request-key → cifs-upcall', () => {
     }
     const trace = readJsonTrace(s.trace);
     const key = trace[0]!.fields!['key'] as number;
-    expect(trace.map((t) => t.message)).toEqual(expect.arrayContaining([
-      `key ${key} instantiated`,
-      'exit status 0',
-    ]));
+    expect(trace.map((t) => t.message)).toEqual(expect.arrayContaining([`key ${key} instantiated`, 'exit status 0']));
     // request-key exec'd us: our parent is the kernel worker, our own start is the reference
-    expect(trace.find((t) => /started at tick/.test(t.message))!.message).toMatch(/own start \(pid \d+; request-key exec'd us, parent is kernel thread kworker/);
-    expect(trace.find((t) => t.area === 'env' && t.fields?.['result'])?.fields).toMatchObject({ result: 'found', value: 'FILE:/tmp/krb5cc_chassis_rk' });
+    expect(trace.find((t) => /started at tick/.test(t.message))!.message).toMatch(
+      /own start \(pid \d+; request-key exec'd us, parent is kernel thread kworker/,
+    );
+    expect(trace.find((t) => t.area === 'env' && t.fields?.['result'])?.fields).toMatchObject({
+      result: 'found',
+      value: 'FILE:/tmp/krb5cc_chassis_rk',
+    });
     expect(trace.find((t) => t.message.startsWith('privileges dropped'))?.fields).toMatchObject({ uid: users.alice.uid, groups: [] });
   });
 
   it('on failure: a negative key with our timeout — ENOKEY at once while it lasts, a new upcall after', () => {
     // the production bundle: no ticket and no gssproxy here, so every upcall fails (exit 8)
     const s = scenario(users.alice.uid, chassis.caller.pid);
-    const line = installRequestKeyLine(s.tag,
-      `create user ${s.glob} * /usr/bin/node ${chassis.bundles.production} --key-type user --negative-timeout 3 --trace=${s.trace} --trace-format=json %k`);
+    const line = installRequestKeyLine(
+      s.tag,
+      `create user ${s.glob} * /usr/bin/node ${chassis.bundles.production} --key-type user --negative-timeout 3 --trace=${s.trace} --trace-format=json %k`,
+    );
     let r;
     try {
-      r = inSessionKeyring([
-        `D='${s.description}'`,
-        `keyctl request2 user "$D" '' @s; echo first=$?`,
-        'echo @KEYS@; cat /proc/keys; echo @KEYS@',
-        `t=$(date +%s%N); keyctl request2 user "$D" '' @s; echo second=$? ms=$(( ($(date +%s%N) - t) / 1000000 ))`,
-        'sleep 3.5',
-        `keyctl request2 user "$D" '' @s; echo third=$?`,
-      ].join('\n'));
+      r = inSessionKeyring(
+        [
+          `D='${s.description}'`,
+          `keyctl request2 user "$D" '' @s; echo first=$?`,
+          'echo @KEYS@; cat /proc/keys; echo @KEYS@',
+          `t=$(date +%s%N); keyctl request2 user "$D" '' @s; echo second=$? ms=$(( ($(date +%s%N) - t) / 1000000 ))`,
+          'sleep 3.5',
+          `keyctl request2 user "$D" '' @s; echo third=$?`,
+        ].join('\n'),
+      );
     } finally {
       line.remove();
     }
@@ -107,8 +117,10 @@ describe('request_key(2) → /sbin/request-key → cifs-upcall', () => {
   reportProbeSkip('chassis-request-key.test.ts', forgedTitle, nonRoot);
   it.skipIf(!nonRoot.available)(probedTitle(forgedTitle, nonRoot), () => {
     const s = scenario(0, 1); // asks for root's credentials in init's namespaces
-    const line = installRequestKeyLine(s.tag,
-      `create user ${s.glob} * /usr/bin/node ${chassis.bundles.standin} --key-type user --trace=${s.trace} --trace-format=json %k`);
+    const line = installRequestKeyLine(
+      s.tag,
+      `create user ${s.glob} * /usr/bin/node ${chassis.bundles.standin} --key-type user --trace=${s.trace} --trace-format=json %k`,
+    );
     let r;
     try {
       r = inSessionKeyring(`keyctl request2 user '${s.description}' '' @s; echo rc=$?; echo @KEYS@; cat /proc/keys`, users.bob);

@@ -29,7 +29,10 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 function cli(args: string[], options: { uid?: number; gid?: number } = {}): SpawnSyncReturns<string> {
   return spawnSync(process.execPath, [bundle, ...args], {
-    encoding: 'utf8', timeout: 60_000, env: { HOME: '/', PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, ...options,
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { HOME: '/', PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+    ...options,
   });
 }
 
@@ -45,7 +48,9 @@ function appOf(user: RealmUser) {
 
 function writeConfig(name: string, extra: string): string {
   const path = join(scratch, name);
-  writeFileSync(path, `[global]\nstrategy = local-first\ngssproxy_socket = ${env.gssproxy.socket}\nkrb5_conf = ${env.krb5Conf}\n${extra}`, { mode: 0o644 });
+  writeFileSync(path, `[global]\nstrategy = local-first\ngssproxy_socket = ${env.gssproxy.socket}\nkrb5_conf = ${env.krb5Conf}\n${extra}`, {
+    mode: 0o644,
+  });
   return path;
 }
 
@@ -53,7 +58,9 @@ describe('command-line misfires', () => {
   it('a bad option value exits 1 with one message naming the option, before any key or replay', () => {
     const r = cli(['--strategy=foo', '--replay', 'ver=0x2;host=fs1.example.test;sec=krb5;uid=0x0;creduid=0x0;pid=0x1']);
     expect(r.status).toBe(1);
-    expect(r.stderr.split('\n')[0]).toBe('cifs-upcall: --strategy: expected one of compat, local-first, local-only, proxy-first, proxy-only, got "foo"');
+    expect(r.stderr.split('\n')[0]).toBe(
+      'cifs-upcall: --strategy: expected one of compat, local-first, local-only, proxy-first, proxy-only, got "foo"',
+    );
     // a key serial that does not exist is never touched: the option is refused first
     const k = cli(['--negative-timeout=-1', '999999']);
     expect(k.status).toBe(1);
@@ -90,7 +97,17 @@ describe('operations', () => {
     try {
       const config = writeConfig('json.conf', '');
       clearGssproxyCache(env);
-      const r = cli(['--replay', description(dave, app.pid!), '--config', config, '--trace', '--trace-format=json', '--verbose', '--payload-out', '/dev/null']);
+      const r = cli([
+        '--replay',
+        description(dave, app.pid!),
+        '--config',
+        config,
+        '--trace',
+        '--trace-format=json',
+        '--verbose',
+        '--payload-out',
+        '/dev/null',
+      ]);
       expect(r.status).toBe(8);
       const lines = r.stderr.trimEnd().split('\n');
       expect(lines.length).toBeGreaterThan(5);
@@ -111,7 +128,13 @@ describe('operations', () => {
   });
 
   it('--verbose with a text trace: the first syslog line names program and version', () => {
-    const r = cli(['--verbose', '--replay', 'ver=0x2;host=fs1.example.test;sec=krb5;uid=0x0;creduid=0x0;pid=0x0', '--payload-out', '/dev/null']);
+    const r = cli([
+      '--verbose',
+      '--replay',
+      'ver=0x2;host=fs1.example.test;sec=krb5;uid=0x0;creduid=0x0;pid=0x0',
+      '--payload-out',
+      '/dev/null',
+    ]);
     const first = r.stderr.split('\n').find((l) => l.startsWith('cifs.upcall: <'));
     expect(first).toBe(`cifs.upcall: <debug> [replay] cifs-upcall ${version} (node ${process.versions.node})`);
   });
@@ -162,7 +185,10 @@ describe('operations', () => {
       d.kill();
     }
     expect(readFileSync(`${traceFile}.1`, 'utf8')).toBe(old);
-    const records = readFileSync(traceFile, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const records = readFileSync(traceFile, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(records.length).toBeGreaterThan(5);
     for (const rec of records) {
       expect(rec['time']).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);

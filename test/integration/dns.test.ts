@@ -130,7 +130,11 @@ describe('lookupHost (getaddrinfo AF_UNSPEC + AI_CANONNAME)', () => {
   });
 
   it('an address literal is its own canonical name, no query', async () => {
-    expect(await lookupHost('192.0.2.99', opts())).toEqual({ canonicalName: '192.0.2.99', addresses: [{ address: '192.0.2.99', family: 4 }], source: 'literal' });
+    expect(await lookupHost('192.0.2.99', opts())).toEqual({
+      canonicalName: '192.0.2.99',
+      addresses: [{ address: '192.0.2.99', family: 4 }],
+      source: 'literal',
+    });
   });
 });
 
@@ -158,7 +162,9 @@ describe('reverseLookup (getnameinfo NI_NAMEREQD, cifs.upcall -t)', () => {
 
 describe('SRV, URI, TXT', () => {
   it('SRV and URI records as served', async () => {
-    expect(await resolveSrv('_kerberos._udp.KDCT.TEST.', opts())).toEqual([{ priority: 10, weight: 0, port: kdc.port, target: 'kdc1.dnst.test' }]);
+    expect(await resolveSrv('_kerberos._udp.KDCT.TEST.', opts())).toEqual([
+      { priority: 10, weight: 0, port: kdc.port, target: 'kdc1.dnst.test' },
+    ]);
     const uris = await resolveUri('_kerberos.KDCT.TEST.', opts());
     expect(uris.map((u) => [u.priority, u.weight, u.target])).toEqual(
       expect.arrayContaining([
@@ -199,7 +205,12 @@ describe('timeouts and AbortSignal', () => {
   it('a silent server: attempts × per-try timeout, then DnsTimeoutError', async () => {
     received = 0;
     const started = Date.now();
-    const err = await resolveSrv('_kerberos._udp.KDCT.TEST.', { ...opts(), servers: [{ address: '127.0.0.1', port: silentPort }], timeoutMs: 200, attempts: 2 }).catch((e: unknown) => e);
+    const err = await resolveSrv('_kerberos._udp.KDCT.TEST.', {
+      ...opts(),
+      servers: [{ address: '127.0.0.1', port: silentPort }],
+      timeoutMs: 200,
+      attempts: 2,
+    }).catch((e: unknown) => e);
     const ms = Date.now() - started;
     expect(err).toBeInstanceOf(DnsTimeoutError);
     expect(received).toBe(2);
@@ -209,7 +220,11 @@ describe('timeouts and AbortSignal', () => {
   });
 
   it('falls over to the next server', async () => {
-    const found = await resolveSrv('_kerberos._udp.KDCT.TEST.', { ...opts(), servers: [{ address: '127.0.0.1', port: silentPort }, dns.server], timeoutMs: 200 });
+    const found = await resolveSrv('_kerberos._udp.KDCT.TEST.', {
+      ...opts(),
+      servers: [{ address: '127.0.0.1', port: silentPort }, dns.server],
+      timeoutMs: 200,
+    });
     expect(found).toHaveLength(1);
   });
 
@@ -218,7 +233,14 @@ describe('timeouts and AbortSignal', () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(reason), 100);
     const started = Date.now();
-    await expect(lookupHost('fs1.corp.dnst.test', { ...opts(), servers: [{ address: '127.0.0.1', port: silentPort }], timeoutMs: 5000, signal: controller.signal })).rejects.toBe(reason);
+    await expect(
+      lookupHost('fs1.corp.dnst.test', {
+        ...opts(),
+        servers: [{ address: '127.0.0.1', port: silentPort }],
+        timeoutMs: 5000,
+        signal: controller.signal,
+      }),
+    ).rejects.toBe(reason);
     expect(Date.now() - started).toBeLessThan(1000);
   });
 });
@@ -267,13 +289,22 @@ describe('KDC discovery through DNS (docs/kerberos.md#locating-the-kdc)', () => 
   it('end to end: URI → host name through DNS → MIT KDC; pinned entries of the other transport wait (as MIT)', async () => {
     const trace = new MemoryTrace();
     // small request: UDP preferred, so the tcp URI (priority 10) is deferred behind the udp one
-    const small = await sendToKdc('KDCT.TEST', buildAsReq('KDCT.TEST', 'alice'), { config: config(''), classify: classifyKdcReply, dns: opts(), trace });
+    const small = await sendToKdc('KDCT.TEST', buildAsReq('KDCT.TEST', 'alice'), {
+      config: config(''),
+      classify: classifyKdcReply,
+      dns: opts(),
+      trace,
+    });
     expect(krbErrorCode(small.reply)).toBe(25);
     expect(small.transport).toBe('udp');
     expect(small.address).toBe('127.0.0.1');
     expect(trace.messages('kdc')).toContain('kdc1.dnst.test resolves to 127.0.0.1');
     // large request: TCP preferred, the primary tcp entry answers
-    const large = await sendToKdc('KDCT.TEST', buildAsReq('KDCT.TEST', 'alice', 2000), { config: config(''), classify: classifyKdcReply, dns: opts() });
+    const large = await sendToKdc('KDCT.TEST', buildAsReq('KDCT.TEST', 'alice', 2000), {
+      config: config(''),
+      classify: classifyKdcReply,
+      dns: opts(),
+    });
     expect(large.transport).toBe('tcp');
     expect(large.server).toMatchObject({ origin: 'uri', primary: true });
   });

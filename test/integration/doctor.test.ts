@@ -18,7 +18,12 @@ let scratch: string;
 let dist: string;
 let perUser: { daemon: Daemon; socket: string; conf: string } | undefined;
 
-interface Check { check: string; status: 'ok' | 'warn' | 'fail' | 'info'; message: string; fix?: string }
+interface Check {
+  check: string;
+  status: 'ok' | 'warn' | 'fail' | 'info';
+  message: string;
+  fix?: string;
+}
 
 function run(cmd: string, args: string[]): SpawnSyncReturns<string> {
   return spawnSync(cmd, args, { encoding: 'utf8', timeout: 60_000, env: { HOME: '/', PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
@@ -27,7 +32,11 @@ function run(cmd: string, args: string[]): SpawnSyncReturns<string> {
 function doctor(bin: string[], config: string): { status: number; checks: Check[]; stdout: string } {
   const [cmd, ...pre] = bin;
   const r = run(cmd!, [...pre, '--doctor', '--config', config, '--json']);
-  const checks = r.stdout.trimEnd().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Check);
+  const checks = r.stdout
+    .trimEnd()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Check);
   return { status: r.status ?? -1, checks, stdout: r.stdout + r.stderr };
 }
 
@@ -41,12 +50,14 @@ function writeConfig(name: string, text: string): string {
 
 /** Everything the doctor could conceivably touch, to prove it touched nothing. */
 function snapshot(paths: string[]): string {
-  return paths.map((p) => {
-    if (!existsSync(p)) return `${p}: absent`;
-    const st = statSync(p);
-    if (st.isDirectory()) return `${p}: ${readdirSync(p).sort().join(',')} ${st.mtimeMs}`;
-    return `${p}: ${st.size} ${st.mtimeMs} ${st.mode}`;
-  }).join('\n');
+  return paths
+    .map((p) => {
+      if (!existsSync(p)) return `${p}: absent`;
+      const st = statSync(p);
+      if (st.isDirectory()) return `${p}: ${readdirSync(p).sort().join(',')} ${st.mtimeMs}`;
+      return `${p}: ${st.size} ${st.mtimeMs} ${st.mode}`;
+    })
+    .join('\n');
 }
 
 beforeAll(async () => {
@@ -60,7 +71,9 @@ beforeAll(async () => {
   mkdirSync(dir, { mode: 0o755 });
   const socket = join(dir, 'per-user.sock');
   const conf = join(dir, 'gssproxy.conf');
-  writeFileSync(conf, `[gssproxy]
+  writeFileSync(
+    conf,
+    `[gssproxy]
   debug_level = 1
 [service/alice-client-keytab]
   mechs = krb5
@@ -68,15 +81,31 @@ beforeAll(async () => {
   cred_store = client_keytab:${dir}/%U.keytab
   cred_usage = initiate
   euid = ${env.users.alice!.uid}
-`, { mode: 0o600 });
+`,
+    { mode: 0o600 },
+  );
   const log = join(dir, 'gssproxy.out');
-  const daemon = startDaemon('gssproxy-per-user', '/usr/bin/unshare', [
-    '--mount', '--propagation', 'private', '/bin/sh', '-c',
-    'mount -t tmpfs -o mode=755,size=1m cu-gssproxy-doctor-run /run && exec /usr/sbin/gssproxy -i -d -c "$0" -s "$1"',
-    conf, join(dir, 'default.sock'),
-  ], { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C', KRB5_CONFIG: env.krb5Conf }, log, marker: conf, cwd: dir });
+  const daemon = startDaemon(
+    'gssproxy-per-user',
+    '/usr/bin/unshare',
+    [
+      '--mount',
+      '--propagation',
+      'private',
+      '/bin/sh',
+      '-c',
+      'mount -t tmpfs -o mode=755,size=1m cu-gssproxy-doctor-run /run && exec /usr/sbin/gssproxy -i -d -c "$0" -s "$1"',
+      conf,
+      join(dir, 'default.sock'),
+    ],
+    { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C', KRB5_CONFIG: env.krb5Conf }, log, marker: conf, cwd: dir },
+  );
   perUser = { daemon, socket, conf };
-  await waitFor('per-user gssproxy', () => existsSync(socket) && existsSync(log) && readFileSync(log, 'utf8').includes('Initialization complete'), { daemon });
+  await waitFor(
+    'per-user gssproxy',
+    () => existsSync(socket) && existsSync(log) && readFileSync(log, 'utf8').includes('Initialization complete'),
+    { daemon },
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -87,15 +116,29 @@ afterAll(async () => {
 describe('cifs-upcall --doctor', () => {
   it('on a host with the realm: every check in order, per-user services on another socket warned about, nothing changed; exit 1 while cifs.upcall serves the kernel, 0 once ours does', () => {
     const bundle = join(dist, 'cifs-upcall.mjs');
-    const config = writeConfig('impersonating.conf', `[global]
+    const config = writeConfig(
+      'impersonating.conf',
+      `[global]
 strategy = local-first
 gssproxy_socket = ${env.gssproxy.socket}
 krb5_conf = ${env.krb5Conf}
 keytab = FILE:${env.keytabs.machine}
-`);
-    const touched = ['/etc/request-key.d', '/etc/request-key.conf', '/etc/cifs-upcall.conf', '/usr/sbin/cifs-upcall', '/etc/gssproxy',
-      config, env.krb5Conf, env.keytabs.machine, env.gssproxy.socket, perUser!.conf];
-    for (const p of ['/usr/sbin/cifs-upcall', '/etc/request-key.d/cifs-upcall.conf']) expect(existsSync(p), `${p} exists before the test`).toBe(false);
+`,
+    );
+    const touched = [
+      '/etc/request-key.d',
+      '/etc/request-key.conf',
+      '/etc/cifs-upcall.conf',
+      '/usr/sbin/cifs-upcall',
+      '/etc/gssproxy',
+      config,
+      env.krb5Conf,
+      env.keytabs.machine,
+      env.gssproxy.socket,
+      perUser!.conf,
+    ];
+    for (const p of ['/usr/sbin/cifs-upcall', '/etc/request-key.d/cifs-upcall.conf'])
+      expect(existsSync(p), `${p} exists before the test`).toBe(false);
     const before = snapshot(touched);
 
     // before installing: the bundle from the build directory, and request-key still picks cifs-utils' line (if installed)
@@ -105,7 +148,9 @@ keytab = FILE:${env.keytabs.machine}
     const rk = find(pre.checks, 'request-key')[0]!;
     expect(rk.status).toBe('fail');
     if (existsSync('/etc/request-key.d/cifs.spnego.conf')) {
-      expect(rk.message).toMatch(/^the kernel runs cifs.upcall, not cifs-upcall: \/etc\/request-key.d\/cifs.spnego.conf:\d+ \("\*" skips \d+ characters/);
+      expect(rk.message).toMatch(
+        /^the kernel runs cifs.upcall, not cifs-upcall: \/etc\/request-key.d\/cifs.spnego.conf:\d+ \("\*" skips \d+ characters/,
+      );
     }
     expect(rk.fix).toBeDefined();
     expect(find(pre.checks, 'helper')[0]).toMatchObject({ status: 'fail', message: '/usr/sbin/cifs-upcall does not exist' });
@@ -124,8 +169,11 @@ keytab = FILE:${env.keytabs.machine}
       expect(line('configuration')).toMatchObject({ status: 'ok' });
       const rkOurs = line('request-key');
       expect(rkOurs.status).toBe('ok');
-      expect(rkOurs.message).toMatch(/^the kernel runs \/usr\/sbin\/cifs-upcall for cifs.spnego: \/etc\/request-key.d\/cifs-upcall.conf:1 \("ver=0x2;\*" skips \d+ characters of the description\) wins/);
-      if (existsSync('/etc/request-key.d/cifs.spnego.conf')) expect(rkOurs.message).toMatch(/skips fewer characters than \/etc\/request-key.d\/cifs.spnego.conf/);
+      expect(rkOurs.message).toMatch(
+        /^the kernel runs \/usr\/sbin\/cifs-upcall for cifs.spnego: \/etc\/request-key.d\/cifs-upcall.conf:1 \("ver=0x2;\*" skips \d+ characters of the description\) wins/,
+      );
+      if (existsSync('/etc/request-key.d/cifs.spnego.conf'))
+        expect(rkOurs.message).toMatch(/skips fewer characters than \/etc\/request-key.d\/cifs.spnego.conf/);
       expect(line('helper').message).toMatch(/this doctor is that program, so it starts/);
       expect(line('addon')).toMatchObject({ status: 'ok' });
       expect(line('addon').message).toContain('/usr/lib/cifs-upcall/cifs_upcall_native.node loads too');
@@ -137,13 +185,19 @@ keytab = FILE:${env.keytabs.machine}
       expect(line('keytab').message).toMatch(/CLIENT\$@EXAMPLE.TEST \(aes/);
       const gp = find(after.checks, 'gssproxy');
       const ours = gp.find((c) => c.status === 'ok')!;
-      expect(ours.message).toMatch(/\[service\/cifs-client\] \(.*gssproxy.conf\): impersonate yes, trusted yes, allow_any_uid yes, euid 0, keytab .*client.keytab/);
+      expect(ours.message).toMatch(
+        /\[service\/cifs-client\] \(.*gssproxy.conf\): impersonate yes, trusted yes, allow_any_uid yes, euid 0, keytab .*client.keytab/,
+      );
       expect(ours.message).toMatch(/impersonation is on/);
       const warned = gp.find((c) => c.status === 'warn')!;
-      expect(warned.message).toContain(`per-user service [service/alice-client-keytab] (${perUser!.conf}, euid ${env.users.alice!.uid}) listens on ${perUser!.socket}`);
+      expect(warned.message).toContain(
+        `per-user service [service/alice-client-keytab] (${perUser!.conf}, euid ${env.users.alice!.uid}) listens on ${perUser!.socket}`,
+      );
       expect(warned.fix).toContain(`socket = ${env.gssproxy.socket}`);
       expect(line('gssproxy keytab')).toMatchObject({ status: 'ok' });
-      expect(line('gssproxy keytab').message).toMatch(/^\[service\/cifs-client\] impersonates with .*client.keytab: host\/client.example.test@EXAMPLE.TEST \(aes/);
+      expect(line('gssproxy keytab').message).toMatch(
+        /^\[service\/cifs-client\] impersonates with .*client.keytab: host\/client.example.test@EXAMPLE.TEST \(aes/,
+      );
       expect(line('forwardable')).toMatchObject({ status: 'ok' });
       expect(['ok', 'warn']).toContain(line('cifs.ko').status);
       expect(after.status, after.stdout).toBe(0);
@@ -151,10 +205,18 @@ keytab = FILE:${env.keytabs.machine}
       const healthy = run('/usr/sbin/cifs-upcall', ['--doctor', '--config', config]);
       process.stderr.write(`[doctor] a healthy test host (--config ${config}):\n${healthy.stdout}`);
       expect(healthy.status).toBe(0);
-      expect(healthy.stdout.trimEnd().split('\n').filter((l) => /^(ok|OK|WARN|FAIL|INFO)/i.test(l)).length).toBe(after.checks.length);
+      expect(
+        healthy.stdout
+          .trimEnd()
+          .split('\n')
+          .filter((l) => /^(ok|OK|WARN|FAIL|INFO)/i.test(l)).length,
+      ).toBe(after.checks.length);
 
       // a strategy that needs gssproxy, on a socket nothing listens on: FAIL with the opt-in step as fix
-      const noSocket = writeConfig('no-socket.conf', `[global]\nstrategy = proxy-first\ngssproxy_socket = ${join(scratch, 'absent.sock')}\nkrb5_conf = ${env.krb5Conf}\n`);
+      const noSocket = writeConfig(
+        'no-socket.conf',
+        `[global]\nstrategy = proxy-first\ngssproxy_socket = ${join(scratch, 'absent.sock')}\nkrb5_conf = ${env.krb5Conf}\n`,
+      );
       const ns = doctor(['/usr/sbin/cifs-upcall'], noSocket);
       const gpFail = find(ns.checks, 'gssproxy').find((c) => c.status === 'fail')!;
       expect(gpFail.message).toContain('it does not exist');
@@ -165,9 +227,14 @@ keytab = FILE:${env.keytabs.machine}
       expect(missing.status).toBe(1);
 
       // the installed default (compat, our socket absent): impersonation off is fine
-      const safe = writeConfig('safe.conf', `[global]\nstrategy = compat\ngssproxy_socket = ${join(scratch, 'absent.sock')}\nkrb5_conf = ${env.krb5Conf}\nkeytab = FILE:${env.keytabs.machine}\n`);
+      const safe = writeConfig(
+        'safe.conf',
+        `[global]\nstrategy = compat\ngssproxy_socket = ${join(scratch, 'absent.sock')}\nkrb5_conf = ${env.krb5Conf}\nkeytab = FILE:${env.keytabs.machine}\n`,
+      );
       const sd = doctor(['/usr/sbin/cifs-upcall'], safe);
-      expect(find(sd.checks, 'gssproxy').find((c) => c.message.includes('impersonation is off (the installed default)'))?.status).toBe('ok');
+      expect(find(sd.checks, 'gssproxy').find((c) => c.message.includes('impersonation is off (the installed default)'))?.status).toBe(
+        'ok',
+      );
       expect(find(sd.checks, 'forwardable')).toEqual([]);
 
       // a broken configuration names its line
@@ -179,7 +246,7 @@ keytab = FILE:${env.keytabs.machine}
 
       // text output: one line per check, the fix on the same line
       const text = run('/usr/sbin/cifs-upcall', ['--doctor', '--config', broken]);
-      expect(text.stdout).toMatch(/^FAIL  configuration .*:2: strategy: .*; fix: /m);
+      expect(text.stdout).toMatch(/^FAIL {2}configuration .*:2: strategy: .*; fix: /m);
       expect(text.stdout).toMatch(/^cifs-upcall --doctor: \d+ checks? failed; nothing was changed$/m);
       // five doctor runs later, nothing it could touch has changed
       expect(snapshot(touched)).toBe(installed);

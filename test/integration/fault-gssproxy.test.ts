@@ -11,13 +11,27 @@ import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
-  makeDeadSocket, record, socketDir, startClosingGssproxy, startFakeGssproxy, startGarbageGssproxy, startHungGssproxy,
+  makeDeadSocket,
+  record,
+  socketDir,
+  startClosingGssproxy,
+  startFakeGssproxy,
+  startGarbageGssproxy,
+  startHungGssproxy,
   type FakeGssproxy,
 } from '../harness/gssproxy/gssproxy-fakes.ts';
 import { startSyslogCapture, type SyslogCapture } from '../harness/faults/fault-syslog.ts';
 import {
-  buildProduction, expectFaultRefused, expectKeyInstantiated, faultUpcall, matrixRow, printMatrix, probeRootRequestKey,
-  type MatrixRow, type ProductionBundle, type UpcallOutcome,
+  buildProduction,
+  expectFaultRefused,
+  expectKeyInstantiated,
+  faultUpcall,
+  matrixRow,
+  printMatrix,
+  probeRootRequestKey,
+  type MatrixRow,
+  type ProductionBundle,
+  type UpcallOutcome,
 } from '../harness/faults/fault-upcall.ts';
 import { clearGssproxyCache } from '../harness/realm/realm.ts';
 import { startPlainCaller, type CallerProcess } from '../harness/standin/harness.ts';
@@ -37,7 +51,8 @@ const BUDGET_S = 3;
 /** cifs-upcall.conf negative_timeout */
 const NEGATIVE_S = 4;
 const requestKey = probeRootRequestKey();
-if (!requestKey.available) process.stderr.write(`[probe] fault-gssproxy rows run --replay (key state from the trace): ${requestKey.finding}\n`);
+if (!requestKey.available)
+  process.stderr.write(`[probe] fault-gssproxy rows run --replay (key state from the trace): ${requestKey.finding}\n`);
 
 beforeAll(async () => {
   bundle = await buildProduction('gssproxy');
@@ -69,7 +84,11 @@ function args(socket: string): string[] {
 
 async function upcallWith(socket: string): Promise<UpcallOutcome> {
   return faultUpcall({
-    requestKey, bundle: bundle.path, work, syslog, args: args(socket),
+    requestKey,
+    bundle: bundle.path,
+    work,
+    syslog,
+    args: args(socket),
     fields: { host: env.hosts.fs1, uid: alice().uid, pid: caller.pid },
   });
 }
@@ -80,7 +99,7 @@ function expectFailure(fault: string, o: UpcallOutcome, boundMs: number, cause: 
 }
 
 describe('positive control', () => {
-  it('the realm\'s gssproxy (impersonation) answers the same command line: exit 0, a key with a payload', async () => {
+  it("the realm's gssproxy (impersonation) answers the same command line: exit 0, a key with a payload", async () => {
     const o = await upcallWith(env.gssproxy.socket);
     expectKeyInstantiated(o);
     expect(o.errors).toEqual([]);
@@ -124,7 +143,9 @@ describe('gssproxy faults', () => {
   });
 
   it('garbage: a well-framed record whose body is not an RPC reply', async () => {
-    const f = await startFakeGssproxy(join(sockets.dir, 'notrpc.sock'), (_call, conn) => conn.write(record(Buffer.from('this is not XDR at all, just text'))));
+    const f = await startFakeGssproxy(join(sockets.dir, 'notrpc.sock'), (_call, conn) =>
+      conn.write(record(Buffer.from('this is not XDR at all, just text'))),
+    );
     fakes.push(f);
     const o = await upcallWith(f.path);
     expectFailure('gssproxy answers a non-RPC record', o, 2500, /RPC|reply|malformed/i);
@@ -170,6 +191,11 @@ describe('gssproxy faults, continued', () => {
     const f = await startFakeGssproxy(join(sockets.dir, 'garbage-ff.sock'), (_call, conn) => conn.write(record(Buffer.alloc(40, 0xff))));
     fakes.push(f);
     const o = await upcallWith(f.path);
-    expectFailure('gssproxy answers a record of 0xff bytes', o, 2500, /garbage-ff\.sock: GSSX_INIT_SEC_CONTEXT: expected an RPC REPLY \(1\), got message type 4294967295/);
+    expectFailure(
+      'gssproxy answers a record of 0xff bytes',
+      o,
+      2500,
+      /garbage-ff\.sock: GSSX_INIT_SEC_CONTEXT: expected an RPC REPLY \(1\), got message type 4294967295/,
+    );
   });
 });

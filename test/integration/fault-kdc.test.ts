@@ -14,8 +14,16 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startFakeKdc, type FakeKdc, type FakeKdcMode } from '../harness/faults/fault-kdc.ts';
 import { startSyslogCapture, type SyslogCapture } from '../harness/faults/fault-syslog.ts';
 import {
-  buildProduction, expectFaultRefused, expectKeyInstantiated, faultUpcall, matrixRow, printMatrix, probeRootRequestKey,
-  type MatrixRow, type ProductionBundle, type UpcallOutcome,
+  buildProduction,
+  expectFaultRefused,
+  expectKeyInstantiated,
+  faultUpcall,
+  matrixRow,
+  printMatrix,
+  probeRootRequestKey,
+  type MatrixRow,
+  type ProductionBundle,
+  type UpcallOutcome,
 } from '../harness/faults/fault-upcall.ts';
 import { findFreePort } from '../harness/common/processes.ts';
 import { kinit } from '../harness/realm/realm.ts';
@@ -83,7 +91,10 @@ async function aliceCaller(edit?: (bytes: Buffer) => void): Promise<CallerProces
 async function upcallVia(krb5Conf: string, edit?: (bytes: Buffer) => void): Promise<UpcallOutcome> {
   const c = await aliceCaller(edit);
   return faultUpcall({
-    requestKey, bundle: bundle.path, work, syslog,
+    requestKey,
+    bundle: bundle.path,
+    work,
+    syslog,
     args: ['--config', config, '--strategy', 'local-only', '-k', krb5Conf],
     fields: { host: env.hosts.fs1, uid: alice().uid, pid: c.pid },
   });

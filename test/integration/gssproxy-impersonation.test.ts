@@ -43,8 +43,11 @@ function asRoot(options: { naming?: 'euid' | 'uid-name' | 'auto'; contextExport?
 
 function requestFor(u: RealmUser, host = env.hosts.fs1) {
   return {
-    host, isMountSession: false, identity: { uid: u.uid, gid: u.gid, username: u.name },
-    signal: AbortSignal.timeout(20_000), trace: new MemoryTrace(),
+    host,
+    isMountSession: false,
+    identity: { uid: u.uid, gid: u.gid, username: u.name },
+    signal: AbortSignal.timeout(20_000),
+    trace: new MemoryTrace(),
   };
 }
 
@@ -71,7 +74,12 @@ async function expectAccepted(token: Buffer, key: Buffer, principal: string): Pr
 /** What the KDC did in a log excerpt: AS and TGS exchanges, S4U steps. */
 function kdcSummary(log: string): { as: number; tgs: number; s4u2self: number; s4u2proxy: number; text: string } {
   const count = (re: RegExp): number => (log.match(re) ?? []).length;
-  const r = { as: count(/AS_REQ/g), tgs: count(/TGS_REQ/g), s4u2self: count(/PROTOCOL-TRANSITION/g), s4u2proxy: count(/CONSTRAINED-DELEGATION/g) };
+  const r = {
+    as: count(/AS_REQ/g),
+    tgs: count(/TGS_REQ/g),
+    s4u2self: count(/PROTOCOL-TRANSITION/g),
+    s4u2proxy: count(/CONSTRAINED-DELEGATION/g),
+  };
   return { ...r, text: `${r.as} AS, ${r.tgs} TGS (${r.s4u2self} S4U2Self, ${r.s4u2proxy} S4U2Proxy)` };
 }
 
@@ -81,13 +89,17 @@ afterAll(() => {
 });
 
 describe('impersonation of a user with no ticket', () => {
-  it('euid naming: alice\'s own process (uid 2001) gets a token accepted as alice@EXAMPLE.TEST, keys equal, S4U in the KDC log', async () => {
+  it("euid naming: alice's own process (uid 2001) gets a token accepted as alice@EXAMPLE.TEST, keys equal, S4U in the KDC log", async () => {
     const alice = user('alice');
     clearGssproxyCache(env);
     assertNoTicket(alice);
     const mark = logMark(env.kdc.log);
     const { result, wallMs } = await runGssproxyClientAs(bundle, alice, {
-      socketPath: env.gssproxy.socket, host: env.hosts.fs1, uid: alice.uid, gid: alice.gid, username: alice.name,
+      socketPath: env.gssproxy.socket,
+      host: env.hosts.fs1,
+      uid: alice.uid,
+      gid: alice.gid,
+      username: alice.name,
     });
     if (!result.ok) throw new Error(`${result.kind}: ${result.message}\n${result.trace.join('\n')}`);
     expect(result.euid).toBe(alice.uid);
@@ -107,13 +119,19 @@ describe('impersonation of a user with no ticket', () => {
     // the KDC still sees
     const mark2 = logMark(env.kdc.log);
     const again = await runGssproxyClientAs(bundle, alice, {
-      socketPath: env.gssproxy.socket, host: env.hosts.fs1, uid: alice.uid, gid: alice.gid, username: alice.name,
+      socketPath: env.gssproxy.socket,
+      host: env.hosts.fs1,
+      uid: alice.uid,
+      gid: alice.gid,
+      username: alice.name,
     });
     if (!again.result.ok) throw new Error(again.result.message);
     await expectAccepted(Buffer.from(again.result.token, 'hex'), Buffer.from(again.result.key, 'hex'), 'alice@EXAMPLE.TEST');
     const kdc2 = kdcSummary(logSince(env.kdc.log, mark2));
     expect(kdc2.as).toBe(0);
-    timings.push(`euid, warm: ${again.result.ms.toFixed(1)} ms in the source, ${again.wallMs.toFixed(0)} ms child process wall; KDC saw ${kdc2.text}`);
+    timings.push(
+      `euid, warm: ${again.result.ms.toFixed(1)} ms in the source, ${again.wallMs.toFixed(0)} ms child process wall; KDC saw ${kdc2.text}`,
+    );
   });
 
   it('uid-name naming: root names uid 2001 as GSS_C_NT_STRING_UID_NAME → alice@EXAMPLE.TEST, keys equal, S4U in the KDC log', async () => {
@@ -132,7 +150,9 @@ describe('impersonation of a user with no ticket', () => {
     const kdc = logSince(env.kdc.log, mark);
     expect(kdc).toContain('PROTOCOL-TRANSITION s4u-client=alice@EXAMPLE.TEST');
     expect(kdc).toContain('CONSTRAINED-DELEGATION s4u-client=alice@EXAMPLE.TEST');
-    expect(req.trace.messages('gssproxy').join('\n')).toMatch(/GSSX_ACQUIRE_CRED .*\n.*credential for uid 2001: alice@EXAMPLE.TEST[\s\S]*GSSX_INIT_SEC_CONTEXT/);
+    expect(req.trace.messages('gssproxy').join('\n')).toMatch(
+      /GSSX_ACQUIRE_CRED .*\n.*credential for uid 2001: alice@EXAMPLE.TEST[\s\S]*GSSX_INIT_SEC_CONTEXT/,
+    );
     timings.push(`uid-name, cold: ${t.gssproxy.ms.toFixed(1)} ms (2 RPCs)`);
 
     const cached: number[] = [];
@@ -189,8 +209,10 @@ describe('latency (measured and printed, not asserted: the machine is shared)', 
       for (let j = 0; j < 2; j++) warm.push((await asRoot({ naming: 'uid-name' }).acquire(requestFor(grace))).gssproxy.ms);
     }
     timings.push(`GET_CALL_CONTEXT round trip on an open connection: median ${median(rtt).toFixed(2)} ms (20 calls)`);
-    timings.push(`uid-name token (ACQUIRE_CRED + INIT_SEC_CONTEXT, connect included): cold median ${median(cold).toFixed(1)} ms (5, cache cleared: AS + S4U2Self + S4U2Proxy), ` +
-      `warm median ${median(warm).toFixed(1)} ms (10: S4U2Self + S4U2Proxy)`);
+    timings.push(
+      `uid-name token (ACQUIRE_CRED + INIT_SEC_CONTEXT, connect included): cold median ${median(cold).toFixed(1)} ms (5, cache cleared: AS + S4U2Self + S4U2Proxy), ` +
+        `warm median ${median(warm).toFixed(1)} ms (10: S4U2Self + S4U2Proxy)`,
+    );
     expect(cold.length + warm.length).toBe(15);
   });
 });
@@ -200,10 +222,16 @@ describe('session key: MIT export (fast path and full walk) and linux_lucid_v1, 
     const bob = user('bob');
     const client = new GssproxyClient({ socketPath: env.gssproxy.socket, timeoutMs: 10_000 });
     try {
-      const acq = await client.acquireCred({ desiredName: stringUidName(bob.uid), desiredMechs: [Oid.KRB5], credUsage: CredUsage.INITIATE });
+      const acq = await client.acquireCred({
+        desiredName: stringUidName(bob.uid),
+        desiredMechs: [Oid.KRB5],
+        credUsage: CredUsage.INITIATE,
+      });
       expect(acq.status.majorStatus).toBe(0);
       const res = await client.initSecContext({
-        credHandle: acq.outputCredHandle, targetName: hostbasedServiceName('cifs', env.hosts.fs1), mechType: Oid.KRB5,
+        credHandle: acq.outputCredHandle,
+        targetName: hostbasedServiceName('cifs', env.hosts.fs1),
+        mechType: Oid.KRB5,
       });
       expect(res.status.majorStatus).toBe(0);
       const blob = res.contextHandle!.exportedContextToken;
@@ -228,10 +256,16 @@ describe('session key: MIT export (fast path and full walk) and linux_lucid_v1, 
     const bob = user('bob');
     const client = new GssproxyClient({ socketPath: env.gssproxy.socket, timeoutMs: 10_000 });
     try {
-      const acq = await client.acquireCred({ desiredName: stringUidName(bob.uid), desiredMechs: [Oid.KRB5], credUsage: CredUsage.INITIATE });
+      const acq = await client.acquireCred({
+        desiredName: stringUidName(bob.uid),
+        desiredMechs: [Oid.KRB5],
+        credUsage: CredUsage.INITIATE,
+      });
       const res = await client.initSecContext({
         callCtx: { options: [{ option: OptionName.EXPORTED_CONTEXT_TYPE, value: OptionValue.LINUX_LUCID_V1 }] },
-        credHandle: acq.outputCredHandle, targetName: hostbasedServiceName('cifs', env.hosts.fs1), mechType: Oid.KRB5,
+        credHandle: acq.outputCredHandle,
+        targetName: hostbasedServiceName('cifs', env.hosts.fs1),
+        mechType: Oid.KRB5,
       });
       expect(res.status.majorStatus).toBe(0);
       const blob = res.contextHandle!.exportedContextToken;

@@ -22,7 +22,10 @@ function rawExchange(bytes: Buffer): Promise<Buffer | 'closed'> {
   return new Promise((resolve, reject) => {
     const s = connect({ path: env.gssproxy.socket });
     const a = new RecordAssembler();
-    const timer = setTimeout(() => { s.destroy(); reject(new Error('no answer within 5 s')); }, 5000);
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error('no answer within 5 s'));
+    }, 5000);
     s.on('data', (d: Buffer) => {
       const r = a.push(d);
       if (r.length) {
@@ -31,7 +34,10 @@ function rawExchange(bytes: Buffer): Promise<Buffer | 'closed'> {
         resolve(r[0]!);
       }
     });
-    s.on('close', () => { clearTimeout(timer); resolve('closed'); });
+    s.on('close', () => {
+      clearTimeout(timer);
+      resolve('closed');
+    });
     s.on('error', () => undefined);
     s.write(bytes);
   });
@@ -39,8 +45,17 @@ function rawExchange(bytes: Buffer): Promise<Buffer | 'closed'> {
 
 function rawCall(header: { rpcvers?: number; prog?: number; vers?: number; proc: number; flavor?: number }, lastFragment = true): Buffer {
   const w = new XdrWriter();
-  w.u32(0).u32(0x1234).u32(0).u32(header.rpcvers ?? 2).u32(header.prog ?? GSSPROXY_PROGRAM).u32(header.vers ?? 1).u32(header.proc);
-  w.u32(header.flavor ?? 0).opaque(Buffer.alloc(0)).u32(0).opaque(Buffer.alloc(0));
+  w.u32(0)
+    .u32(0x1234)
+    .u32(0)
+    .u32(header.rpcvers ?? 2)
+    .u32(header.prog ?? GSSPROXY_PROGRAM)
+    .u32(header.vers ?? 1)
+    .u32(header.proc);
+  w.u32(header.flavor ?? 0)
+    .opaque(Buffer.alloc(0))
+    .u32(0)
+    .opaque(Buffer.alloc(0));
   w.u32(0).u32(0).u32(0).u32(0); // an empty call context + empty options
   const b = Buffer.from(w.finish());
   b.writeUInt32BE(((lastFragment ? 0x8000_0000 : 0) | (b.length - 4)) >>> 0, 0);
@@ -85,7 +100,11 @@ describe('procedures', () => {
   });
 
   it('ACQUIRE_CRED as root for a uid, then RELEASE_HANDLE of it: GSS_S_UNAVAILABLE (nothing to release)', async () => {
-    const acq = await client.acquireCred({ desiredName: stringUidName(env.users.bob!.uid), desiredMechs: [Oid.KRB5], credUsage: CredUsage.INITIATE });
+    const acq = await client.acquireCred({
+      desiredName: stringUidName(env.users.bob!.uid),
+      desiredMechs: [Oid.KRB5],
+      credUsage: CredUsage.INITIATE,
+    });
     expect(acq.status.majorStatus).toBe(0);
     const cred = acq.outputCredHandle!;
     expect(cred.needsRelease).toBe(false);
@@ -106,7 +125,10 @@ describe('procedures', () => {
 describe('the RPC layer of the real daemon', () => {
   it('NULLPROC and procedure 16 → PROC_UNAVAIL (there is no NULL ping)', async () => {
     for (const proc of [0, 16]) {
-      const e = await client.transport.call(proc, Buffer.alloc(12)).then(() => null, (x: unknown) => x);
+      const e = await client.transport.call(proc, Buffer.alloc(12)).then(
+        () => null,
+        (x: unknown) => x,
+      );
       expect(e).toBeInstanceOf(GssproxyRpcError);
       expect((e as Error).message).toMatch(/PROC_UNAVAIL/);
     }
@@ -116,12 +138,18 @@ describe('the RPC layer of the real daemon', () => {
     const p = await rawExchange(rawCall({ prog: 100003, proc: 2 }));
     expect(p !== 'closed' && decodeReply(p)).toMatchObject({ ok: false, refusal: { kind: 'accepted', acceptStat: 1 } });
     const v = await rawExchange(rawCall({ vers: 2, proc: 2 }));
-    expect(v !== 'closed' && decodeReply(v)).toMatchObject({ ok: false, refusal: { kind: 'accepted', acceptStat: 2, mismatch: { low: 1, high: 1 } } });
+    expect(v !== 'closed' && decodeReply(v)).toMatchObject({
+      ok: false,
+      refusal: { kind: 'accepted', acceptStat: 2, mismatch: { low: 1, high: 1 } },
+    });
   });
 
   it('rpcvers 3 → MSG_DENIED RPC_MISMATCH 2..2; AUTH_SYS → MSG_DENIED AUTH_ERROR', async () => {
     const r = await rawExchange(rawCall({ rpcvers: 3, proc: 2 }));
-    expect(r !== 'closed' && decodeReply(r)).toMatchObject({ ok: false, refusal: { kind: 'denied', rejectStat: 0, mismatch: { low: 2, high: 2 } } });
+    expect(r !== 'closed' && decodeReply(r)).toMatchObject({
+      ok: false,
+      refusal: { kind: 'denied', rejectStat: 0, mismatch: { low: 2, high: 2 } },
+    });
     const a = await rawExchange(rawCall({ flavor: 1, proc: 2 }));
     expect(a !== 'closed' && decodeReply(a)).toMatchObject({ ok: false, refusal: { kind: 'denied', rejectStat: 1 } });
   });
@@ -131,7 +159,10 @@ describe('the RPC layer of the real daemon', () => {
   });
 
   it('undecodable arguments → GARBAGE_ARGS', async () => {
-    const e = await client.transport.call(3, Buffer.from('ffffffff', 'hex')).then(() => null, (x: unknown) => x);
+    const e = await client.transport.call(3, Buffer.from('ffffffff', 'hex')).then(
+      () => null,
+      (x: unknown) => x,
+    );
     expect((e as Error).message).toMatch(/GARBAGE_ARGS/);
   });
 });

@@ -35,7 +35,13 @@ function recipes(): Map<string, string> {
     while (lines[i] !== '.nf') i++;
     const start = i + 1;
     while (lines[i + 1] !== '.fi') i++;
-    out.set(m[1]!, lines.slice(start, i + 1).join('\n').replace(/\\-/g, '-') + '\n');
+    out.set(
+      m[1]!,
+      lines
+        .slice(start, i + 1)
+        .join('\n')
+        .replace(/\\-/g, '-') + '\n',
+    );
   }
   return out;
 }
@@ -61,12 +67,17 @@ beforeAll(async () => {
   // alice's client keytab, made from her password (kvno 1, the realm's normal salt)
   const alice = env.users.alice!;
   const keytab = join(clients, `${alice.uid}.keytab`);
-  const kt = run('/usr/bin/ktutil', [], `addent -password -p alice@${env.realm} -k 1 -e aes256-cts-hmac-sha1-96\n${alice.password}\nwkt ${keytab}\nquit\n`);
+  const kt = run(
+    '/usr/bin/ktutil',
+    [],
+    `addent -password -p alice@${env.realm} -k 1 -e aes256-cts-hmac-sha1-96\n${alice.password}\nwkt ${keytab}\nquit\n`,
+  );
   if (!existsSync(keytab)) throw new Error(`ktutil: ${kt.stdout}${kt.stderr}`);
   chmodSync(keytab, 0o600);
 
   const r = recipes();
-  const text = [r.get('per-user client keytab'), r.get('krb5_principal with impersonation'), r.get('impersonate every user')].join('\n')
+  const text = [r.get('per-user client keytab'), r.get('krb5_principal with impersonation'), r.get('impersonate every user')]
+    .join('\n')
     .replaceAll('/var/lib/gssproxy/cifs-upcall.sock', socket)
     .replaceAll('/var/lib/gssproxy/clients/', `${clients}/`)
     .replaceAll('/etc/krb5.keytab', env.keytabs.client)
@@ -76,12 +87,31 @@ beforeAll(async () => {
   const conf = join(gpDir, 'gssproxy.conf');
   writeFileSync(conf, `[gssproxy]\n  debug_level = 2\n\n${text}`, { mode: 0o600 });
   const log = join(gpDir, 'gssproxy.out');
-  gp = startDaemon('gssproxy-recipes', '/usr/bin/unshare', [
-    '--mount', '--propagation', 'private', '/bin/sh', '-c',
-    'mount -t tmpfs -o mode=755,size=1m cu-gssproxy-recipes-run /run && exec /usr/sbin/gssproxy -i -d -c "$0" -s "$1"',
-    conf, join(gpDir, 'default.sock'),
-  ], { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C', KRB5_CONFIG: env.krb5Conf, KRB5RCACHEDIR: env.rcacheDir }, log, marker: conf, cwd: gpDir });
-  await waitFor('recipes gssproxy', () => existsSync(socket) && existsSync(log) && readFileSync(log, 'utf8').includes('Initialization complete'), { daemon: gp });
+  gp = startDaemon(
+    'gssproxy-recipes',
+    '/usr/bin/unshare',
+    [
+      '--mount',
+      '--propagation',
+      'private',
+      '/bin/sh',
+      '-c',
+      'mount -t tmpfs -o mode=755,size=1m cu-gssproxy-recipes-run /run && exec /usr/sbin/gssproxy -i -d -c "$0" -s "$1"',
+      conf,
+      join(gpDir, 'default.sock'),
+    ],
+    {
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C', KRB5_CONFIG: env.krb5Conf, KRB5RCACHEDIR: env.rcacheDir },
+      log,
+      marker: conf,
+      cwd: gpDir,
+    },
+  );
+  await waitFor(
+    'recipes gssproxy',
+    () => existsSync(socket) && existsSync(log) && readFileSync(log, 'utf8').includes('Initialization complete'),
+    { daemon: gp },
+  );
 }, 180_000);
 
 afterAll(async () => {
@@ -100,8 +130,11 @@ async function upcallAs(user: RealmUser): Promise<{ initiator: string | undefine
   const mark = logMark(env.kdc.log);
   let r: SpawnSyncReturns<string>;
   try {
-    r = spawnSync(process.execPath, [bundle, '--replay', desc, '--config', config, '--trace', '--payload-out', payloadFile],
-      { encoding: 'utf8', timeout: 60_000, env: { HOME: '/', PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
+    r = spawnSync(process.execPath, [bundle, '--replay', desc, '--config', config, '--trace', '--payload-out', payloadFile], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { HOME: '/', PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+    });
   } finally {
     app.kill();
   }
@@ -117,7 +150,11 @@ async function upcallAs(user: RealmUser): Promise<{ initiator: string | undefine
 
 describe('gssproxy recipes of cifs-upcall(8), stacked on one socket', () => {
   it('the general recipe is what cifs-upcall-install --gssproxy yes writes', () => {
-    const section = (text: string) => text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).join('\n');
+    const section = (text: string) =>
+      text
+        .split('\n')
+        .filter((l) => l !== '' && !l.startsWith('#'))
+        .join('\n');
     expect(section(recipes().get('impersonate every user')!)).toBe(section(gssproxyDropIn()));
   });
 

@@ -50,10 +50,17 @@ function user(name: string): RealmUser {
   return u;
 }
 
-async function failAs(u: RealmUser, options: { socketPath?: string; host?: string; callTimeoutMs?: number } = {}): Promise<Extract<ChildResult, { ok: false }>> {
+async function failAs(
+  u: RealmUser,
+  options: { socketPath?: string; host?: string; callTimeoutMs?: number } = {},
+): Promise<Extract<ChildResult, { ok: false }>> {
   const { result } = await runGssproxyClientAs(bundle, u, {
-    socketPath: options.socketPath ?? env.gssproxy.socket, host: options.host ?? env.hosts.fs1,
-    uid: u.uid, gid: u.gid, username: u.name, callTimeoutMs: options.callTimeoutMs,
+    socketPath: options.socketPath ?? env.gssproxy.socket,
+    host: options.host ?? env.hosts.fs1,
+    uid: u.uid,
+    gid: u.gid,
+    username: u.name,
+    callTimeoutMs: options.callTimeoutMs,
   });
   if (result.ok) throw new Error(`expected a refusal for ${u.name}, got a token for ${result.client}`);
   expect(result.euid).toBe(u.uid);
@@ -63,8 +70,11 @@ async function failAs(u: RealmUser, options: { socketPath?: string; host?: strin
 async function failAsRoot(u: RealmUser, host = env.hosts.fs1): Promise<CredentialError> {
   try {
     await new GssproxySource({ socketPath: env.gssproxy.socket, naming: 'uid-name', callTimeoutMs: 10_000 }).acquire({
-      host, isMountSession: false, identity: { uid: u.uid, gid: u.gid, username: u.name },
-      signal: AbortSignal.timeout(20_000), trace: new MemoryTrace(),
+      host,
+      isMountSession: false,
+      identity: { uid: u.uid, gid: u.gid, username: u.name },
+      signal: AbortSignal.timeout(20_000),
+      trace: new MemoryTrace(),
     });
   } catch (e) {
     expect(e).toBeInstanceOf(CredentialError);
@@ -93,7 +103,9 @@ describe('the KDC refuses (real daemon, real KDC)', () => {
     const r = await failAs(user('carol'));
     expect(r.kind).toBe('refused');
     expect(r.message).toMatch(/^KDC can't fulfill requested option/);
-    expect(logSince(env.kdc.log, mark)).toMatch(/EVIDENCE_TKT_NOT_FORWARDABLE: .*for cifs\/fs1.example.test@EXAMPLE.TEST, KDC can't fulfill requested option/);
+    expect(logSince(env.kdc.log, mark)).toMatch(
+      /EVIDENCE_TKT_NOT_FORWARDABLE: .*for cifs\/fs1.example.test@EXAMPLE.TEST, KDC can't fulfill requested option/,
+    );
   });
 
   it('dave (local user without a principal): refused, "Client not found in Kerberos database"', async () => {
@@ -165,7 +177,10 @@ describe('why the encoder refuses INIT_SEC_CONTEXT without a target name (privat
     w.u32(0).u32(0).u32(0); // context_handle, cred_handle, target_name: all absent
     w.opaque(Oid.KRB5).u64(0n).u64(0n).u32(0).u32(0).u32(0);
     const transport = new GssproxyTransport({ socketPath: priv.rootOnlySocket, timeoutMs: 5000 });
-    const e = await transport.call(Proc.INIT_SEC_CONTEXT, w.finish()).then(() => null, (x: unknown) => x);
+    const e = await transport.call(Proc.INIT_SEC_CONTEXT, w.finish()).then(
+      () => null,
+      (x: unknown) => x,
+    );
     transport.close();
     expect(e).toBeInstanceOf(GssproxyTransportError);
     expect((e as GssproxyTransportError).failure).toMatch(/eof|reset/);
@@ -176,4 +191,3 @@ describe('why the encoder refuses INIT_SEC_CONTEXT without a target name (privat
     expect((after as { error: GssproxyTransportError }).error.failure).toMatch(/^(refused|reset)$/);
   });
 });
-

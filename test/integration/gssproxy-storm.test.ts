@@ -35,9 +35,22 @@ describe(`${COUNT} users at once`, () => {
     clearGssproxyCache(env);
     const mark = logMark(env.kdc.log);
     const t0 = performance.now();
-    const runs = await Promise.all(users.map((u) => runGssproxyClientAs(bundle, u, {
-      socketPath: env.gssproxy.socket, host: env.hosts.fs1, uid: u.uid, gid: u.gid, username: u.name,
-    }, { timeoutMs: 60_000 })));
+    const runs = await Promise.all(
+      users.map((u) =>
+        runGssproxyClientAs(
+          bundle,
+          u,
+          {
+            socketPath: env.gssproxy.socket,
+            host: env.hosts.fs1,
+            uid: u.uid,
+            gid: u.gid,
+            username: u.name,
+          },
+          { timeoutMs: 60_000 },
+        ),
+      ),
+    );
     const wall = performance.now() - t0;
     const failures = runs.filter((r) => !r.result.ok).map((r) => JSON.stringify(r.result));
     expect(failures).toEqual([]);
@@ -54,8 +67,10 @@ describe(`${COUNT} users at once`, () => {
     const kdc = logSince(env.kdc.log, mark);
     for (const u of users) expect(kdc).toContain(`CONSTRAINED-DELEGATION s4u-client=${u.name}@EXAMPLE.TEST`);
     const ms = runs.map((r) => (r.result.ok ? r.result.ms : 0));
-    process.stderr.write(`[gssproxy storm/euid] ${COUNT} processes in ${wall.toFixed(0)} ms wall; per token in the source: ` +
-      `median ${percentile(ms, 50).toFixed(1)} ms, p95 ${percentile(ms, 95).toFixed(1)} ms, max ${Math.max(...ms).toFixed(1)} ms\n`);
+    process.stderr.write(
+      `[gssproxy storm/euid] ${COUNT} processes in ${wall.toFixed(0)} ms wall; per token in the source: ` +
+        `median ${percentile(ms, 50).toFixed(1)} ms, p95 ${percentile(ms, 95).toFixed(1)} ms, max ${Math.max(...ms).toFixed(1)} ms\n`,
+    );
   }, 120_000);
 
   it(`${COUNT} concurrent acquisitions in one root process (uid-name naming)`, async () => {
@@ -63,10 +78,17 @@ describe(`${COUNT} users at once`, () => {
     const source = new GssproxySource({ socketPath: env.gssproxy.socket, naming: 'auto', callTimeoutMs: 30_000 });
     const traces = users.map(() => new MemoryTrace());
     const t0 = performance.now();
-    const tokens = await Promise.all(users.map((u, i) => source.acquire({
-      host: env.hosts.fs1, isMountSession: false, identity: { uid: u.uid, gid: u.gid, username: u.name },
-      signal: AbortSignal.timeout(60_000), trace: traces[i]!,
-    })));
+    const tokens = await Promise.all(
+      users.map((u, i) =>
+        source.acquire({
+          host: env.hosts.fs1,
+          isMountSession: false,
+          identity: { uid: u.uid, gid: u.gid, username: u.name },
+          signal: AbortSignal.timeout(60_000),
+          trace: traces[i]!,
+        }),
+      ),
+    );
     const wall = performance.now() - t0;
     for (const [i, t] of tokens.entries()) {
       const u = users[i]!;
@@ -82,8 +104,10 @@ describe(`${COUNT} users at once`, () => {
     const ms = tokens.map((t) => t.gssproxy.ms);
     // gssproxy listens with a backlog of 10: simultaneous connects beyond it see EAGAIN and wait
     const waited = traces.filter((t) => t.messages('gssproxy').some((m) => m.includes('listen queue was full'))).length;
-    process.stderr.write(`[gssproxy storm/uid-name] ${COUNT} acquisitions in ${wall.toFixed(0)} ms wall; per token: ` +
-      `median ${percentile(ms, 50).toFixed(1)} ms, p95 ${percentile(ms, 95).toFixed(1)} ms, max ${Math.max(...ms).toFixed(1)} ms; ` +
-      `${waited} waited for room in the daemon's listen queue\n`);
+    process.stderr.write(
+      `[gssproxy storm/uid-name] ${COUNT} acquisitions in ${wall.toFixed(0)} ms wall; per token: ` +
+        `median ${percentile(ms, 50).toFixed(1)} ms, p95 ${percentile(ms, 95).toFixed(1)} ms, max ${Math.max(...ms).toFixed(1)} ms; ` +
+        `${waited} waited for room in the daemon's listen queue\n`,
+    );
   }, 120_000);
 });

@@ -6,7 +6,17 @@
 // previous state.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
-  chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync,
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -22,7 +32,9 @@ const apps: ChildProcess[] = [];
 
 function installer(args: string[], options: { uid?: number } = {}): { status: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [join(dist, 'cifs-upcall-install.mjs'), '--dist', dist, ...args], {
-    encoding: 'utf8', timeout: 60_000, ...(options.uid !== undefined ? { uid: options.uid, gid: 100 } : {}),
+    encoding: 'utf8',
+    timeout: 60_000,
+    ...(options.uid !== undefined ? { uid: options.uid, gid: 100 } : {}),
   });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
@@ -50,12 +62,15 @@ describe('cifs-upcall-install in a staging root', () => {
 
     const first = installer(['--root', root, '--node', '/usr/bin/node', '--node-options=--max-semi-space-size=1']);
     expect(first.status, first.stderr).toBe(0);
-    expect(first.stdout).toMatch(/^wrote +\/etc\/request-key.d\/cifs-upcall.conf +\(request-key now runs \/usr\/sbin\/cifs-upcall for cifs.spnego keys/m);
+    expect(first.stdout).toMatch(
+      /^wrote +\/etc\/request-key.d\/cifs-upcall.conf +\(request-key now runs \/usr\/sbin\/cifs-upcall for cifs.spnego keys/m,
+    );
     expect(first.stdout).toMatch(/^skipped +\/etc\/gssproxy\/80-cifs-upcall.conf \(impersonation is opt-in: --gssproxy yes\)$/m);
     expect(first.stdout).toContain('next steps:');
     expect(first.stdout).toContain('cifs-upcall --doctor');
-    expect(readFileSync(join(root, 'etc/request-key.d/cifs-upcall.conf'), 'utf8'))
-      .toBe('create\tcifs.spnego\tver=0x2;*\t*\t/usr/sbin/cifs-upcall %k\n');
+    expect(readFileSync(join(root, 'etc/request-key.d/cifs-upcall.conf'), 'utf8')).toBe(
+      'create\tcifs.spnego\tver=0x2;*\t*\t/usr/sbin/cifs-upcall %k\n',
+    );
     expect(lstatSync(join(root, 'usr/sbin/cifs-upcall')).isSymbolicLink()).toBe(true);
     expect(readlinkSync(join(root, 'usr/sbin/cifs-upcall'))).toBe('/usr/lib/cifs-upcall/cifs-upcall.mjs');
     const bundle = readFileSync(join(root, 'usr/lib/cifs-upcall/cifs-upcall.mjs'), 'utf8');
@@ -83,8 +98,9 @@ describe('cifs-upcall-install in a staging root', () => {
     const dropIn = readFileSync(join(root, 'etc/gssproxy/80-cifs-upcall.conf'), 'utf8');
     expect(dropIn).toContain('socket = /var/lib/gssproxy/cifs-upcall.sock');
     expect(dropIn).toContain('impersonate = true');
-    expect(installer(['--root', root, '--node', '/usr/bin/node', '--node-options=--max-semi-space-size=1']).stdout)
-      .toMatch(/^unchanged \/etc\/gssproxy\/80-cifs-upcall.conf$/m);
+    expect(installer(['--root', root, '--node', '/usr/bin/node', '--node-options=--max-semi-space-size=1']).stdout).toMatch(
+      /^unchanged \/etc\/gssproxy\/80-cifs-upcall.conf$/m,
+    );
     const optOut = installer(['--root', root, '--node', '/usr/bin/node', '--node-options=--max-semi-space-size=1', '--gssproxy', 'no']);
     expect(optOut.stdout).toMatch(/^removed +\/etc\/gssproxy\/80-cifs-upcall.conf/m);
     expect(existsSync(join(root, 'etc/gssproxy/80-cifs-upcall.conf'))).toBe(false);
@@ -139,17 +155,27 @@ describe('cifs-upcall-install in a staging root', () => {
 
 describe('cifs-upcall-install on this machine', () => {
   it('request-key reaches the installed bin; --uninstall restores the previous state', async () => {
-    const touched = ['/etc/request-key.d/cifs-upcall.conf', '/usr/sbin/cifs-upcall', '/usr/lib/cifs-upcall',
-      '/etc/cifs-upcall.conf', '/var/lib/cifs-upcall', '/etc/gssproxy/80-cifs-upcall.conf', '/etc/logrotate.d/cifs-upcall',
-      '/usr/share/cifs-upcall'];
+    const touched = [
+      '/etc/request-key.d/cifs-upcall.conf',
+      '/usr/sbin/cifs-upcall',
+      '/usr/lib/cifs-upcall',
+      '/etc/cifs-upcall.conf',
+      '/var/lib/cifs-upcall',
+      '/etc/gssproxy/80-cifs-upcall.conf',
+      '/etc/logrotate.d/cifs-upcall',
+      '/usr/share/cifs-upcall',
+    ];
     for (const p of touched) expect(existsSync(p), `${p} exists before the test`).toBe(false);
     const before = readdirSync('/etc/request-key.d').sort();
     const traceFile = join(scratch, 'live.trace');
     const acceptor = new Acceptor(env);
     try {
       // the admin's configuration, written before installing: kept by the installer
-      writeFileSync('/etc/cifs-upcall.conf',
-        `[global]\nstrategy = local-first\ngssproxy_socket = ${env.gssproxy.socket}\nkrb5_conf = ${env.krb5Conf}\ntrace_file = ${traceFile}\n`, { mode: 0o644 });
+      writeFileSync(
+        '/etc/cifs-upcall.conf',
+        `[global]\nstrategy = local-first\ngssproxy_socket = ${env.gssproxy.socket}\nkrb5_conf = ${env.krb5Conf}\ntrace_file = ${traceFile}\n`,
+        { mode: 0o644 },
+      );
       const r = installer(['--key-type', 'user', '--gssproxy', 'no']);
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdout).toContain('kept      /etc/cifs-upcall.conf');
@@ -161,9 +187,19 @@ describe('cifs-upcall-install on this machine', () => {
       apps.push(app);
       const desc = `ver=0x2;host=fs1.example.test;ip4=127.0.0.1;sec=krb5;uid=0x${alice.uid.toString(16)};creduid=0x${alice.uid.toString(16)};pid=0x${app.pid!.toString(16)};upcall_target=app`;
       // in a fresh session keyring that possesses the key, so `keyctl pipe` may read it back
-      const req = spawnSync('keyctl', ['session', '-', 'sh', '-c',
-        'id=$(keyctl request2 user "$1" "" @s) || exit 9; keyctl pipe "$id" | od -An -tx1 -v | tr -d " \\n"', 'sh', desc,
-      ], { encoding: 'utf8', timeout: 60_000 });
+      const req = spawnSync(
+        'keyctl',
+        [
+          'session',
+          '-',
+          'sh',
+          '-c',
+          'id=$(keyctl request2 user "$1" "" @s) || exit 9; keyctl pipe "$id" | od -An -tx1 -v | tr -d " \\n"',
+          'sh',
+          desc,
+        ],
+        { encoding: 'utf8', timeout: 60_000 },
+      );
       const trace = existsSync(traceFile) ? readFileSync(traceFile, 'utf8') : '(no trace)';
       expect(req.status, `${req.stderr}\n${trace}`).toBe(0);
       // the live upcall's trace went to the configured trace_file, labelled with the key serial

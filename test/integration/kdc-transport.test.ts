@@ -139,7 +139,11 @@ const real = (): string => `${kdc.host}:${kdc.port}`;
 
 type SendOptions = Partial<SendToKdcOptions> & { extra?: string };
 
-async function send(kdcs: string[], request: Buffer, options: SendOptions = {}): Promise<{ reply: KdcReply; trace: MemoryTrace; ms: number }> {
+async function send(
+  kdcs: string[],
+  request: Buffer,
+  options: SendOptions = {},
+): Promise<{ reply: KdcReply; trace: MemoryTrace; ms: number }> {
   const trace = new MemoryTrace();
   const started = Date.now();
   const { extra, ...rest } = options;
@@ -205,7 +209,9 @@ describe('UDP and TCP against MIT krb5kdc', () => {
 
   it('after RESPONSE_TOO_BIG, UDP-only entries are skipped', async () => {
     const { error } = await sendFails([`udp/${real()}`], bob());
-    expect(error.message).toBe(`Cannot contact any KDC for realm "${kdc.realm}": ${real()} udp: RESPONSE_TOO_BIG; ${real()}: skipped (UDP-only entry, TCP required)`);
+    expect(error.message).toBe(
+      `Cannot contact any KDC for realm "${kdc.realm}": ${real()} udp: RESPONSE_TOO_BIG; ${real()}: skipped (UDP-only entry, TCP required)`,
+    );
   });
 
   it('a tcp/ pin is honoured for a small request', async () => {
@@ -323,7 +329,10 @@ describe('several KDCs', () => {
       });
       expect(reply.server.host).toBe('kdc.kdct.test');
       expect(reply.address).toBe('127.0.0.1');
-      expect(reply.attempts[0]).toMatchObject({ server: `missing.kdct.test:${kdc.port}`, outcome: expect.stringMatching(/^cannot resolve missing\.kdct\.test: /) });
+      expect(reply.attempts[0]).toMatchObject({
+        server: `missing.kdct.test:${kdc.port}`,
+        outcome: expect.stringMatching(/^cannot resolve missing\.kdct\.test: /),
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

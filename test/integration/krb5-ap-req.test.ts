@@ -44,8 +44,19 @@ function mintedCredential(enctype: number, host: string, keytab: string): Creden
     encPart: { etype: enctype, kvno: entry.kvno, cipher: profile.encrypt(entry.key.value, KeyUsage.KDC_REP_TICKET, encPart) },
   });
   return {
-    client, server, key: { enctype, value: sessionKey }, authTime: now, startTime: now, endTime: now + 3600,
-    renewTill: 0, isSkey: false, flags: TicketFlags.PRE_AUTHENT, addresses: [], authData: [], ticket, secondTicket: Buffer.alloc(0),
+    client,
+    server,
+    key: { enctype, value: sessionKey },
+    authTime: now,
+    startTime: now,
+    endTime: now + 3600,
+    renewTill: 0,
+    isSkey: false,
+    flags: TicketFlags.PRE_AUTHENT,
+    addresses: [],
+    authData: [],
+    ticket,
+    secondTicket: Buffer.alloc(0),
   };
 }
 

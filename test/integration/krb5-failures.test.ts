@@ -48,12 +48,22 @@ function plant(bytes: Buffer, owner: RealmUser, tag: string): string {
   return path;
 }
 
-async function acquire(path: string, options: { conf?: string; host?: string; budgetMs?: number; kdcTimeoutMs?: number } = {}): Promise<Krb5ChildResult> {
-  const run = await runKrb5InitiatorAs(bundle, alice, {
-    source: 'ccache', hosts: [options.host ?? env.hosts.fs1], probedCcacheName: `FILE:${path}`,
-    ...(options.budgetMs !== undefined ? { budgetMs: options.budgetMs } : {}),
-    ...(options.kdcTimeoutMs !== undefined ? { kdcTimeoutMs: options.kdcTimeoutMs } : {}),
-  }, { krb5Conf: options.conf ?? env.krb5Conf });
+async function acquire(
+  path: string,
+  options: { conf?: string; host?: string; budgetMs?: number; kdcTimeoutMs?: number } = {},
+): Promise<Krb5ChildResult> {
+  const run = await runKrb5InitiatorAs(
+    bundle,
+    alice,
+    {
+      source: 'ccache',
+      hosts: [options.host ?? env.hosts.fs1],
+      probedCcacheName: `FILE:${path}`,
+      ...(options.budgetMs !== undefined ? { budgetMs: options.budgetMs } : {}),
+      ...(options.kdcTimeoutMs !== undefined ? { kdcTimeoutMs: options.kdcTimeoutMs } : {}),
+    },
+    { krb5Conf: options.conf ?? env.krb5Conf },
+  );
   return run.results[0]!;
 }
 
@@ -64,8 +74,9 @@ function failed(r: Krb5ChildResult): { kind: string; message: string; ms: number
 
 /** a krb5.conf whose EXAMPLE.TEST KDC is 127.0.0.1:port */
 function confWithKdc(port: number, name: string, extra: string[] = []): string {
-  return krb5ConfVariant(env.krb5Conf, join(dir, name), extra,
-    (text) => text.replace(`kdc = 127.0.0.1:${env.kdc.port}`, `kdc = 127.0.0.1:${port}`));
+  return krb5ConfVariant(env.krb5Conf, join(dir, name), extra, (text) =>
+    text.replace(`kdc = 127.0.0.1:${env.kdc.port}`, `kdc = 127.0.0.1:${port}`),
+  );
 }
 
 let expiringCache = '';
@@ -91,7 +102,9 @@ describe('unknown service', () => {
     const r = await acquire(aliceCache('unknown'), { host: 'nosuch.example.test' });
     const f = failed(r);
     expect(f.kind).toBe('service-unknown');
-    expect(f.message).toMatch(/^EXAMPLE\.TEST KDC refused TGS-REQ for cifs\/nosuch\.example\.test@EXAMPLE\.TEST: server not found in Kerberos database \(KDC_ERR_S_PRINCIPAL_UNKNOWN, 7\)/);
+    expect(f.message).toMatch(
+      /^EXAMPLE\.TEST KDC refused TGS-REQ for cifs\/nosuch\.example\.test@EXAMPLE\.TEST: server not found in Kerberos database \(KDC_ERR_S_PRINCIPAL_UNKNOWN, 7\)/,
+    );
     expect(r.exchanges.map((x) => [x.subject, x.errorCode])).toEqual([
       ['cifs/nosuch.example.test@EXAMPLE.TEST (canonicalize)', 7],
       ['cifs/nosuch.example.test@EXAMPLE.TEST', 7],
@@ -100,7 +113,7 @@ describe('unknown service', () => {
     figures.push(`unknown service: 2 KDC round trips, ${f.ms.toFixed(1)} ms`);
   });
 
-  it('referral realm: the fallback realm (upper-cased parent domain) is the client\'s, one plain retry there', async () => {
+  it("referral realm: the fallback realm (upper-cased parent domain) is the client's, one plain retry there", async () => {
     const path = join(env.ccacheDir, `k5fail_refunknown_${rand()}`);
     kinit(env, alice, `FILE:${path}`, { krb5Conf: env.krb5ConfReferrals });
     const r = await acquire(path, { host: 'nosuch.example.test', conf: env.krb5ConfReferrals });
@@ -116,7 +129,9 @@ describe('KDC down or silent', () => {
     const conf = confWithKdc(port, 'krb5-dead-kdc.conf');
     const f = failed(await acquire(aliceCache('dead'), { conf }));
     expect(f.kind).toBe('unreachable');
-    expect(f.message).toContain(`Cannot contact any KDC for realm "EXAMPLE.TEST": 127.0.0.1:${port} udp: connection refused; 127.0.0.1:${port} tcp: connection refused`);
+    expect(f.message).toContain(
+      `Cannot contact any KDC for realm "EXAMPLE.TEST": 127.0.0.1:${port} udp: connection refused; 127.0.0.1:${port} tcp: connection refused`,
+    );
     expect(f.ms).toBeLessThan(1500);
     figures.push(`KDC down (port closed): unreachable after ${f.ms.toFixed(1)} ms`);
   });
@@ -131,9 +146,14 @@ describe('KDC down or silent', () => {
     beforeAll(async () => {
       port = findFreePort(36000, 37000);
       udp = createSocket('udp4');
-      udp.on('message', () => { datagrams++; });
+      udp.on('message', () => {
+        datagrams++;
+      });
       await new Promise<void>((resolve) => udp.bind(port, '127.0.0.1', resolve));
-      tcp = createServer((s) => { sockets.push(s); s.on('error', () => undefined); });
+      tcp = createServer((s) => {
+        sockets.push(s);
+        s.on('error', () => undefined);
+      });
       await new Promise<void>((resolve) => tcp.listen(port, '127.0.0.1', resolve));
     });
     afterAll(async () => {
@@ -154,11 +174,13 @@ describe('KDC down or silent', () => {
       figures.push(`KDC silent, request_timeout = 3: unreachable after ${f.ms.toFixed(0)} ms`);
     });
 
-    it('bounded by the upcall\'s time budget (AbortSignal after 2.5 s)', async () => {
+    it("bounded by the upcall's time budget (AbortSignal after 2.5 s)", async () => {
       const conf = confWithKdc(port, 'krb5-silent-kdc-nolimit.conf');
       const f = failed(await acquire(aliceCache('silent2'), { conf, budgetMs: 2500 }));
       expect(f.kind).toBe('unreachable');
-      expect(f.message).toMatch(/^the upcall's time budget ran out after \d+ ms while waiting for a KDC of EXAMPLE\.TEST \(TGS-REQ for cifs\/fs1\.example\.test@EXAMPLE\.TEST/);
+      expect(f.message).toMatch(
+        /^the upcall's time budget ran out after \d+ ms while waiting for a KDC of EXAMPLE\.TEST \(TGS-REQ for cifs\/fs1\.example\.test@EXAMPLE\.TEST/,
+      );
       expect(f.ms).toBeGreaterThan(2400);
       expect(f.ms).toBeLessThan(3500);
       figures.push(`KDC silent, 2.5 s budget: unreachable after ${f.ms.toFixed(0)} ms`);
@@ -185,7 +207,9 @@ describe('clock skew (the cache claims the KDC is an hour behind)', () => {
     expect(r.skewCorrected).toBe(true);
     expect(Math.abs(r.kdcOffsetSeconds)).toBeLessThan(2);
     expect(r.trace.some((l) => /says our clock is off \(KRB_AP_ERR_SKEW\).* was (59|60|61) min behind; retrying once/.test(l))).toBe(true);
-    expect(logSince(env.kdc.log, mark)).toMatch(/TGS_REQ.*alice@EXAMPLE\.TEST for cifs\/fs1\.example\.test@EXAMPLE\.TEST, Clock skew too great/);
+    expect(logSince(env.kdc.log, mark)).toMatch(
+      /TGS_REQ.*alice@EXAMPLE\.TEST for cifs\/fs1\.example\.test@EXAMPLE\.TEST, Clock skew too great/,
+    );
     // the authenticator of our token uses the corrected time too: the acceptor's skew check passes
     const a = await acceptor.accept(env.keytabs.fs1, Buffer.from(r.token, 'hex'), 'krb5');
     expect(a.ok, a.error).toBe(true);
@@ -198,7 +222,9 @@ describe('clock skew (the cache claims the KDC is an hour behind)', () => {
     const r = await acquire(skewedCache(), { conf });
     const f = failed(r);
     expect(f.kind).toBe('refused');
-    expect(f.message).toMatch(/clock skew too great \(KRB_AP_ERR_SKEW, 37\).* — the KDC's time is \S+, ours was \S+ \((59|60|61) min behind; KDC time offset in use -3600 s\)/);
+    expect(f.message).toMatch(
+      /clock skew too great \(KRB_AP_ERR_SKEW, 37\).* — the KDC's time is \S+, ours was \S+ \((59|60|61) min behind; KDC time offset in use -3600 s\)/,
+    );
     expect(r.exchanges).toHaveLength(1);
     expect(f.ms).toBeLessThan(1000);
   });
@@ -222,7 +248,9 @@ describe('corrupt or foreign caches', () => {
     const whole = readFileSync(aliceCache('t2'));
     const f = failed(await acquire(plant(whole.subarray(0, whole.length - 100), alice, 'trunc2')));
     expect(f.kind).toBe('no-credentials');
-    expect(f.message).toMatch(/\(alice@EXAMPLE\.TEST\) holds neither a valid ticket for cifs\/fs1\.example\.test@EXAMPLE\.TEST nor a TGT krbtgt\/EXAMPLE\.TEST@EXAMPLE\.TEST/);
+    expect(f.message).toMatch(
+      /\(alice@EXAMPLE\.TEST\) holds neither a valid ticket for cifs\/fs1\.example\.test@EXAMPLE\.TEST nor a TGT krbtgt\/EXAMPLE\.TEST@EXAMPLE\.TEST/,
+    );
   });
 
   it('garbage: corrupt', async () => {
@@ -232,7 +260,7 @@ describe('corrupt or foreign caches', () => {
     expect(f.message).toMatch(/ is corrupt: /);
   });
 
-  it('another user\'s cache (readable, planted under the name alice uses): refused by the owner check', async () => {
+  it("another user's cache (readable, planted under the name alice uses): refused by the owner check", async () => {
     const bob = env.users.bob!;
     const path = join(env.ccacheDir, `k5fail_bob_${rand()}`);
     kinit(env, bob, `FILE:${path}`);
@@ -269,7 +297,9 @@ describe('expired TGT', () => {
     const r = await acquire(expiringCache);
     const f = failed(r);
     expect(f.kind).toBe('no-credentials');
-    expect(f.message).toMatch(/^TGT krbtgt\/EXAMPLE\.TEST@EXAMPLE\.TEST in FILE:.* expired \d+ s ago \(at \S+Z\), and there is no valid ticket for cifs\/fs1\.example\.test@EXAMPLE\.TEST$/);
+    expect(f.message).toMatch(
+      /^TGT krbtgt\/EXAMPLE\.TEST@EXAMPLE\.TEST in FILE:.* expired \d+ s ago \(at \S+Z\), and there is no valid ticket for cifs\/fs1\.example\.test@EXAMPLE\.TEST$/,
+    );
     expect(r.exchanges).toEqual([]);
     expect(tgsLines(logSince(env.kdc.log, mark), 'alice@EXAMPLE.TEST')).toEqual([]);
     expect(f.ms).toBeLessThan(1000);
@@ -282,7 +312,11 @@ describe('expired TGT', () => {
     // keep only the service ticket: the TGT is gone, the cifs/ ticket remains
     const parsed = parseFileCcache(readFileSync(path));
     const onlyService = parsed.records.map((x) => x.credential).filter((c) => c.server.components[0] === 'cifs');
-    const trimmed = plant(encodeFileCcache({ principal: parsed.principal, kdcTimeOffset: parsed.kdcTimeOffset, credentials: onlyService }), alice, 'svconly');
+    const trimmed = plant(
+      encodeFileCcache({ principal: parsed.principal, kdcTimeOffset: parsed.kdcTimeOffset, credentials: onlyService }),
+      alice,
+      'svconly',
+    );
     const r = await acquire(trimmed);
     if (!r.ok) throw new Error(r.message);
     expect(r.ticketFrom).toBe('cache');
@@ -293,5 +327,3 @@ describe('expired TGT', () => {
     expect(a.key).toBe(r.key);
   });
 });
-
-

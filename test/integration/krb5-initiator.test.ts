@@ -19,7 +19,13 @@ import { Acceptor } from '../harness/common/acceptor.ts';
 import { startKcm, type KcmDaemon } from '../harness/realm/kcm.ts';
 import { bundleKrb5Initiator, runKrb5InitiatorAs, type BundledInitiator, type Krb5ChildResult } from '../harness/realm/krb5-run-as.ts';
 import {
-  CONF_ENCTYPE, KLIST_ENCTYPE, klistAs, krb5ConfVariant, krb5TestUsers, tgsLines, workDir,
+  CONF_ENCTYPE,
+  KLIST_ENCTYPE,
+  klistAs,
+  krb5ConfVariant,
+  krb5TestUsers,
+  tgsLines,
+  workDir,
 } from '../harness/realm/krb5-test-users.ts';
 import { kadminLocal, kinit, logMark, logSince, runAs, userEnv, ENCTYPES, type RealmUser } from '../harness/realm/realm.ts';
 
@@ -43,7 +49,10 @@ function ok(r: Krb5ChildResult): Ok {
 
 function variantsOf(base: string, tag: string): Record<number, string> {
   const out: Record<number, string> = {};
-  for (const e of ENCTYPES) out[e] = krb5ConfVariant(base, join(dir, `krb5-${tag}-e${e}.conf`), [`default_tgs_enctypes = ${CONF_ENCTYPE[e]}${e === 18 ? '' : ' aes256-cts-hmac-sha1-96'}`]);
+  for (const e of ENCTYPES)
+    out[e] = krb5ConfVariant(base, join(dir, `krb5-${tag}-e${e}.conf`), [
+      `default_tgs_enctypes = ${CONF_ENCTYPE[e]}${e === 18 ? '' : ' aes256-cts-hmac-sha1-96'}`,
+    ]);
   confs.set(base, out);
   return out;
 }
@@ -80,21 +89,41 @@ const CASES: CacheCase[] = [
   { type: 'FILE', user: () => users.file!, cache: () => `FILE:${env.ccacheDir}/k5_file_${rand()}`, conf: () => env.krb5Conf },
   { type: 'DIR', user: () => users.dir!, cache: () => `DIR:${env.ccacheDir}/k5_dir_${rand()}`, conf: () => env.krb5Conf },
   {
-    type: 'KEYRING persistent', user: () => users.krp!, cache: (u) => `KEYRING:persistent:${u.uid}:k5_${rand()}`, conf: () => env.krb5Conf,
-    cleanup: (u, c) => { runAs(u, '/usr/bin/kdestroy', ['-c', c], { env: userEnv(env), allowFail: true }); },
-  },
-  {
-    type: 'KEYRING user', user: () => users.kru!, cache: () => `KEYRING:user:k5_${rand()}`, conf: () => env.krb5Conf,
+    type: 'KEYRING persistent',
+    user: () => users.krp!,
+    cache: (u) => `KEYRING:persistent:${u.uid}:k5_${rand()}`,
+    conf: () => env.krb5Conf,
     cleanup: (u, c) => {
       runAs(u, '/usr/bin/kdestroy', ['-c', c], { env: userEnv(env), allowFail: true });
-      const coll = c.split(':')[2]!;
-      runAs(u, '/bin/keyctl', ['session', '-', '/bin/sh', '-c',
-        `keyctl link @u @s >/dev/null && id=$(keyctl search @s keyring _krb_${coll}) && keyctl unlink $id @u`],
-      { env: userEnv(env), allowFail: true });
     },
   },
   {
-    type: 'KCM', user: () => users.kcm!, cache: () => 'KCM:', conf: () => {
+    type: 'KEYRING user',
+    user: () => users.kru!,
+    cache: () => `KEYRING:user:k5_${rand()}`,
+    conf: () => env.krb5Conf,
+    cleanup: (u, c) => {
+      runAs(u, '/usr/bin/kdestroy', ['-c', c], { env: userEnv(env), allowFail: true });
+      const coll = c.split(':')[2]!;
+      runAs(
+        u,
+        '/bin/keyctl',
+        [
+          'session',
+          '-',
+          '/bin/sh',
+          '-c',
+          `keyctl link @u @s >/dev/null && id=$(keyctl search @s keyring _krb_${coll}) && keyctl unlink $id @u`,
+        ],
+        { env: userEnv(env), allowFail: true },
+      );
+    },
+  },
+  {
+    type: 'KCM',
+    user: () => users.kcm!,
+    cache: () => 'KCM:',
+    conf: () => {
       const path = join(dir, 'krb5-kcm.conf');
       if (!confs.has(path)) {
         krb5ConfVariant(env.krb5Conf, path, [`kcm_socket = ${kcm.socket}`]);
@@ -117,8 +146,7 @@ describe.each(CASES)('$type cache', (c) => {
         ...ENCTYPES.map((e) => ({ host: env.hosts.byEnctype[String(e)]!, krb5ConfigFile: perEnctype[e]! })),
         { host: env.hosts.fs1, krb5ConfigFile: conf },
       ];
-      const keytabOf = (host: string): string => host === env.hosts.fs1
-        ? env.keytabs.fs1 : env.keytabs.byEnctype[host.slice(1, 3)]!;
+      const keytabOf = (host: string): string => (host === env.hosts.fs1 ? env.keytabs.fs1 : env.keytabs.byEnctype[host.slice(1, 3)]!);
 
       // 1. first acquisition: one TGS exchange per service, the ticket stored back
       const mark = logMark(env.kdc.log);
@@ -140,9 +168,14 @@ describe.each(CASES)('$type cache', (c) => {
         expect(a.initiator).toBe(user.principal);
         expect(a.target).toBe(`cifs/${r.host}@EXAMPLE.TEST`);
         expect(a.key).toBe(r.key);
-        expect(tgsLines(log, user.principal!).filter((l) => l.includes(` for cifs/${r.host}@EXAMPLE.TEST`)), log).toHaveLength(1);
+        expect(
+          tgsLines(log, user.principal!).filter((l) => l.includes(` for cifs/${r.host}@EXAMPLE.TEST`)),
+          log,
+        ).toHaveLength(1);
       }
-      figures.push(`${c.type}: first process (6 acquisitions, 1 TGS each) ${first.wallMs.toFixed(0)} ms wall; per acquisition ${first.results.map((r) => r.ms.toFixed(1)).join(', ')} ms`);
+      figures.push(
+        `${c.type}: first process (6 acquisitions, 1 TGS each) ${first.wallMs.toFixed(0)} ms wall; per acquisition ${first.results.map((r) => r.ms.toFixed(1)).join(', ')} ms`,
+      );
 
       // 2. klist as the user shows every ticket we stored, with the enctypes we asked for
       const k = klistAs(env, user, cache, conf);
@@ -167,7 +200,9 @@ describe.each(CASES)('$type cache', (c) => {
         expect(a.key).toBe(r.key);
       }
       expect(tgsLines(logSince(env.kdc.log, mark2), user.principal!)).toEqual([]);
-      figures.push(`${c.type}: second process (6 cached tickets, 0 KDC round trips) ${second.wallMs.toFixed(0)} ms wall; per acquisition ${second.results.map((r) => r.ms.toFixed(1)).join(', ')} ms`);
+      figures.push(
+        `${c.type}: second process (6 cached tickets, 0 KDC round trips) ${second.wallMs.toFixed(0)} ms wall; per acquisition ${second.results.map((r) => r.ms.toFixed(1)).join(', ')} ms`,
+      );
     } finally {
       c.cleanup?.(user, cache);
     }
@@ -182,7 +217,9 @@ describe('the default cache name when nothing was probed', () => {
     const r = await runKrb5InitiatorAs(bundle, user, { source: 'ccache', hosts: [env.hosts.fs2] }, { krb5Conf: env.krb5Conf });
     const t = ok(r.results[0]!);
     expect(t.cache).toBe(cache);
-    expect(t.trace.some((l) => l.includes(`default_ccache_name FILE:${env.stateDir}/ccache/krb5cc_%{uid} of krb5.conf for uid ${user.uid}`))).toBe(true);
+    expect(
+      t.trace.some((l) => l.includes(`default_ccache_name FILE:${env.stateDir}/ccache/krb5cc_%{uid} of krb5.conf for uid ${user.uid}`)),
+    ).toBe(true);
     const a = await acceptor.accept(env.keytabs.fs2, Buffer.from(t.token, 'hex'), 'krb5');
     expect(a.ok, a.error).toBe(true);
     expect(a.key).toBe(t.key);
@@ -196,7 +233,12 @@ describe('cross-realm: oscar@OTHER.TEST → cifs/fs1.example.test@EXAMPLE.TEST',
     kinit(env, oscar, cache);
     const m1 = logMark(env.kdc.log);
     const m2 = logMark(env.otherKdc.log);
-    const run = await runKrb5InitiatorAs(bundle, oscar, { source: 'ccache', hosts: [env.hosts.fs1], probedCcacheName: cache }, { krb5Conf: env.krb5Conf });
+    const run = await runKrb5InitiatorAs(
+      bundle,
+      oscar,
+      { source: 'ccache', hosts: [env.hosts.fs1], probedCcacheName: cache },
+      { krb5Conf: env.krb5Conf },
+    );
     const r = ok(run.results[0]!);
     expect(r.client).toBe('oscar@OTHER.TEST');
     expect(r.service).toBe('cifs/fs1.example.test@EXAMPLE.TEST');
@@ -221,7 +263,12 @@ describe('cross-realm: oscar@OTHER.TEST → cifs/fs1.example.test@EXAMPLE.TEST',
     const cache = `FILE:${env.ccacheDir}/k5_oscar_ref_${rand()}`;
     kinit(env, oscar, cache, { krb5Conf: conf });
     const m2 = logMark(env.otherKdc.log);
-    const run = await runKrb5InitiatorAs(bundle, oscar, { source: 'ccache', hosts: [env.hosts.fs1, env.hosts.fs1], probedCcacheName: cache }, { krb5Conf: conf });
+    const run = await runKrb5InitiatorAs(
+      bundle,
+      oscar,
+      { source: 'ccache', hosts: [env.hosts.fs1, env.hosts.fs1], probedCcacheName: cache },
+      { krb5Conf: conf },
+    );
     const r = ok(run.results[0]!);
     expect(r.service).toBe('cifs/fs1.example.test@EXAMPLE.TEST');
     expect(r.realms).toEqual(['OTHER.TEST', 'EXAMPLE.TEST']);
@@ -253,21 +300,35 @@ describe('cross-realm: oscar@OTHER.TEST → cifs/fs1.example.test@EXAMPLE.TEST',
     const conf = env.krb5ConfReferrals;
     const cache = `FILE:${env.ccacheDir}/k5_oscar_kvno_${rand()}`;
     kinit(env, oscar, cache, { krb5Conf: conf });
-    ok((await runKrb5InitiatorAs(bundle, oscar, { source: 'ccache', hosts: [env.hosts.fs1], probedCcacheName: cache }, { krb5Conf: conf })).results[0]!);
+    ok(
+      (await runKrb5InitiatorAs(bundle, oscar, { source: 'ccache', hosts: [env.hosts.fs1], probedCcacheName: cache }, { krb5Conf: conf }))
+        .results[0]!,
+    );
     const m1 = logMark(env.kdc.log);
     const m2 = logMark(env.otherKdc.log);
-    const kvno = runAs(oscar, '/usr/bin/kvno', ['-S', 'cifs', 'fs1.example.test'], { env: userEnv(env, { KRB5CCNAME: cache, KRB5_CONFIG: conf }) });
+    const kvno = runAs(oscar, '/usr/bin/kvno', ['-S', 'cifs', 'fs1.example.test'], {
+      env: userEnv(env, { KRB5CCNAME: cache, KRB5_CONFIG: conf }),
+    });
     expect(kvno.stdout).toMatch(/cifs\/fs1\.example\.test@: kvno = \d+/);
     expect(tgsLines(logSince(env.kdc.log, m1) + logSince(env.otherKdc.log, m2), 'oscar@OTHER.TEST')).toEqual([]);
   });
 });
 
-describe('keytab fallback (the mount\'s own session)', () => {
+describe("keytab fallback (the mount's own session)", () => {
   it('CLIENT$ from the machine keytab, as root: accepted as CLIENT$@EXAMPLE.TEST', async () => {
     const m = logMark(env.kdc.log);
-    const run = await runKrb5InitiatorAs(bundle, { uid: 0, gid: 0, name: 'root' }, {
-      source: 'keytab', hosts: [env.hosts.fs1], mountUser: 'CLIENT$', isMountSession: true, keytabName: env.keytabs.machine,
-    }, { krb5Conf: env.krb5Conf });
+    const run = await runKrb5InitiatorAs(
+      bundle,
+      { uid: 0, gid: 0, name: 'root' },
+      {
+        source: 'keytab',
+        hosts: [env.hosts.fs1],
+        mountUser: 'CLIENT$',
+        isMountSession: true,
+        keytabName: env.keytabs.machine,
+      },
+      { krb5Conf: env.krb5Conf },
+    );
     expect(run.euid).toBe(0);
     const r = ok(run.results[0]!);
     expect(r.client).toBe('CLIENT$@EXAMPLE.TEST');
@@ -279,21 +340,39 @@ describe('keytab fallback (the mount\'s own session)', () => {
     expect(a.ok, a.error).toBe(true);
     expect(a.initiator).toBe('CLIENT$@EXAMPLE.TEST');
     expect(a.key).toBe(r.key);
-    figures.push(`keytab (CLIENT$, no pre-auth required by this KDC): ${r.kdcExchanges} KDC round trips (AS + TGS), ${r.ms.toFixed(1)} ms in process, ${run.wallMs.toFixed(0)} ms wall`);
+    figures.push(
+      `keytab (CLIENT$, no pre-auth required by this KDC): ${r.kdcExchanges} KDC round trips (AS + TGS), ${r.ms.toFixed(1)} ms in process, ${run.wallMs.toFixed(0)} ms wall`,
+    );
   });
 
   it('a principal that requires pre-authentication: PREAUTH_REQUIRED → PA-ENC-TIMESTAMP with the ETYPE-INFO2 enctype', async () => {
     const keytab = join(dir, 'preauth.keytab');
-    kadminLocal(env, [
-      'addprinc -randkey +requires_preauth K5PRE$',
-      `ktadd -k ${keytab} -norandkey K5PRE$`,
-    ]);
-    const run = await runKrb5InitiatorAs(bundle, { uid: 0, gid: 0, name: 'root' }, {
-      source: 'keytab', hosts: [env.hosts.fs1], mountUser: 'K5PRE$@EXAMPLE.TEST', isMountSession: true, keytabName: keytab,
-    }, { krb5Conf: env.krb5Conf });
+    kadminLocal(env, ['addprinc -randkey +requires_preauth K5PRE$', `ktadd -k ${keytab} -norandkey K5PRE$`]);
+    const run = await runKrb5InitiatorAs(
+      bundle,
+      { uid: 0, gid: 0, name: 'root' },
+      {
+        source: 'keytab',
+        hosts: [env.hosts.fs1],
+        mountUser: 'K5PRE$@EXAMPLE.TEST',
+        isMountSession: true,
+        keytabName: keytab,
+      },
+      { krb5Conf: env.krb5Conf },
+    );
     const r = ok(run.results[0]!);
-    expect(r.exchanges.map((x) => [x.kind, x.errorCode])).toEqual([['AS-REQ', 25], ['AS-REQ', undefined], ['TGS-REQ', undefined]]);
-    expect(r.trace.some((l) => /requires pre-authentication: PA-ENC-TIMESTAMP with the aes256-cts-hmac-sha1-96 key \(kvno \d+\), KDC salt "EXAMPLE.TESTK5PRE\$"/.test(l))).toBe(true);
+    expect(r.exchanges.map((x) => [x.kind, x.errorCode])).toEqual([
+      ['AS-REQ', 25],
+      ['AS-REQ', undefined],
+      ['TGS-REQ', undefined],
+    ]);
+    expect(
+      r.trace.some((l) =>
+        /requires pre-authentication: PA-ENC-TIMESTAMP with the aes256-cts-hmac-sha1-96 key \(kvno \d+\), KDC salt "EXAMPLE.TESTK5PRE\$"/.test(
+          l,
+        ),
+      ),
+    ).toBe(true);
     const a = await acceptor.accept(env.keytabs.fs1, Buffer.from(r.token, 'hex'), 'krb5');
     expect(a.ok, a.error).toBe(true);
     expect(a.initiator).toBe('K5PRE$@EXAMPLE.TEST');
@@ -301,11 +380,20 @@ describe('keytab fallback (the mount\'s own session)', () => {
     figures.push(`keytab with pre-authentication: 3 KDC round trips (AS, AS, TGS), ${r.ms.toFixed(1)} ms in process`);
   });
 
-  it('refuses for a session that is not the mount\'s own, without reading the keytab or asking the KDC', async () => {
+  it("refuses for a session that is not the mount's own, without reading the keytab or asking the KDC", async () => {
     const m = logMark(env.kdc.log);
-    const run = await runKrb5InitiatorAs(bundle, env.users.alice!, {
-      source: 'keytab', hosts: [env.hosts.fs1], mountUser: 'CLIENT$', isMountSession: false, keytabName: env.keytabs.machine,
-    }, { krb5Conf: env.krb5Conf });
+    const run = await runKrb5InitiatorAs(
+      bundle,
+      env.users.alice!,
+      {
+        source: 'keytab',
+        hosts: [env.hosts.fs1],
+        mountUser: 'CLIENT$',
+        isMountSession: false,
+        keytabName: env.keytabs.machine,
+      },
+      { krb5Conf: env.krb5Conf },
+    );
     const r = run.results[0]!;
     expect(r.ok).toBe(false);
     expect(r.ok ? '' : r.kind).toBe('no-credentials');
@@ -315,15 +403,36 @@ describe('keytab fallback (the mount\'s own session)', () => {
   });
 
   it('no key for the principal, and an unreadable default keytab: no-credentials with the reason', async () => {
-    const run = await runKrb5InitiatorAs(bundle, { uid: 0, gid: 0, name: 'root' }, {
-      source: 'keytab', hosts: [env.hosts.fs1], mountUser: 'CLIENT$', isMountSession: true, keytabName: env.keytabs.fs1,
-    }, { krb5Conf: env.krb5Conf });
+    const run = await runKrb5InitiatorAs(
+      bundle,
+      { uid: 0, gid: 0, name: 'root' },
+      {
+        source: 'keytab',
+        hosts: [env.hosts.fs1],
+        mountUser: 'CLIENT$',
+        isMountSession: true,
+        keytabName: env.keytabs.fs1,
+      },
+      { krb5Conf: env.krb5Conf },
+    );
     const r = run.results[0]!;
-    expect(r.ok ? '' : `${r.kind}: ${r.message}`).toMatch(new RegExp(`^no-credentials: keytab ${env.keytabs.fs1} holds no key for CLIENT\\$@EXAMPLE\\.TEST`));
+    expect(r.ok ? '' : `${r.kind}: ${r.message}`).toMatch(
+      new RegExp(`^no-credentials: keytab ${env.keytabs.fs1} holds no key for CLIENT\\$@EXAMPLE\\.TEST`),
+    );
     // krb5.conf's default_keytab_name is FILE:<state>/keytabs/none.keytab, which does not exist
-    const def = (await runKrb5InitiatorAs(bundle, { uid: 0, gid: 0, name: 'root' }, {
-      source: 'keytab', hosts: [env.hosts.fs1], mountUser: 'CLIENT$', isMountSession: true,
-    }, { krb5Conf: env.krb5Conf })).results[0]!;
+    const def = (
+      await runKrb5InitiatorAs(
+        bundle,
+        { uid: 0, gid: 0, name: 'root' },
+        {
+          source: 'keytab',
+          hosts: [env.hosts.fs1],
+          mountUser: 'CLIENT$',
+          isMountSession: true,
+        },
+        { krb5Conf: env.krb5Conf },
+      )
+    ).results[0]!;
     expect(def.ok ? '' : `${def.kind}: ${def.message}`).toMatch(/^no-credentials: keytab FILE:.*none\.keytab: .*ENOENT/);
   });
 });

@@ -41,18 +41,30 @@ afterAll(async () => {
   bundles?.remove();
 });
 
-interface Payload { version: number; flags: number; key: Buffer; blob: Buffer }
+interface Payload {
+  version: number;
+  flags: number;
+  key: Buffer;
+  blob: Buffer;
+}
 
 /** struct cifs_spnego_msg in host (little-endian) byte order. */
 function parsePayload(text: string): Payload {
   const b = Buffer.from(text.trim(), 'hex');
   const keyLength = b.readUInt32LE(8);
   const blobLength = b.readUInt32LE(12);
-  return { version: b.readUInt32LE(0), flags: b.readUInt32LE(4), key: b.subarray(16, 16 + keyLength), blob: b.subarray(16 + keyLength, 16 + keyLength + blobLength) };
+  return {
+    version: b.readUInt32LE(0),
+    flags: b.readUInt32LE(4),
+    key: b.subarray(16, 16 + keyLength),
+    blob: b.subarray(16 + keyLength, 16 + keyLength + blobLength),
+  };
 }
 
 function upcall(description: Record<string, string>, extra: string[] = []): { status: number; payload: Payload | null; stderr: string } {
-  const text = Object.entries({ ver: '0x2', host: env.hosts.fs1, ip4: '127.0.0.2', ...description }).map(([k, v]) => `${k}=${v}`).join(';');
+  const text = Object.entries({ ver: '0x2', host: env.hosts.fs1, ip4: '127.0.0.2', ...description })
+    .map(([k, v]) => `${k}=${v}`)
+    .join(';');
   const r = runBundle(bundles.production, ['--config', upcallConf, '-k', env.krb5Conf, ...extra, '--replay', text]);
   return { status: r.status, payload: r.status === 0 ? parsePayload(r.stdout) : null, stderr: r.stderr };
 }
@@ -82,9 +94,12 @@ describe('cifs-upcall --replay with the own-ticket sources', () => {
     expect(a.key).toBe(r.payload!.key.toString('hex'));
   });
 
-  it('the mount\'s own session (uid 0) with user=CLIENT$ and -K: the keytab fallback', async () => {
+  it("the mount's own session (uid 0) with user=CLIENT$ and -K: the keytab fallback", async () => {
     // upcall_target=mount: the pid is not followed (any live one; pid 0 is refused, as cifs.upcall 7.6)
-    const r = upcall({ sec: 'krb5', uid: '0x0', creduid: '0x0', user: 'CLIENT$', pid: hex(process.pid), upcall_target: 'mount' }, ['-K', env.keytabs.machine]);
+    const r = upcall({ sec: 'krb5', uid: '0x0', creduid: '0x0', user: 'CLIENT$', pid: hex(process.pid), upcall_target: 'mount' }, [
+      '-K',
+      env.keytabs.machine,
+    ]);
     expect(r.status, r.stderr).toBe(0);
     const a = await acceptor.accept(env.keytabs.fs1, r.payload!.blob, 'spnego');
     expect(a.ok, a.error).toBe(true);
@@ -98,12 +113,25 @@ describe('cifs-upcall --replay with the own-ticket sources', () => {
     // upcall_target=mount request the mount's own session)
     const traceFile = join(dir, 'multiuser-trace.jsonl');
     const dave = env.users.dave!;
-    const r = upcall({ sec: 'krb5', uid: '0x0', creduid: hex(dave.uid), user: 'CLIENT$', pid: hex(process.pid), upcall_target: 'app' },
-      ['-K', env.keytabs.machine, `--trace=${traceFile}`, '--trace-format=json', '-E']);
+    const r = upcall({ sec: 'krb5', uid: '0x0', creduid: hex(dave.uid), user: 'CLIENT$', pid: hex(process.pid), upcall_target: 'app' }, [
+      '-K',
+      env.keytabs.machine,
+      `--trace=${traceFile}`,
+      '--trace-format=json',
+      '-E',
+    ]);
     expect(r.status).not.toBe(0);
     expect(r.payload).toBeNull();
     const trace = readJsonTrace(traceFile).map((t) => `${t.area}: ${t.message}`);
-    expect(trace.some((l) => /^ccache: rejected: credential cache FILE:.*krb5cc_2004 does not exist/.test(l)), trace.join('\n')).toBe(true);
-    expect(trace.some((l) => /^strategy: keytab skipped: user=CLIENT\$ is the mount.s identity, and uid 2004 is not the mount.s own session/.test(l)), trace.join("\\n")).toBe(true);
+    expect(
+      trace.some((l) => /^ccache: rejected: credential cache FILE:.*krb5cc_2004 does not exist/.test(l)),
+      trace.join('\n'),
+    ).toBe(true);
+    expect(
+      trace.some((l) =>
+        /^strategy: keytab skipped: user=CLIENT\$ is the mount.s identity, and uid 2004 is not the mount.s own session/.test(l),
+      ),
+      trace.join('\\n'),
+    ).toBe(true);
   });
 });

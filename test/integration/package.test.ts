@@ -22,8 +22,17 @@ const repo = resolve(import.meta.dirname, '..', '..');
 let scratch: string;
 let acceptor: Acceptor;
 
-function sh(cmd: string, args: string[], extra: { env?: NodeJS.ProcessEnv; cwd?: string; timeout?: number } = {}): SpawnSyncReturns<string> {
-  return spawnSync(cmd, args, { encoding: 'utf8', timeout: extra.timeout ?? 120_000, ...(extra.env ? { env: extra.env } : {}), ...(extra.cwd ? { cwd: extra.cwd } : {}) });
+function sh(
+  cmd: string,
+  args: string[],
+  extra: { env?: NodeJS.ProcessEnv; cwd?: string; timeout?: number } = {},
+): SpawnSyncReturns<string> {
+  return spawnSync(cmd, args, {
+    encoding: 'utf8',
+    timeout: extra.timeout ?? 120_000,
+    ...(extra.env ? { env: extra.env } : {}),
+    ...(extra.cwd ? { cwd: extra.cwd } : {}),
+  });
 }
 
 /** dpkg, waiting (bounded) while another dpkg or apt holds the lock. */
@@ -44,7 +53,9 @@ function dpkgStatus(name: string): string {
 async function replayAlice(bin: string[], label: string): Promise<void> {
   const alice = env.users.alice!;
   const config = join(scratch, `${label}.conf`);
-  writeFileSync(config, `[global]\nstrategy = local-first\ngssproxy_socket = ${env.gssproxy.socket}\nkrb5_conf = ${env.krb5Conf}\n`, { mode: 0o644 });
+  writeFileSync(config, `[global]\nstrategy = local-first\ngssproxy_socket = ${env.gssproxy.socket}\nkrb5_conf = ${env.krb5Conf}\n`, {
+    mode: 0o644,
+  });
   const payloadFile = join(scratch, `${label}.payload`);
   const uid = `0x${alice.uid.toString(16)}`;
   // alice's process (a cron job: no ticket anywhere), whose namespaces the upcall enters
@@ -100,10 +111,19 @@ describe('the Debian package', () => {
     expect(info).toMatch(/^ Suggests: cifs-utils$/m);
     expect(sh('dpkg-deb', ['--field', deb, 'Package']).stdout.trim()).toBe('cifs-upcall');
     const files = sh('dpkg-deb', ['--contents', deb]).stdout;
-    for (const f of ['./usr/sbin/cifs-upcall -> ../lib/cifs-upcall/cifs-upcall.mjs', './usr/lib/cifs-upcall/cifs-upcall-bundle.cjs',
-      './usr/lib/cifs-upcall/cifs-upcall-bundle.blob', './usr/lib/cifs-upcall/cifs_upcall_native.node', './usr/lib/cifs-upcall/cifs-upcall.cjs',
-      './usr/share/cifs-upcall/request-key.conf', './usr/share/cifs-upcall/gssproxy-impersonation.conf', './etc/cifs-upcall.conf',
-      './etc/logrotate.d/cifs-upcall', './usr/share/man/man8/cifs-upcall.8.gz', './usr/share/doc/cifs-upcall/copyright']) {
+    for (const f of [
+      './usr/sbin/cifs-upcall -> ../lib/cifs-upcall/cifs-upcall.mjs',
+      './usr/lib/cifs-upcall/cifs-upcall-bundle.cjs',
+      './usr/lib/cifs-upcall/cifs-upcall-bundle.blob',
+      './usr/lib/cifs-upcall/cifs_upcall_native.node',
+      './usr/lib/cifs-upcall/cifs-upcall.cjs',
+      './usr/share/cifs-upcall/request-key.conf',
+      './usr/share/cifs-upcall/gssproxy-impersonation.conf',
+      './etc/cifs-upcall.conf',
+      './etc/logrotate.d/cifs-upcall',
+      './usr/share/man/man8/cifs-upcall.8.gz',
+      './usr/share/doc/cifs-upcall/copyright',
+    ]) {
       expect(files).toContain(f);
     }
     // the request-key line is installed by postinst, never shipped in /etc (a conffile would outlive dpkg -r)
@@ -132,7 +152,9 @@ describe('the Debian package', () => {
       expect(i.stdout).toContain('cifs-upcall: /usr/sbin/cifs-upcall starts (version: ');
       expect(i.stdout).toContain('next steps:');
       expect(dpkgStatus('cifs-upcall')).toBe('install ok installed');
-      expect(readFileSync('/etc/request-key.d/cifs-upcall.conf', 'utf8')).toBe('create\tcifs.spnego\tver=0x2;*\t*\t/usr/sbin/cifs-upcall %k\n');
+      expect(readFileSync('/etc/request-key.d/cifs-upcall.conf', 'utf8')).toBe(
+        'create\tcifs.spnego\tver=0x2;*\t*\t/usr/sbin/cifs-upcall %k\n',
+      );
       // the shipped configuration is valid and the safe default
       const check = sh('/usr/sbin/cifs-upcall', ['--check-config']);
       expect(check.status, check.stderr).toBe(0);
@@ -183,8 +205,11 @@ describe('the npm package', () => {
     expect(listing).not.toContain('package/dist/cifs_upcall_native.node'); // built at install, for the installing node
     expect(listing).not.toContain('package/src/');
 
-    const install = sh('npm', ['install', '-g', '--offline', '--no-audit', '--no-fund', '--allow-scripts=cifs-upcall', '--prefix', prefix, tgz],
-      { env: npmEnv, timeout: 300_000 });
+    const install = sh(
+      'npm',
+      ['install', '-g', '--offline', '--no-audit', '--no-fund', '--allow-scripts=cifs-upcall', '--prefix', prefix, tgz],
+      { env: npmEnv, timeout: 300_000 },
+    );
     expect(install.status, install.stdout + install.stderr).toBe(0);
     const pkgDir = join(prefix, 'lib', 'node_modules', 'cifs-upcall');
     expect(existsSync(join(pkgDir, 'native', 'build', 'Release', 'cifs_upcall_native.node'))).toBe(true);

@@ -18,7 +18,13 @@ import { vanishedPid } from '../harness/standin/harness.ts';
 import { probedTitle, reportProbeSkip, type ProbeFinding } from '../harness/common/host-probes.ts';
 import { runStockUpcall, splitPayload, STOCK_FIXED_VERSION, stockPackage, type StockResult } from '../harness/common/stock-upcall.ts';
 import {
-  assertNoHostPasswd, ensureHostUserInRange, startContainer, startUnmappedProcess, SUBID_BASE, SUBID_MAP, type ContainerProcess,
+  assertNoHostPasswd,
+  ensureHostUserInRange,
+  startContainer,
+  startUnmappedProcess,
+  SUBID_BASE,
+  SUBID_MAP,
+  type ContainerProcess,
 } from '../harness/common/userns.ts';
 
 const env = inject('realm');
@@ -26,7 +32,9 @@ const acceptor = new Acceptor(env);
 const apps: ChildProcess[] = [];
 const containers: ContainerProcess[] = [];
 const stock = stockPackage();
-process.stderr.write(`[parity] comparing against cifs-utils ${stock.version} (/usr/sbin/cifs.upcall)${stock.mapsUserNamespaces ? '' : ', which predates the 2026 security update'}\n`);
+process.stderr.write(
+  `[parity] comparing against cifs-utils ${stock.version} (/usr/sbin/cifs.upcall)${stock.mapsUserNamespaces ? '' : ', which predates the 2026 security update'}\n`,
+);
 let bundles: ChassisBundles;
 let scratch: string;
 /** the shim's output for stock runs inside a container (whose ccache directory is a private tmpfs) */
@@ -82,10 +90,15 @@ interface OurResult {
 /** Ours: the production bundle with --replay; C's options where they have the same meaning. */
 function runOurs(desc: string, args: string[]): OurResult {
   const out = join(scratch, `ours-${Date.now()}-${Math.random().toString(36).slice(2)}`);
-  const r = spawnSync(process.execPath, [bundles.production, '--replay', desc, '--payload-out', out, '--verbose',
-    '--config', join(scratch, 'compat.conf'), ...args], {
-    env: { HOME: '/', PATH: '/sbin:/bin:/usr/sbin:/usr/bin' }, encoding: 'utf8', timeout: 60_000,
-  });
+  const r = spawnSync(
+    process.execPath,
+    [bundles.production, '--replay', desc, '--payload-out', out, '--verbose', '--config', join(scratch, 'compat.conf'), ...args],
+    {
+      env: { HOME: '/', PATH: '/sbin:/bin:/usr/sbin:/usr/bin' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  );
   let payload = Buffer.alloc(0);
   try {
     payload = readFileSync(out);
@@ -125,20 +138,31 @@ async function accepted(payload: Buffer): Promise<{ shape: Shape; initiator: str
   return {
     initiator: a.initiator,
     shape: {
-      version: msg.version, flags: msg.flags, keyLength: msg.sessionKey.length, trailing: msg.trailing,
-      mechTypes: neg.mechTypes, onlyMechToken: neg.reqFlags === undefined && neg.mechListMIC === undefined,
-      innerOid: inner.mechOid, apOptions: apReq.apOptions, ticketEtype: apReq.ticket.encPart.etype,
+      version: msg.version,
+      flags: msg.flags,
+      keyLength: msg.sessionKey.length,
+      trailing: msg.trailing,
+      mechTypes: neg.mechTypes,
+      onlyMechToken: neg.reqFlags === undefined && neg.mechListMIC === undefined,
+      innerOid: inner.mechOid,
+      apOptions: apReq.apOptions,
+      ticketEtype: apReq.ticket.encPart.etype,
     },
   };
 }
 
 function runStock(desc: string, options: { stockArgs?: string[]; stockEnv?: NodeJS.ProcessEnv; shimDir?: string } = {}): StockResult {
   return runStockUpcall(desc, {
-    args: ['-k', env.krb5Conf, ...(options.stockArgs ?? [])], scratchDir: options.shimDir ?? scratch, ...(options.stockEnv ? { env: options.stockEnv } : {}),
+    args: ['-k', env.krb5Conf, ...(options.stockArgs ?? [])],
+    scratchDir: options.shimDir ?? scratch,
+    ...(options.stockEnv ? { env: options.stockEnv } : {}),
   });
 }
 
-async function compare(c: Case, options: { ourArgs?: string[]; stockArgs?: string[]; stockEnv?: NodeJS.ProcessEnv; shimDir?: string } = {}) {
+async function compare(
+  c: Case,
+  options: { ourArgs?: string[]; stockArgs?: string[]; stockEnv?: NodeJS.ProcessEnv; shimDir?: string } = {},
+) {
   const desc = description(c);
   const stockRun = runStock(desc, options);
   expect(stockRun.payload, `cifs.upcall produced no payload:\n${stockRun.syslog.join('\n')}`).not.toBeNull();
@@ -150,7 +174,11 @@ async function compare(c: Case, options: { ourArgs?: string[]; stockArgs?: strin
 }
 
 /** Both refuse: stock exits 1 with `stockLine` in its syslog and no key; ours exits `exit` saying the same. */
-function bothRefuse(desc: string, expected: { stockLine: RegExp; ourExit: number; ourCause: RegExp }, shim?: string): { stock: StockResult; ours: OurResult } {
+function bothRefuse(
+  desc: string,
+  expected: { stockLine: RegExp; ourExit: number; ourCause: RegExp },
+  shim?: string,
+): { stock: StockResult; ours: OurResult } {
   const s = runStock(desc, shim ? { shimDir: shim } : {});
   expect(s.payload, s.syslog.join('\n')).toBeNull();
   expect(s.status).not.toBe(0);
@@ -171,7 +199,15 @@ describe(`parity with cifs.upcall (cifs-utils ${stock.version})`, () => {
     const pid = appProcess(bob, { KRB5CCNAME: cc });
     const r = await compare({ uid: bob.uid, pid });
     expect(r.initiator).toBe('bob@EXAMPLE.TEST');
-    expect(r.shape).toMatchObject({ version: 2, flags: 0, keyLength: 32, trailing: 4, mechTypes: ['1.2.840.113554.1.2.2'], onlyMechToken: true, apOptions: 0 });
+    expect(r.shape).toMatchObject({
+      version: 2,
+      flags: 0,
+      keyLength: 32,
+      trailing: 4,
+      mechTypes: ['1.2.840.113554.1.2.2'],
+      onlyMechToken: true,
+      apOptions: 0,
+    });
   });
 
   it('sec=mskrb5: the MS OID in the mech list, the standard OID inside', async () => {
@@ -183,12 +219,14 @@ describe(`parity with cifs.upcall (cifs-utils ${stock.version})`, () => {
     expect(r.shape.innerOid).toBe('1.2.840.113554.1.2.2');
   });
 
-  it('IPv6 description (the kernel\'s expanded ip6= form)', async () => {
+  it("IPv6 description (the kernel's expanded ip6= form)", async () => {
     const bob = env.users.bob!;
     const cc = `FILE:${env.ccacheDir}/parity_bob_v6`;
     kinit(env, bob, cc);
     await compare({
-      uid: bob.uid, pid: appProcess(bob, { KRB5CCNAME: cc }), ip: 'ip6=0000:0000:0000:0000:0000:0000:0000:0001',
+      uid: bob.uid,
+      pid: appProcess(bob, { KRB5CCNAME: cc }),
+      ip: 'ip6=0000:0000:0000:0000:0000:0000:0000:0001',
     });
   });
 
@@ -196,17 +234,24 @@ describe(`parity with cifs.upcall (cifs-utils ${stock.version})`, () => {
     const alice = env.users.alice!;
     clearGssproxyCache(env);
     const pid = appProcess(alice, { KRB5CCNAME: `FILE:${env.ccacheDir}/parity_absent_alice` });
-    const r = await compare({ uid: alice.uid, pid, user: 'root' }, {
-      ourArgs: ['--gssproxy-socket', env.gssproxy.socket],
-      stockEnv: { GSS_USE_PROXY: 'yes', GSSPROXY_SOCKET: env.gssproxy.socket, GSSPROXY_BEHAVIOR: 'REMOTE_ONLY' },
-    });
+    const r = await compare(
+      { uid: alice.uid, pid, user: 'root' },
+      {
+        ourArgs: ['--gssproxy-socket', env.gssproxy.socket],
+        stockEnv: { GSS_USE_PROXY: 'yes', GSSPROXY_SOCKET: env.gssproxy.socket, GSSPROXY_BEHAVIOR: 'REMOTE_ONLY' },
+      },
+    );
     expect(r.initiator).toBe('alice@EXAMPLE.TEST');
   });
 
-  it('user= keytab fallback for the mount\'s own session (root, user=CLIENT$)', async () => {
-    const r = await compare({ uid: 0, pid: appProcess({ uid: 0, gid: 0 }, {}), user: 'CLIENT$' }, {
-      ourArgs: ['-K', env.keytabs.machine], stockArgs: ['-K', env.keytabs.machine],
-    });
+  it("user= keytab fallback for the mount's own session (root, user=CLIENT$)", async () => {
+    const r = await compare(
+      { uid: 0, pid: appProcess({ uid: 0, gid: 0 }, {}), user: 'CLIENT$' },
+      {
+        ourArgs: ['-K', env.keytabs.machine],
+        stockArgs: ['-K', env.keytabs.machine],
+      },
+    );
     expect(r.initiator).toBe('CLIENT$@EXAMPLE.TEST');
   });
 
@@ -214,7 +259,9 @@ describe(`parity with cifs.upcall (cifs-utils ${stock.version})`, () => {
     const desc = description({ uid: 0, pid: 0, user: 'CLIENT$' });
     if (stock.mapsUserNamespaces) {
       bothRefuse(desc, {
-        stockLine: /map_id\(pid=0, map=uid_map, id=0\): No such file or directory/, ourExit: 6, ourCause: /pid=0 names no triggering process: refusing/,
+        stockLine: /map_id\(pid=0, map=uid_map, id=0\): No such file or directory/,
+        ourExit: 6,
+        ourCause: /pid=0 names no triggering process: refusing/,
       });
     } else {
       // an older stock serves it in the host's namespaces; ours refuses on purpose (README, differences)
@@ -225,7 +272,7 @@ describe(`parity with cifs.upcall (cifs-utils ${stock.version})`, () => {
 });
 
 describe(`refusals shared with cifs.upcall (cifs-utils ${stock.version})`, () => {
-  it('a vanished pid: both refuse, no key (neither runs in the host\'s namespaces instead)', () => {
+  it("a vanished pid: both refuse, no key (neither runs in the host's namespaces instead)", () => {
     const bob = env.users.bob!;
     const gone = vanishedPid();
     const desc = description({ uid: bob.uid, pid: gone });
@@ -269,21 +316,30 @@ describe(`parity in user namespaces (cifs-utils ${stock.version})`, () => {
     return readable;
   }
 
-  async function container(options: { uidMap: string | null; gidMap?: string; uid: number; gid: number; copy?: string[]; ownCcacheDir?: boolean }): Promise<number> {
+  async function container(options: {
+    uidMap: string | null;
+    gidMap?: string;
+    uid: number;
+    gid: number;
+    copy?: string[];
+    ownCcacheDir?: boolean;
+  }): Promise<number> {
     const { ownCcacheDir = true, ...rest } = options;
     const c = await startContainer({ ...rest, tmpfs: ownCcacheDir ? [env.ccacheDir] : [] });
     containers.push(c);
     return c.pid;
   }
 
-  nsRow('a mapped container user: both use the cache at the container uid\'s default name, same identity', async () => {
+  nsRow("a mapped container user: both use the cache at the container uid's default name, same identity", async () => {
     ensureHostUserInRange('cu-ct2002', hostUid, hostGid);
     const bob = env.users.bob!;
     const mine = ticketFile(bob, 'bob');
     // a decoy at the host uid's name: whoever looked there would authenticate as carol
     const decoy = ticketFile(env.users.carol!, 'decoy');
     const pid = await container({
-      uidMap: SUBID_MAP, uid: containerUid, gid: 100,
+      uidMap: SUBID_MAP,
+      uid: containerUid,
+      gid: 100,
       copy: [`${mine}=${env.ccacheDir}/krb5cc_${containerUid}`, `${decoy}=${env.ccacheDir}/krb5cc_${hostUid}`],
     });
     const desc = description({ uid: hostUid, pid });
@@ -295,13 +351,14 @@ describe(`parity in user namespaces (cifs-utils ${stock.version})`, () => {
     expect(o.stderr).toContain(`host ${hostUid}:${hostGid} -> NS ${containerUid}:100`);
   });
 
-  nsRow('a uid not mapped in the caller\'s namespace (a user namespace with no map): both refuse', async () => {
+  nsRow("a uid not mapped in the caller's namespace (a user namespace with no map): both refuse", async () => {
     const alice = env.users.alice!;
     const p = await startUnmappedProcess(alice);
     containers.push(p);
     bothRefuse(description({ uid: alice.uid, pid: p.pid }), {
       stockLine: new RegExp(`UID ${alice.uid} not mapped in this namespace \\(unsupported\\)`),
-      ourExit: 5, ourCause: new RegExp(`uid ${alice.uid} is not mapped in the user namespace of thread ${p.pid}: refusing`),
+      ourExit: 5,
+      ourCause: new RegExp(`uid ${alice.uid} is not mapped in the user namespace of thread ${p.pid}: refusing`),
     });
   });
 
@@ -311,7 +368,8 @@ describe(`parity in user namespaces (cifs-utils ${stock.version})`, () => {
     const pid = await container({ uidMap: `${alice.uid} ${alice.uid} 1`, gidMap: SUBID_MAP, uid: alice.uid, gid: 0, ownCcacheDir: false });
     bothRefuse(description({ uid: alice.uid, pid }), {
       stockLine: new RegExp(`GID ${alice.gid} not mapped in this namespace \\(unsupported\\)`),
-      ourExit: 5, ourCause: new RegExp(`primary gid ${alice.gid} of uid ${alice.uid} is not mapped in the user namespace of thread ${pid}`),
+      ourExit: 5,
+      ourCause: new RegExp(`primary gid ${alice.gid} of uid ${alice.uid} is not mapped in the user namespace of thread ${pid}`),
     });
   });
 

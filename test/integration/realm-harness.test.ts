@@ -22,9 +22,12 @@ describe('loopback realm', () => {
   it('S4U2Self + S4U2Proxy with the impersonator keytab (kvno -U -P)', () => {
     const mark = logMark(env.kdc.log);
     const cc = `FILE:${env.ccacheDir}/harness_s4u`;
-    const r = runAs({ name: 'root', uid: 0, gid: 0, principal: null, password: null }, '/bin/sh', ['-c',
-      `kinit -k -t ${env.keytabs.client} host/client.example.test && kvno -U alice -P cifs/fs1.example.test`,
-    ], { env: userEnv(env, { KRB5CCNAME: cc }) });
+    const r = runAs(
+      { name: 'root', uid: 0, gid: 0, principal: null, password: null },
+      '/bin/sh',
+      ['-c', `kinit -k -t ${env.keytabs.client} host/client.example.test && kvno -U alice -P cifs/fs1.example.test`],
+      { env: userEnv(env, { KRB5CCNAME: cc }) },
+    );
     expect(r.status).toBe(0);
     const log = logSince(env.kdc.log, mark);
     expect(log).toContain('PROTOCOL-TRANSITION s4u-client=alice@EXAMPLE.TEST');
@@ -48,7 +51,7 @@ describe('acceptor oracle', () => {
       "n = gssapi.Name('cifs@fs1.example.test', gssapi.NameType.hostbased_service)",
       "c = gssapi.SecurityContext(name=n, mech=gssapi.OID.from_int_seq('1.3.6.1.5.5.2'), flags=[gssapi.RequirementFlag.integrity], usage='initiate')",
       't = c.step()',
-      "print(t.hex())",
+      'print(t.hex())',
     ].join('\n');
     const r = runAs(bob, '/usr/bin/python3', ['-c', py], { env: userEnv(env, { KRB5CCNAME: cc }) });
     const a = await acceptor.accept(env.keytabs.fs1, Buffer.from(r.stdout.trim(), 'hex'));

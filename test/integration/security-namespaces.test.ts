@@ -14,9 +14,23 @@
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { openedPath, readStrace, startPoisonedCaller, straceWrapper, type PoisonedCaller, type Syscall } from '../harness/faults/fault-poison.ts';
+import {
+  openedPath,
+  readStrace,
+  startPoisonedCaller,
+  straceWrapper,
+  type PoisonedCaller,
+  type Syscall,
+} from '../harness/faults/fault-poison.ts';
 import { startSyslogCapture, type SyslogCapture } from '../harness/faults/fault-syslog.ts';
-import { buildProduction, requestKeyUpcall, traceText, uniqueIp4, type ProductionBundle, type UpcallOutcome } from '../harness/faults/fault-upcall.ts';
+import {
+  buildProduction,
+  requestKeyUpcall,
+  traceText,
+  uniqueIp4,
+  type ProductionBundle,
+  type UpcallOutcome,
+} from '../harness/faults/fault-upcall.ts';
 import { kinit } from '../harness/realm/realm.ts';
 import { startPlainCaller, type CallerProcess } from '../harness/standin/harness.ts';
 
@@ -58,7 +72,11 @@ interface TracedUpcall {
 async function tracedUpcall(callerPid: number, args: string[] = []): Promise<TracedUpcall> {
   const out = join(work, `strace-${Math.random().toString(36).slice(2, 8)}.txt`);
   const o = await requestKeyUpcall({
-    bundle: bundle.path, work, syslog, wrapper: straceWrapper(out), args,
+    bundle: bundle.path,
+    work,
+    syslog,
+    wrapper: straceWrapper(out),
+    args,
     fields: { host: env.hosts.fs1, ip4: uniqueIp4(), uid: alice().uid, pid: callerPid },
   });
   const calls = readStrace(out);
@@ -68,7 +86,10 @@ async function tracedUpcall(callerPid: number, args: string[] = []): Promise<Tra
 /** Index of the first call matching, or -1. */
 const first = (calls: Syscall[], pred: (c: Syscall) => boolean, from = 0): number => calls.findIndex((c) => c.index >= from && pred(c));
 const isMountSetns = (c: Syscall): boolean => c.name === 'setns' && /CLONE_NEWNS/.test(c.args) && c.result === '0';
-const isDropTo = (uid: number) => (c: Syscall): boolean => c.name === 'setresuid' && c.args.startsWith(`${uid}, ${uid}, ${uid}`) && c.result === '0';
+const isDropTo =
+  (uid: number) =>
+  (c: Syscall): boolean =>
+    c.name === 'setresuid' && c.args.startsWith(`${uid}, ${uid}, ${uid}`) && c.result === '0';
 
 describe('a caller in a poisoned mount namespace', () => {
   let run: TracedUpcall;
@@ -77,16 +98,25 @@ describe('a caller in a poisoned mount namespace', () => {
     run = await tracedUpcall(poisoned.pid);
   });
 
-  it('the poison is live: the caller\'s processes load the library (ld.so.preload, NSS)', () => {
-    expect(poisoned.markerLines().some((l) => /^loaded .*comm=sleep/.test(l)), poisoned.markerLines().join('\n')).toBe(true);
+  it("the poison is live: the caller's processes load the library (ld.so.preload, NSS)", () => {
+    expect(
+      poisoned.markerLines().some((l) => /^loaded .*comm=sleep/.test(l)),
+      poisoned.markerLines().join('\n'),
+    ).toBe(true);
     poisoned.inside(['/usr/bin/getent', 'passwd', '2001']);
-    expect(poisoned.markerLines().some((l) => /comm=getent/.test(l)), poisoned.markerLines().join('\n')).toBe(true);
+    expect(
+      poisoned.markerLines().some((l) => /comm=getent/.test(l)),
+      poisoned.markerLines().join('\n'),
+    ).toBe(true);
   });
 
-  it('the upcall entered the caller\'s mount namespace (so the poison was within reach) and served alice', () => {
+  it("the upcall entered the caller's mount namespace (so the poison was within reach) and served alice", () => {
     const { o, calls } = run;
     expect(first(calls, isMountSetns), traceText(o)).toBeGreaterThan(0);
-    expect(o.trace.some((t) => /^mnt: enter/.test(t.message) || (t.area === 'ns' && /mnt/.test(t.message) && t.fields?.['action'] === 'enter')), traceText(o)).toBe(true);
+    expect(
+      o.trace.some((t) => /^mnt: enter/.test(t.message) || (t.area === 'ns' && /mnt/.test(t.message) && t.fields?.['action'] === 'enter')),
+      traceText(o),
+    ).toBe(true);
     expect(o.trace.find((t) => t.message.startsWith('privileges dropped'))?.fields).toMatchObject({ uid: alice().uid, gid: alice().gid });
   });
 
@@ -111,38 +141,58 @@ describe('a caller in a poisoned mount namespace', () => {
     expect(asRoot.map((c) => c.raw)).toEqual([]);
   });
 
-  it('the container\'s krb5.conf and its include are read only as alice; its nsswitch.conf, passwd, cifs-upcall.conf, ld.so.preload, localtime and zoneinfo never', () => {
+  it("the container's krb5.conf and its include are read only as alice; its nsswitch.conf, passwd, cifs-upcall.conf, ld.so.preload, localtime and zoneinfo never", () => {
     const { calls } = run;
     const s = first(calls, isMountSetns);
     const u = first(calls, isDropTo(alice().uid), s);
     const opensAfterSetns = calls.filter((c) => c.index > s && openedPath(c) !== null);
-    for (const path of ['/etc/nsswitch.conf', '/etc/passwd', '/etc/group', '/etc/cifs-upcall.conf', '/etc/ld.so.preload', '/lib/x86_64-linux-gnu/libnss_files.so.2']) {
-      expect(opensAfterSetns.filter((c) => openedPath(c) === path).map((c) => c.raw), path).toEqual([]);
+    for (const path of [
+      '/etc/nsswitch.conf',
+      '/etc/passwd',
+      '/etc/group',
+      '/etc/cifs-upcall.conf',
+      '/etc/ld.so.preload',
+      '/lib/x86_64-linux-gnu/libnss_files.so.2',
+    ]) {
+      expect(
+        opensAfterSetns.filter((c) => openedPath(c) === path).map((c) => c.raw),
+        path,
+      ).toEqual([]);
     }
     // no resolver or time-zone machinery reads the container's files either (c-ares' channel
     // init: resolv.conf, nsswitch.conf, svc.conf; ICU: localtime, zoneinfo)
     const libraryConfig = /^\/etc\/(nsswitch\.conf|svc\.conf|netsvc\.conf|host\.conf|localtime|gai\.conf)$|^\/usr\/share\/zoneinfo\//;
-    expect(opensAfterSetns.filter((c) => libraryConfig.test(openedPath(c)!)).map((c) => c.raw).slice(0, 5)).toEqual([]);
+    expect(
+      opensAfterSetns
+        .filter((c) => libraryConfig.test(openedPath(c)!))
+        .map((c) => c.raw)
+        .slice(0, 5),
+    ).toEqual([]);
     const krb5 = opensAfterSetns.filter((c) => ['/etc/krb5.conf', '/etc/krb5-poison-include.conf'].includes(openedPath(c)!));
     expect(krb5.length).toBeGreaterThan(0); // by design: the caller's krb5.conf, read as the caller's user
     expect(krb5.every((c) => c.index > u)).toBe(true);
   });
 
-  it('identity and configuration came from the host: host passwd (gid 100, not the container\'s 0), host cifs-upcall.conf', () => {
+  it("identity and configuration came from the host: host passwd (gid 100, not the container's 0), host cifs-upcall.conf", () => {
     const { o } = run;
-    expect(o.trace.find((t) => t.area === 'identity' && /host passwd via getpwuid_r, as root, before any namespace switch/.test(t.message))?.fields)
-      .toMatchObject({ uid: alice().uid, gid: alice().gid, name: 'alice' });
+    expect(
+      o.trace.find((t) => t.area === 'identity' && /host passwd via getpwuid_r, as root, before any namespace switch/.test(t.message))
+        ?.fields,
+    ).toMatchObject({ uid: alice().uid, gid: alice().gid, name: 'alice' });
     expect(o.trace.some((t) => t.area === 'config' && /gssproxy socket \/poison/.test(t.message))).toBe(false);
     expect(o.trace.some((t) => t.area === 'config' && /strategy proxy-only/.test(t.message))).toBe(false);
   });
 
-  it('syslog was connected in the host before setns (LOG_NDELAY): the LOG lines reach the host\'s /dev/log', () => {
+  it("syslog was connected in the host before setns (LOG_NDELAY): the LOG lines reach the host's /dev/log", () => {
     const { calls, o } = run;
     const s = first(calls, isMountSetns);
     const log = first(calls, (c) => c.name === 'connect' && /"\/dev\/log"/.test(c.args));
     expect(log).toBeGreaterThanOrEqual(0);
     expect(log).toBeLessThan(s);
-    expect(o.syslog.some((l) => /Exit status/.test(l.message)), o.syslog.map((l) => l.message).join('\n')).toBe(true);
+    expect(
+      o.syslog.some((l) => /Exit status/.test(l.message)),
+      o.syslog.map((l) => l.message).join('\n'),
+    ).toBe(true);
   });
 });
 
@@ -158,7 +208,10 @@ describe('a caller in the host namespaces', () => {
     expect(environ).toBeLessThan(u);
     const opens = calls.filter((c) => openedPath(c) === cache);
     expect(opens.length, traceText(o)).toBeGreaterThan(0);
-    expect(opens.every((c) => c.index > u), opens.map((c) => c.raw).join('\n')).toBe(true);
+    expect(
+      opens.every((c) => c.index > u),
+      opens.map((c) => c.raw).join('\n'),
+    ).toBe(true);
     // the groups and gid were set before the uid (a later setgroups would need root)
     const g = first(calls, (c) => c.name === 'setgroups' && /^0,/.test(c.args));
     const gid = first(calls, (c) => c.name === 'setresgid' && c.args.startsWith(`${alice().gid}, ${alice().gid}, ${alice().gid}`));

@@ -70,19 +70,33 @@ function threadStatuses(pid: number): ThreadStatus[] {
     }
     const f = (name: string): string => (new RegExp(`^${name}:[ \\t]*(.*)$`, 'm').exec(text)?.[1] ?? '').trim().replace(/\s+/g, ' ');
     out.push({
-      tid: Number(tid), name: f('Name'), uid: f('Uid'), gid: f('Gid'), groups: f('Groups'), capInh: f('CapInh'), capPrm: f('CapPrm'),
-      capEff: f('CapEff'), capBnd: f('CapBnd'), capAmb: f('CapAmb'), noNewPrivs: f('NoNewPrivs'),
+      tid: Number(tid),
+      name: f('Name'),
+      uid: f('Uid'),
+      gid: f('Gid'),
+      groups: f('Groups'),
+      capInh: f('CapInh'),
+      capPrm: f('CapPrm'),
+      capEff: f('CapEff'),
+      capBnd: f('CapBnd'),
+      capAmb: f('CapAmb'),
+      noNewPrivs: f('NoNewPrivs'),
     });
   }
   return out;
 }
 
 /** Start an upcall for `uid` that blocks on the hung gssproxy; snapshot every thread while it waits. */
-async function snapshotDuringCredentialPhase(uid: number): Promise<{ threads: ThreadStatus[]; traceText: string; connected: string | undefined; pid: number; peer: PeerCred | undefined }> {
+async function snapshotDuringCredentialPhase(
+  uid: number,
+): Promise<{ threads: ThreadStatus[]; traceText: string; connected: string | undefined; pid: number; peer: PeerCred | undefined }> {
   const traceFile = join(work, `trace-${uid}-${Math.random().toString(36).slice(2, 8)}.jsonl`);
   const before = hung.peers().length;
   const running = requestKeyUpcall({
-    bundle: bundle.path, work, syslog, traceFile,
+    bundle: bundle.path,
+    work,
+    syslog,
+    traceFile,
     args: ['--strategy', 'proxy-only', '--gssproxy-socket', hung.path, '-k', env.krb5Conf, '--config', join(work, 'cifs-upcall.conf')],
     fields: { host: env.hosts.fs1, ip4: uniqueIp4(), uid, pid: caller.pid },
   });
@@ -93,7 +107,10 @@ async function snapshotDuringCredentialPhase(uid: number): Promise<{ threads: Th
   const threads = pid > 0 && existsSync(`/proc/${pid}`) ? threadStatuses(pid) : [];
   const o = await running;
   return {
-    threads, traceText: traceText(o), pid: o.pid, peer: hung.peers()[before],
+    threads,
+    traceText: traceText(o),
+    pid: o.pid,
+    peer: hung.peers()[before],
     connected: o.trace.find((t) => /connected to .* as euid/.test(t.message))?.message,
   };
 }
@@ -109,7 +126,11 @@ describe('every thread of the upcall, inside the credential phase', () => {
       expect(t, `${t.name} (${t.tid})`).toMatchObject({
         uid: `${alice.uid} ${alice.uid} ${alice.uid} ${alice.uid}`,
         gid: `${alice.gid} ${alice.gid} ${alice.gid} ${alice.gid}`,
-        groups: '', capInh: NONE, capPrm: NONE, capEff: NONE, capAmb: NONE,
+        groups: '',
+        capInh: NONE,
+        capPrm: NONE,
+        capEff: NONE,
+        capAmb: NONE,
       });
     }
     // the main thread also lost the bounding set and set no_new_privs

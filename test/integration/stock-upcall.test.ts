@@ -49,7 +49,8 @@ describe("Debian's cifs.upcall through the keyutils shim", () => {
     const pid = appProcess(alice, { KRB5CCNAME: `FILE:${env.ccacheDir}/absent_alice` });
     const mark = logMark(env.kdc.log);
     const r = runStockUpcall(description(alice, pid), {
-      args: ['-k', env.krb5Conf], scratchDir: env.ccacheDir,
+      args: ['-k', env.krb5Conf],
+      scratchDir: env.ccacheDir,
       env: { GSS_USE_PROXY: 'yes', GSSPROXY_SOCKET: env.gssproxy.socket, GSSPROXY_BEHAVIOR: 'REMOTE_ONLY' },
     });
     expect(r.syslog.join('\n')).toContain('handle_krb5_mech: using GSS-API');

@@ -51,7 +51,10 @@ beforeAll(async () => {
   kinit(env, users.broken, brokenCache);
   corruptFirstTicket(brokenCache.slice('FILE:'.length));
   const caches: [RealmUser, string][] = [
-    [users.ticket, ticketCache], [users.none, `FILE:${dir}/no-such-cache-${rand()}`], [users.expired, expiredCache], [users.broken, brokenCache],
+    [users.ticket, ticketCache],
+    [users.none, `FILE:${dir}/no-such-cache-${rand()}`],
+    [users.expired, expiredCache],
+    [users.broken, brokenCache],
   ];
   for (const [u, cache] of caches) {
     const c = await startPlainCaller({ KRB5CCNAME: cache });
@@ -90,7 +93,16 @@ function upcall(u: RealmUser, conf: string, host = env.hosts.fs1): Outcome {
   const description = `ver=0x2;host=${host};ip4=127.0.0.2;sec=krb5;uid=${hex(u.uid)};creduid=${hex(u.uid)};user=root;pid=${hex(caller.pid)};upcall_target=app`;
   const kdcMark = logMark(env.kdc.log);
   const gpMark = logMark(env.gssproxy.log);
-  const r = runBundle(bundles.production, ['--config', conf, '-k', env.krb5Conf, '--gssproxy-socket', env.gssproxy.socket, '--replay', description]);
+  const r = runBundle(bundles.production, [
+    '--config',
+    conf,
+    '-k',
+    env.krb5Conf,
+    '--gssproxy-socket',
+    env.gssproxy.socket,
+    '--replay',
+    description,
+  ]);
   let key: Buffer | null = null;
   let blob: Buffer | null = null;
   if (r.status === 0) {
@@ -99,10 +111,18 @@ function upcall(u: RealmUser, conf: string, host = env.hosts.fs1): Outcome {
     key = b.subarray(16, 16 + keyLength);
     blob = b.subarray(16 + keyLength, 16 + keyLength + b.readUInt32LE(12));
   }
-  return { status: r.status, stderr: r.stderr, key, blob, kdc: logSince(env.kdc.log, kdcMark), gssproxy: logSince(env.gssproxy.log, gpMark) };
+  return {
+    status: r.status,
+    stderr: r.stderr,
+    key,
+    blob,
+    kdc: logSince(env.kdc.log, kdcMark),
+    gssproxy: logSince(env.gssproxy.log, gpMark),
+  };
 }
 
-const ownTgs = (o: Outcome, u: RealmUser): boolean => o.kdc.split('\n').some((l) => l.includes('TGS_REQ') && l.includes(': ISSUE: ') && l.includes(` ${u.principal} for cifs/`));
+const ownTgs = (o: Outcome, u: RealmUser): boolean =>
+  o.kdc.split('\n').some((l) => l.includes('TGS_REQ') && l.includes(': ISSUE: ') && l.includes(` ${u.principal} for cifs/`));
 const s4u = (o: Outcome, u: RealmUser): boolean => o.kdc.includes(`PROTOCOL-TRANSITION s4u-client=${u.principal}`);
 const gssproxyConnections = (o: Outcome): number => (o.gssproxy.match(/ connected \(fd = /g) ?? []).length;
 
@@ -181,14 +201,25 @@ describe('credential strategies against the real KDC and gssproxy', () => {
     expect(gssproxyConnections(o)).toBe(1);
   });
 
-  it('proxy-only: gssproxy refuses (the service does not impersonate) → exit 8, the user\'s TGT is not used', () => {
+  it("proxy-only: gssproxy refuses (the service does not impersonate) → exit 8, the user's TGT is not used", () => {
     const conf = writeConf('proxy-only', `[global]\nstrategy = proxy-only\n`);
     const caller = callerOf.get(users.ticket.name)!;
     const description = `ver=0x2;host=${env.hosts.fs2};ip4=127.0.0.2;sec=krb5;uid=${hex(users.ticket.uid)};creduid=${hex(users.ticket.uid)};pid=${hex(caller.pid)};upcall_target=app`;
     const kdcMark = logMark(env.kdc.log);
-    const r = runBundle(bundles.production, ['--config', conf, '-k', env.krb5Conf, '--gssproxy-socket', `${dir}/absent-${rand()}.sock`, '--replay', description]);
+    const r = runBundle(bundles.production, [
+      '--config',
+      conf,
+      '-k',
+      env.krb5Conf,
+      '--gssproxy-socket',
+      `${dir}/absent-${rand()}.sock`,
+      '--replay',
+      description,
+    ]);
     expect(r.status).toBe(8);
-    expect(r.stderr).toMatch(/Unable to obtain service ticket for \S+ \(uid \d+\) to cifs\/fs2\.example\.test: gssproxy: .*no gssproxy socket at/);
+    expect(r.stderr).toMatch(
+      /Unable to obtain service ticket for \S+ \(uid \d+\) to cifs\/fs2\.example\.test: gssproxy: .*no gssproxy socket at/,
+    );
     expect(r.stderr).not.toMatch(/ccache:/);
     expect(logSince(env.kdc.log, kdcMark)).not.toContain(users.ticket.principal);
   });

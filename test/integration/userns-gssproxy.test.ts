@@ -55,7 +55,9 @@ beforeAll(async () => {
   const keytab = join(dir, 'client.keytab');
   copyFileSync(env.keytabs.client, keytab);
   chmodSync(keytab, 0o644);
-  writeFileSync(join(dir, 'gssproxy.conf'), `[gssproxy]
+  writeFileSync(
+    join(dir, 'gssproxy.conf'),
+    `[gssproxy]
   debug_level = 2
   worker threads = 2
 
@@ -69,34 +71,59 @@ beforeAll(async () => {
   trusted = yes
   impersonate = true
   euid = 0
-`, { mode: 0o644 });
+`,
+    { mode: 0o644 },
+  );
   // the container's own user database: its uid 2002 is alice (on the host, 2002 is bob)
-  writeFileSync(join(dir, 'passwd'), 'root:x:0:0:root:/root:/bin/sh\nalice:x:2002:100:container alice:/:/usr/sbin/nologin\n', { mode: 0o644 });
+  writeFileSync(join(dir, 'passwd'), 'root:x:0:0:root:/root:/bin/sh\nalice:x:2002:100:container alice:/:/usr/sbin/nologin\n', {
+    mode: 0o644,
+  });
   daemon = await startContainer({
-    uidMap: SUBID_MAP, uid: 0, gid: 0, tmpfs: ['/run'], passwd: join(dir, 'passwd'),
+    uidMap: SUBID_MAP,
+    uid: 0,
+    gid: 0,
+    tmpfs: ['/run'],
+    passwd: join(dir, 'passwd'),
     copy: [`${keytab}=/run/client.keytab`, `${join(dir, 'gssproxy.conf')}=/run/gssproxy.conf`],
     command: ['/bin/sh', '-c', `exec /usr/sbin/gssproxy -i -d -c /run/gssproxy.conf -s /run/gssproxy-default.sock > ${gssproxyLog} 2>&1`],
     environment: { KRB5_CONFIG: env.krb5Conf, KRB5RCACHEDIR: '/run', LANG: 'C' },
   });
   rmSync(keytab, { force: true });
-  await waitFor('the container\'s gssproxy', () => log().includes('Initialization complete'));
+  await waitFor("the container's gssproxy", () => log().includes('Initialization complete'));
   // the caller: uid 2002 of the same container (same user and mount namespaces)
-  caller = spawn('nsenter', [`--target=${daemon.pid}`, '--user', '--mount', `--setuid=${CONTAINER_UID}`, '--setgid=100', '--', '/bin/sleep', '300'], {
-    stdio: 'ignore', env: { PATH: '/usr/bin:/bin' },
-  });
+  caller = spawn(
+    'nsenter',
+    [`--target=${daemon.pid}`, '--user', '--mount', `--setuid=${CONTAINER_UID}`, '--setgid=100', '--', '/bin/sleep', '300'],
+    {
+      stdio: 'ignore',
+      env: { PATH: '/usr/bin:/bin' },
+    },
+  );
   callerPid = caller.pid!;
-  keyringCaller = spawn('nsenter', [`--target=${daemon.pid}`, '--user', '--mount', `--setuid=${CONTAINER_UID}`, '--setgid=100', '--', '/bin/sleep', '300'], {
-    stdio: 'ignore', env: { PATH: '/usr/bin:/bin', KRB5CCNAME: `KEYRING:persistent:${CONTAINER_UID}` },
-  });
+  keyringCaller = spawn(
+    'nsenter',
+    [`--target=${daemon.pid}`, '--user', '--mount', `--setuid=${CONTAINER_UID}`, '--setgid=100', '--', '/bin/sleep', '300'],
+    {
+      stdio: 'ignore',
+      env: { PATH: '/usr/bin:/bin', KRB5CCNAME: `KEYRING:persistent:${CONTAINER_UID}` },
+    },
+  );
   keyringCallerPid = keyringCaller.pid!;
   for (const pid of [callerPid, keyringCallerPid]) {
-    await waitFor(`caller ${pid} in the container`, () => {
-      try {
-        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep' && /^Uid:\s+102002\b/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      } catch {
-        return false;
-      }
-    }, 10_000);
+    await waitFor(
+      `caller ${pid} in the container`,
+      () => {
+        try {
+          return (
+            readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep' &&
+            /^Uid:\s+102002\b/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'))
+          );
+        } catch {
+          return false;
+        }
+      },
+      10_000,
+    );
   }
 }, 120_000);
 
@@ -108,30 +135,56 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-function upcall(uid: number, pid: number, tag: string, settings = 'strategy = proxy-only'): { status: number; stderr: string; payload: Buffer; trace: ReturnType<typeof readJsonTrace> } {
+function upcall(
+  uid: number,
+  pid: number,
+  tag: string,
+  settings = 'strategy = proxy-only',
+): { status: number; stderr: string; payload: Buffer; trace: ReturnType<typeof readJsonTrace> } {
   const conf = join(dir, `cifs-upcall-${tag}.conf`);
   writeFileSync(conf, `[global]\n${settings}\ngssproxy_socket = ${SOCKET}\n`, { mode: 0o644 });
   const out = join(dir, `payload-${tag}`);
   const trace = join(dir, `trace-${tag}.jsonl`);
   const id = `0x${uid.toString(16)}`;
   const desc = `ver=0x2;host=${env.hosts.fs1};ip4=127.0.0.1;sec=krb5;uid=${id};creduid=${id};pid=0x${pid.toString(16)};upcall_target=app`;
-  const r = spawnSync(process.execPath, [bundles.production, '--replay', desc, '--config', conf, '-k', env.krb5Conf,
-    '--payload-out', out, `--trace=${trace}`, '--trace-format=json', '--verbose'], {
-    env: { HOME: '/', PATH: '/sbin:/bin:/usr/sbin:/usr/bin' }, encoding: 'utf8', timeout: 60_000,
-  });
+  const r = spawnSync(
+    process.execPath,
+    [
+      bundles.production,
+      '--replay',
+      desc,
+      '--config',
+      conf,
+      '-k',
+      env.krb5Conf,
+      '--payload-out',
+      out,
+      `--trace=${trace}`,
+      '--trace-format=json',
+      '--verbose',
+    ],
+    {
+      env: { HOME: '/', PATH: '/sbin:/bin:/usr/sbin:/usr/bin' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  );
   const payload = existsSync(out) ? readFileSync(out) : Buffer.alloc(0);
   return { status: r.status ?? -1, stderr: r.stderr, payload, trace: readJsonTrace(trace) };
 }
 
 describe('a gssproxy inside a container, euid naming', () => {
-  it('container uid 2002 (host 102002) is impersonated as the container\'s user 2002, alice', async () => {
+  it("container uid 2002 (host 102002) is impersonated as the container's user 2002, alice", async () => {
     const kdcBefore = readFileSync(env.kdc.log, 'utf8').length;
     const r = upcall(HOST_UID, callerPid, 'mapped');
     expect(r.status, r.stderr).toBe(0);
     const messages = r.trace.map((t) => t.message);
-    expect(messages.some((m) => m.startsWith(`host ${HOST_UID}:${SUBID_BASE + 100} is ${CONTAINER_UID}:100 in the caller's user namespace`)), messages.join('\n')).toBe(true);
+    expect(
+      messages.some((m) => m.startsWith(`host ${HOST_UID}:${SUBID_BASE + 100} is ${CONTAINER_UID}:100 in the caller's user namespace`)),
+      messages.join('\n'),
+    ).toBe(true);
     // the daemon saw the translated id, and impersonated the name its own passwd gives it
-    await waitFor('the daemon\'s log of the client', () => /\(uid = 2002\)/.test(log()), 5000);
+    await waitFor("the daemon's log of the client", () => /\(uid = 2002\)/.test(log()), 5000);
     // every client connection shows as "Client [...]" (counted by the refusal row below)
     expect(log().match(/Client \[[^\n]*\(uid = 2002\)/g)?.length ?? 0).toBeGreaterThan(0);
     const kdc = readFileSync(env.kdc.log, 'utf8').slice(kdcBefore);
@@ -144,7 +197,7 @@ describe('a gssproxy inside a container, euid naming', () => {
     expect(a.key).toBe(msg.sessionKey.toString('hex'));
   });
 
-  it('a host uid the container does not map (alice\'s host uid 2001) with the container\'s pid: refused, nothing connects', () => {
+  it("a host uid the container does not map (alice's host uid 2001) with the container's pid: refused, nothing connects", () => {
     const connections = (log().match(/Client \[/g) ?? []).length;
     const r = upcall(2001, callerPid, 'unmapped');
     expect(r.status, r.stderr).toBe(5);
@@ -155,7 +208,7 @@ describe('a gssproxy inside a container, euid naming', () => {
     expect((log().match(/Client \[/g) ?? []).length).toBe(connections);
   });
 
-  it('uid-name naming is refused for a user-namespaced caller (the daemon\'s namespace cannot be told from the socket)', () => {
+  it("uid-name naming is refused for a user-namespaced caller (the daemon's namespace cannot be told from the socket)", () => {
     const r = upcall(HOST_UID, callerPid, 'uid-name', 'strategy = proxy-only\ngssproxy_naming = uid-name');
     expect(r.status, r.stderr).toBe(8);
     expect(r.stderr).toMatch(/gssproxy naming "uid-name" names the user by number/);
@@ -164,12 +217,19 @@ describe('a gssproxy inside a container, euid naming', () => {
 });
 
 describe('a KEYRING cache named by a user-namespaced caller', () => {
-  it('is reported unreachable (keyrings are per user namespace), and local-first falls back to the container\'s gssproxy', async () => {
+  it("is reported unreachable (keyrings are per user namespace), and local-first falls back to the container's gssproxy", async () => {
     const r = upcall(HOST_UID, keyringCallerPid, 'keyring', 'strategy = local-first');
     expect(r.status, r.stderr).toBe(0);
     const messages = r.trace.map((t) => t.message);
-    expect(messages.some((m) => m.startsWith(`KRB5CCNAME=KEYRING:persistent:${CONTAINER_UID} found in /proc/${keyringCallerPid}/environ`)), messages.join('\n')).toBe(true);
-    expect(messages.some((m) => m.includes(`credential cache KEYRING:persistent:${CONTAINER_UID} is a kernel keyring of the caller's user namespace`))).toBe(true);
+    expect(
+      messages.some((m) => m.startsWith(`KRB5CCNAME=KEYRING:persistent:${CONTAINER_UID} found in /proc/${keyringCallerPid}/environ`)),
+      messages.join('\n'),
+    ).toBe(true);
+    expect(
+      messages.some((m) =>
+        m.includes(`credential cache KEYRING:persistent:${CONTAINER_UID} is a kernel keyring of the caller's user namespace`),
+      ),
+    ).toBe(true);
     const msg = splitPayload(r.payload);
     const a = await acceptor.accept(env.keytabs.fs1, msg.blob);
     expect(a.ok, a.error).toBe(true);

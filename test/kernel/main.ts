@@ -52,7 +52,6 @@ interface Options {
 const DEFAULT_KERNELS = ['6.1', '6.12'];
 const ALL_HANDLERS: HandlerName[] = ['stock', 'ours'];
 
-
 class UsageError extends Error {}
 
 function parseOptions(argv: string[], repoRoot: string): Options {
@@ -70,7 +69,11 @@ function parseOptions(argv: string[], repoRoot: string): Options {
   };
   for (const arg of argv) {
     const [key, value = ''] = arg.split(/=(.*)/s, 2);
-    const list = () => value.split(',').map((s) => s.trim()).filter(Boolean);
+    const list = () =>
+      value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     switch (key) {
       case '--kernels':
         o.kernels = list();
@@ -86,7 +89,8 @@ function parseOptions(argv: string[], repoRoot: string): Options {
       case '--scenarios':
         o.scenarios = list();
         for (const w of o.scenarios) {
-          if (!SCENARIOS.some((s) => scenarioSelected([w], s.id))) throw new UsageError(`no scenario matches "${w}" (${SCENARIOS.map((s) => s.id).join(', ')})`);
+          if (!SCENARIOS.some((s) => scenarioSelected([w], s.id)))
+            throw new UsageError(`no scenario matches "${w}" (${SCENARIOS.map((s) => s.id).join(', ')})`);
         }
         break;
       case '--timeout':
@@ -130,7 +134,8 @@ function handlerSpecs(o: Options): HandlerSpec[] {
     if (!oursBuilt) log(`note: ${o.oursBundle} does not exist (npm run build): running the stock handler only`);
   } else {
     names = o.handlers;
-    if (names.includes('ours') && !oursBuilt) throw new UsageError(`--handlers includes ours but ${o.oursBundle} does not exist: run npm run build`);
+    if (names.includes('ours') && !oursBuilt)
+      throw new UsageError(`--handlers includes ours but ${o.oursBundle} does not exist: run npm run build`);
   }
   if (names.includes('ours') && /^\/(tmp|run)(\/|$)/.test(o.oursBundle)) {
     throw new UsageError(`${o.oursBundle}: the guest mounts fresh, empty /tmp and /run, so the handler must live elsewhere`);
@@ -146,11 +151,14 @@ function leftOutBySelection(o: Options, handlers: HandlerName[]): string[] {
   if (kernelsMissing.length > 0) out.push(`kernel(s) ${kernelsMissing.join(', ')} not selected (--kernels=${o.kernels.join(',')})`);
   const handlersMissing = ALL_HANDLERS.filter((h) => !handlers.includes(h));
   if (handlersMissing.length > 0) {
-    out.push(`handler(s) ${handlersMissing.join(', ')} will not run (--handlers=${o.handlers === 'auto' ? 'auto' : o.handlers.join(',')}` +
-      `${handlersMissing.includes('ours') && !existsSync(o.oursBundle) ? `; ${o.oursBundle} is not built` : ''})`);
+    out.push(
+      `handler(s) ${handlersMissing.join(', ')} will not run (--handlers=${o.handlers === 'auto' ? 'auto' : o.handlers.join(',')}` +
+        `${handlersMissing.includes('ours') && !existsSync(o.oursBundle) ? `; ${o.oursBundle} is not built` : ''})`,
+    );
   }
   const scenariosMissing = SCENARIOS.filter((sc) => !scenarioSelected(o.scenarios, sc.id)).map((sc) => sc.id);
-  if (scenariosMissing.length > 0) out.push(`scenario(s) ${scenariosMissing.join(', ')} not selected (--scenarios=${o.scenarios.join(',')})`);
+  if (scenariosMissing.length > 0)
+    out.push(`scenario(s) ${scenariosMissing.join(', ')} not selected (--scenarios=${o.scenarios.join(',')})`);
   return out;
 }
 
@@ -179,11 +187,16 @@ export async function main(argv: string[], paths: LauncherPaths): Promise<number
     }
     throw e;
   }
-  const leftOut = leftOutBySelection(options, handlers.map((h) => h.name));
+  const leftOut = leftOutBySelection(
+    options,
+    handlers.map((h) => h.name),
+  );
   if (leftOut.length > 0 && !options.partial) {
     // known before any VM boots: do not spend the VMs on a run that cannot pass
     for (const l of leftOut) log(`kernel-test: not a full run: ${l}`);
-    log('kernel-test: a full run needs kernels 6.1 and 6.12, every scenario, and both handlers (stock and ours); pass --partial to ask for a partial run');
+    log(
+      'kernel-test: a full run needs kernels 6.1 and 6.12, every scenario, and both handlers (stock and ours); pass --partial to ask for a partial run',
+    );
     log('\nkernel test: FAIL (incomplete: nothing was run)');
     return 1;
   }
@@ -326,7 +339,9 @@ async function runKernels(options: Options, handlers: HandlerSpec[], paths: Laun
     else if (vm.status !== 0) problem = `orchestrator exited ${vm.status}`;
     if (report?.fatal) problem = `${problem ? `${problem}; ` : ''}${report.fatal.split('\n')[0]}`;
     if (report) {
-      log(`[${label}] guest phases: boot to orchestrator ${report.orchestratorStartUptime.toFixed(1)} s (uptime); ${report.phases.map((p) => `${p.name} ${(p.ms / 1000).toFixed(1)} s`).join('; ')}`);
+      log(
+        `[${label}] guest phases: boot to orchestrator ${report.orchestratorStartUptime.toFixed(1)} s (uptime); ${report.phases.map((p) => `${p.name} ${(p.ms / 1000).toFixed(1)} s`).join('; ')}`,
+      );
     }
     if (problem) log(`[${label}] PROBLEM: ${problem}${vm.qemuStderr ? `\nqemu stderr:\n${vm.qemuStderr}` : ''}`);
     if (problem || !report || report.results.some((r) => !r.ok)) {
@@ -340,23 +355,38 @@ async function runKernels(options: Options, handlers: HandlerSpec[], paths: Laun
   const handlerNames = handlers.map((h) => h.name);
   log('\n=== timings');
   for (const [k, v] of timings) log(`  ${k}: ${(v / 1000).toFixed(1)} s`);
-  log('\n=== kernel × scenario × handler (first access = the access that made the upcall; handler = its run time in the request-key wrapper)');
+  log(
+    '\n=== kernel × scenario × handler (first access = the access that made the upcall; handler = its run time in the request-key wrapper)',
+  );
   // every selected cell is expected; a skipped AD DC is a missing scenario unless the run is partial
   const expectedScenarios = SCENARIOS.map((sc) => sc.id)
     .filter((id) => scenarioSelected(options.scenarios, id))
     .filter((id) => !(options.partial && st.adSkipped && id === AD_SCENARIO_ID));
   const expected = { kernels: options.kernels, handlers: handlerNames, scenarioIds: expectedScenarios };
-  log(summaryTable(outcomes, handlerNames, SCENARIOS.map((sc) => sc.id).filter((id) => scenarioSelected(options.scenarios, id))));
+  log(
+    summaryTable(
+      outcomes,
+      handlerNames,
+      SCENARIOS.map((sc) => sc.id).filter((id) => scenarioSelected(options.scenarios, id)),
+    ),
+  );
   log(`\n${legend(outcomes)}`);
   if (st.adSkipped) log(`${AD_SCENARIO_ID}: SKIPPED — ${st.adSkipped}`);
   const problems = verdictProblems(outcomes, expected);
   const partialNotes = options.partial
     ? [...leftOutBySelection(options, handlerNames), ...(st.adSkipped ? [`scenario ${AD_SCENARIO_ID} skipped: ${st.adSkipped}`] : [])]
     : [];
-  writeFileSync(join(workDir, 'last-report.json'), JSON.stringify({ outcomes, timings: Object.fromEntries(timings), problems, partial: partialNotes }, null, 2));
+  writeFileSync(
+    join(workDir, 'last-report.json'),
+    JSON.stringify({ outcomes, timings: Object.fromEntries(timings), problems, partial: partialNotes }, null, 2),
+  );
   for (const p of problems) log(`kernel test: ${p}`);
   for (const n of partialNotes) log(`kernel test: partial run (--partial): ${n}`);
   const ok = problems.length === 0;
-  log(ok ? `\nkernel test: PASS${options.partial && partialNotes.length > 0 ? ' (PARTIAL run: see the lines above)' : ''}` : `\nkernel test: FAIL (${problems.length} problem(s))`);
+  log(
+    ok
+      ? `\nkernel test: PASS${options.partial && partialNotes.length > 0 ? ' (PARTIAL run: see the lines above)' : ''}`
+      : `\nkernel test: FAIL (${problems.length} problem(s))`,
+  );
   return ok ? 0 : 1;
 }

@@ -114,7 +114,12 @@ export function parseSpnegoDescriptionLikeC(described: string): CParseOutcome {
     return { accepted: false, stage: 'required', message: `unable to get necessary params (0x${d.have.toString(16)})`, have: d.have };
   }
   if ((d.ver as number) > UPCALL_VERSION) {
-    return { accepted: false, stage: 'version', message: `incompatible kernel upcall version: 0x${(d.ver as number).toString(16)}`, have: d.have };
+    return {
+      accepted: false,
+      stage: 'version',
+      message: `incompatible kernel upcall version: 0x${(d.ver as number).toString(16)}`,
+      have: d.have,
+    };
   }
   if (Buffer.byteLength(d.host as string, 'latin1') >= 1025) {
     return { accepted: false, stage: 'host-length', message: 'hostname too long', have: d.have };

@@ -28,8 +28,9 @@ function sources(dir: string): string[] {
 
 /** The repository paths a module imports (relative specifiers only; packages and node: are skipped). */
 function importsOf(file: string, text: string): string[] {
-  return ts.preProcessFile(text, true, true).importedFiles
-    .map((f) => f.fileName)
+  return ts
+    .preProcessFile(text, true, true)
+    .importedFiles.map((f) => f.fileName)
     .filter((s) => s.startsWith('.'))
     .map((s) => posix.normalize(posix.join(posix.dirname(file), s)));
 }

@@ -41,7 +41,11 @@ export class CcacheError extends Error {
 /** Malformed bytes; `offset` is where in the file (or payload) the problem was found. */
 export class CcacheFormatError extends CcacheError {
   override readonly name = 'CcacheFormatError';
-  constructor(message: string, readonly offset: number, cacheName?: string) {
+  constructor(
+    message: string,
+    readonly offset: number,
+    cacheName?: string,
+  ) {
     super('format', `${message} (at offset ${offset})`, cacheName);
   }
 }

@@ -8,12 +8,7 @@
 import { closeSync, readSync, writeSync } from 'node:fs';
 import { CcacheError, CcacheFormatError, systemError } from './errors.ts';
 import { encodeCredential, parseFileCcache, parseFileHeader, type CcacheVersion, type FileHeader } from './marshal.ts';
-import {
-  classifyRecords,
-  type CcacheContents,
-  type Credential,
-  SynchronousCredentialCache,
-} from './model.ts';
+import { classifyRecords, type CcacheContents, type Credential, SynchronousCredentialCache } from './model.ts';
 import { openUserFileForAppendSync, readUserFileSync } from './safe-file.ts';
 
 export interface FileCcacheOptions {
@@ -38,7 +33,10 @@ export class FileCredentialCache extends SynchronousCredentialCache {
   readonly type: 'FILE' | 'DIR';
   readonly name: string;
 
-  constructor(readonly path: string, private readonly options: FileCcacheOptions = {}) {
+  constructor(
+    readonly path: string,
+    private readonly options: FileCcacheOptions = {},
+  ) {
     super();
     this.name = options.name ?? `FILE:${path}`;
     this.type = this.name.startsWith('DIR:') ? 'DIR' : 'FILE';
@@ -109,5 +107,4 @@ export class FileCredentialCache extends SynchronousCredentialCache {
     }
     return parseFileHeader(head, this.name, Number.MAX_SAFE_INTEGER);
   }
-
 }

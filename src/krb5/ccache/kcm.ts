@@ -117,16 +117,24 @@ export class KcmConnection {
       const onError = (e: NodeJS.ErrnoException): void => {
         cleanup();
         s.destroy();
-        const why = e.code === 'ENOENT' ? 'no socket (is the KCM daemon running?)'
-          : e.code === 'ECONNREFUSED' ? 'connection refused (no daemon listening)'
-            : e.code === 'EACCES' ? 'permission denied on the socket' : e.message;
+        const why =
+          e.code === 'ENOENT'
+            ? 'no socket (is the KCM daemon running?)'
+            : e.code === 'ECONNREFUSED'
+              ? 'connection refused (no daemon listening)'
+              : e.code === 'EACCES'
+                ? 'permission denied on the socket'
+                : e.message;
         reject(this.unreachable(why, e));
       };
-      const timer = setTimeout(() => {
-        cleanup();
-        s.destroy();
-        reject(this.unreachable(`no connection within ${this.timeoutMs} ms`));
-      }, Math.max(0, deadline - Date.now()));
+      const timer = setTimeout(
+        () => {
+          cleanup();
+          s.destroy();
+          reject(this.unreachable(`no connection within ${this.timeoutMs} ms`));
+        },
+        Math.max(0, deadline - Date.now()),
+      );
       const onAbort = (): void => {
         cleanup();
         s.destroy();
@@ -142,9 +150,15 @@ export class KcmConnection {
       s.once('connect', () => {
         cleanup();
         s.unref(); // an idle connection must not keep the process alive
-        s.on('error', () => { /* reported by the request in flight, if any */ });
-        s.on('end', () => { this.closedByPeer = true; });
-        s.on('close', () => { this.closedByPeer = true; });
+        s.on('error', () => {
+          /* reported by the request in flight, if any */
+        });
+        s.on('end', () => {
+          this.closedByPeer = true;
+        });
+        s.on('close', () => {
+          this.closedByPeer = true;
+        });
         this.closedByPeer = false;
         this.connections++;
         resolve(s);
@@ -260,10 +274,13 @@ export class KcmConnection {
         s.destroy();
         finish(this.unreachable(`${op} aborted`, this.options.signal?.reason));
       };
-      const timer = setTimeout(() => {
-        s.destroy();
-        finish(this.unreachable(`no reply to ${op} within ${this.timeoutMs} ms`));
-      }, Math.max(0, deadline - Date.now()));
+      const timer = setTimeout(
+        () => {
+          s.destroy();
+          finish(this.unreachable(`no reply to ${op} within ${this.timeoutMs} ms`));
+        },
+        Math.max(0, deadline - Date.now()),
+      );
       s.on('data', onData);
       s.once('close', onClose);
       s.once('error', onError);
@@ -299,7 +316,8 @@ function readName(out: Buffer, op: string): string {
 }
 
 function splitUuids(out: Buffer, op: string, cacheName?: string): Buffer[] {
-  if (out.length % 16 !== 0) throw new CcacheFormatError(`KCM ${op} reply of ${out.length} bytes is not a list of 16-byte UUIDs`, 12, cacheName);
+  if (out.length % 16 !== 0)
+    throw new CcacheFormatError(`KCM ${op} reply of ${out.length} bytes is not a list of 16-byte UUIDs`, 12, cacheName);
   const list: Buffer[] = [];
   for (let i = 0; i < out.length; i += 16) list.push(out.subarray(i, i + 16));
   return list;
@@ -413,7 +431,8 @@ export class KcmCredentialCache implements CredentialCache {
     for (let i = 0; i < count; i++) {
       if (at + 4 > out.length) throw new CcacheFormatError(`GET_CRED_LIST ends before credential ${i + 1} of ${count}`, 12 + at, this.name);
       const len = out.readUInt32BE(at);
-      if (len > out.length - at - 4) throw new CcacheFormatError(`GET_CRED_LIST credential ${i + 1} length ${len} overruns the reply`, 12 + at, this.name);
+      if (len > out.length - at - 4)
+        throw new CcacheFormatError(`GET_CRED_LIST credential ${i + 1} length ${len} overruns the reply`, 12 + at, this.name);
       creds.push(decodeCredential(out.subarray(at + 4, at + 4 + len), 4, this.name));
       at += 4 + len;
     }

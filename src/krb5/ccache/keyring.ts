@@ -29,8 +29,10 @@ import {
 } from './model.ts';
 
 /** The keyctl calls this module uses (a subset of the native addon). */
-export type KeyctlCalls = Pick<NativeAddon,
-  'keySearch' | 'keyRead' | 'keyDescribe' | 'keyGetPersistent' | 'keyGetKeyringId' | 'addKey' | 'keySetTimeout'>;
+export type KeyctlCalls = Pick<
+  NativeAddon,
+  'keySearch' | 'keyRead' | 'keyDescribe' | 'keyGetPersistent' | 'keyGetKeyringId' | 'addKey' | 'keySetTimeout'
+>;
 
 export const KEYRING_ANCHORS = ['legacy', 'session', 'user', 'persistent', 'process', 'thread'] as const;
 export type KeyringAnchor = (typeof KEYRING_ANCHORS)[number];
@@ -138,9 +140,12 @@ function sessionWriteAnchor(k: KeyctlCalls): number {
 /** MIT get_collection, without creating anything. */
 function findCollection(k: KeyctlCalls, r: KeyringResidual, options: KeyringOptions, name: string): Collection {
   if (options.helperProcess && HELPER_OWNED_ANCHORS.has(r.anchor)) {
-    throw new CcacheError('not-users-keyring',
+    throw new CcacheError(
+      'not-users-keyring',
       `${name} uses the ${r.anchor} keyring anchor, which in the upcall is the helper's own ` +
-      `(request-key's) keyring, not the user's; only KEYRING:persistent:… and KEYRING:user:… caches are reachable`, name);
+        `(request-key's) keyring, not the user's; only KEYRING:persistent:… and KEYRING:user:… caches are reachable`,
+      name,
+    );
   }
   try {
     if (r.anchor === 'persistent') {
@@ -155,23 +160,42 @@ function findCollection(k: KeyctlCalls, r: KeyringResidual, options: KeyringOpti
       } catch (e) {
         const code = errnoCode(e);
         if ((code === 'EOPNOTSUPP' || code === 'ENOTSUP') && uid === euid) persistent = KeySpec.USER_KEYRING;
-        else throw new CcacheError('permission', `cannot get the persistent keyring of uid ${uid}: ${code ?? String(e)}`, name, { cause: e });
+        else
+          throw new CcacheError('permission', `cannot get the persistent keyring of uid ${uid}: ${code ?? String(e)}`, name, { cause: e });
       }
       const id = search(k, persistent, 'keyring', PERSISTENT_COLLECTION, KeySpec.PROCESS_KEYRING);
-      if (id === null) throw new CcacheError('not-found', `credential cache ${name} not found (no ${PERSISTENT_COLLECTION} keyring in the persistent keyring of uid ${uid})`, name);
+      if (id === null)
+        throw new CcacheError(
+          'not-found',
+          `credential cache ${name} not found (no ${PERSISTENT_COLLECTION} keyring in the persistent keyring of uid ${uid})`,
+          name,
+        );
       // the name keeps the collection as written: "persistent::tkt" for an empty one (as MIT)
       return { id, anchor: r.anchor, collection: r.collection };
     }
     let anchorId: number;
     let possess = 0;
     switch (r.anchor) {
-      case 'process': anchorId = KeySpec.PROCESS_KEYRING; break;
-      case 'thread': anchorId = KeySpec.THREAD_KEYRING; break;
-      case 'user': anchorId = KeySpec.USER_KEYRING; possess = KeySpec.PROCESS_KEYRING; break;
-      default: anchorId = sessionWriteAnchor(k);
+      case 'process':
+        anchorId = KeySpec.PROCESS_KEYRING;
+        break;
+      case 'thread':
+        anchorId = KeySpec.THREAD_KEYRING;
+        break;
+      case 'user':
+        anchorId = KeySpec.USER_KEYRING;
+        possess = KeySpec.PROCESS_KEYRING;
+        break;
+      default:
+        anchorId = sessionWriteAnchor(k);
     }
     const id = search(k, anchorId, 'keyring', COLLECTION_PREFIX + r.collection, possess);
-    if (id === null) throw new CcacheError('not-found', `credential cache ${name} not found (no ${COLLECTION_PREFIX}${r.collection} keyring in the ${r.anchor} keyring)`, name);
+    if (id === null)
+      throw new CcacheError(
+        'not-found',
+        `credential cache ${name} not found (no ${COLLECTION_PREFIX}${r.collection} keyring in the ${r.anchor} keyring)`,
+        name,
+      );
     return { id, anchor: r.anchor, collection: r.collection };
   } catch (e) {
     if (e instanceof CcacheError) throw e;
@@ -192,7 +216,8 @@ function primaryName(k: KeyctlCalls, c: Collection, name: string): string {
   if (payload.length < 8) throw new CcacheError('format', `${PRIMARY_KEY} of ${name} is ${payload.length} bytes, too short`, name);
   const version = payload.readUInt32BE(0);
   const len = payload.readUInt32BE(4);
-  if (len > payload.length - 8) throw new CcacheError('format', `${PRIMARY_KEY} of ${name} names ${len} bytes but holds ${payload.length - 8}`, name);
+  if (len > payload.length - 8)
+    throw new CcacheError('format', `${PRIMARY_KEY} of ${name} names ${len} bytes but holds ${payload.length - 8}`, name);
   if (version !== COLLECTION_VERSION) throw new CcacheError('format', `${PRIMARY_KEY} of ${name} has unknown version ${version}`, name);
   return payload.subarray(8, 8 + len).toString('utf8');
 }
@@ -210,7 +235,8 @@ export function openKeyringCcache(residual: string, options: KeyringOptions = {}
   } catch (e) {
     throw systemError(e, `cannot look up cache keyring ${subsidiary}`, name);
   }
-  if (cacheId === null) throw new CcacheError('not-found', `credential cache ${name} not found (no keyring ${subsidiary} in the collection)`, name);
+  if (cacheId === null)
+    throw new CcacheError('not-found', `credential cache ${name} not found (no keyring ${subsidiary} in the collection)`, name);
   return new KeyringCredentialCache(name, cacheId, r.anchor === 'legacy', k, options.now);
 }
 
@@ -238,7 +264,13 @@ export function listKeyringCollection(residual: string, options: KeyringOptions 
     }
     if (keyTypeOf(description) !== 'keyring') continue;
     const sub = keyNameOf(description);
-    const cache = new KeyringCredentialCache(`KEYRING:${r.anchor}:${collection.collection}:${sub}`, serial, r.anchor === 'legacy', k, options.now);
+    const cache = new KeyringCredentialCache(
+      `KEYRING:${r.anchor}:${collection.collection}:${sub}`,
+      serial,
+      r.anchor === 'legacy',
+      k,
+      options.now,
+    );
     if (sub === primary) caches.unshift(cache);
     else caches.push(cache);
   }
@@ -278,7 +310,8 @@ export class KeyringCredentialCache extends SynchronousCredentialCache {
   readSync(): CcacheContents & { records: Credential[] } {
     try {
       const princId = search(this.k, this.keyringId, 'user', PRINCIPAL_KEY, 0);
-      if (princId === null) throw new CcacheError('not-found', `credential cache ${this.name} not found (no ${PRINCIPAL_KEY} key: not initialized)`, this.name);
+      if (princId === null)
+        throw new CcacheError('not-found', `credential cache ${this.name} not found (no ${PRINCIPAL_KEY} key: not initialized)`, this.name);
       const principal = decodePrincipal(this.k.keyRead(princId), 4, this.name);
       const { id: offsetsId, offset } = this.readOffsets();
       const records: Credential[] = [];
@@ -312,7 +345,7 @@ export class KeyringCredentialCache extends SynchronousCredentialCache {
       key = this.addCredentialKey(description, payload);
     } catch (e) {
       const err = systemError(e, `cannot add key "${description}" to ${this.name}`, this.name);
-      if (errnoCode(e) === 'EDQUOT') err.message += ' (the user\'s kernel key quota is exhausted: /proc/sys/kernel/keys/maxbytes)';
+      if (errnoCode(e) === 'EDQUOT') err.message += " (the user's kernel key quota is exhausted: /proc/sys/kernel/keys/maxbytes)";
       throw err;
     }
     const offset = this.readOffsets().offset;
@@ -358,5 +391,4 @@ export class KeyringCredentialCache extends SynchronousCredentialCache {
     const { principal, credentials, config, kdcTimeOffset } = this.readSync();
     return { principal, credentials, config, kdcTimeOffset };
   }
-
 }

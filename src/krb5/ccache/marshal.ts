@@ -200,8 +200,19 @@ export function readCredential(r: CcacheReader): Credential {
   const ticket = r.data('ticket');
   const secondTicket = r.data('second ticket');
   return {
-    client, server, key: { enctype, value: keyValue }, authTime, startTime, endTime, renewTill,
-    isSkey: isSkey !== 0, flags, addresses, authData, ticket, secondTicket,
+    client,
+    server,
+    key: { enctype, value: keyValue },
+    authTime,
+    startTime,
+    endTime,
+    renewTill,
+    isSkey: isSkey !== 0,
+    flags,
+    addresses,
+    authData,
+    ticket,
+    secondTicket,
   };
 }
 

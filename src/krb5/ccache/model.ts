@@ -147,8 +147,7 @@ export abstract class SynchronousCredentialCache implements CredentialCache {
 
 /** Realm and components equal; the name type is ignored (krb5_principal_compare). */
 export function principalsEqual(a: Principal, b: Principal): boolean {
-  return a.realm === b.realm && a.components.length === b.components.length &&
-    a.components.every((c, i) => c === b.components[i]);
+  return a.realm === b.realm && a.components.length === b.components.length && a.components.every((c, i) => c === b.components[i]);
 }
 
 const QUOTED: Record<string, string> = { '/': '\\/', '@': '\\@', '\\': '\\\\', '\n': '\\n', '\t': '\\t', '\b': '\\b', '\0': '\\0' };

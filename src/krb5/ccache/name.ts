@@ -44,14 +44,21 @@ const TOKEN_TABLE: TokenName[] = ['LIBDIR', 'BINDIR', 'SBINDIR', 'euid', 'userna
 
 function tokenValue(token: TokenName, ctx: ExpansionContext, template: string): string {
   switch (token) {
-    case 'LIBDIR': return ctx.libdir ?? DEBIAN_LIBDIR;
-    case 'BINDIR': return ctx.bindir ?? '/usr/bin';
-    case 'SBINDIR': return ctx.sbindir ?? '/usr/sbin';
-    case 'euid': return String(ctx.euid);
+    case 'LIBDIR':
+      return ctx.libdir ?? DEBIAN_LIBDIR;
+    case 'BINDIR':
+      return ctx.bindir ?? '/usr/bin';
+    case 'SBINDIR':
+      return ctx.sbindir ?? '/usr/sbin';
+    case 'euid':
+      return String(ctx.euid);
     case 'USERID':
-    case 'uid': return String(ctx.uid);
-    case 'TEMP': return ctx.tmpdir ? ctx.tmpdir : '/tmp';
-    case 'null': return '';
+    case 'uid':
+      return String(ctx.uid);
+    case 'TEMP':
+      return ctx.tmpdir ? ctx.tmpdir : '/tmp';
+    case 'null':
+      return '';
     case 'username':
       if (ctx.username === undefined) {
         throw new CcacheError('bad-name', `cannot expand %{username} in "${template}": no passwd entry for uid ${ctx.euid}`);

@@ -45,7 +45,10 @@ export interface SelectOptions {
 }
 
 /** Among matching credentials, MIT's pick by enctype preference (cc_retr.c). */
-function pickByEnctype(matches: Credential[], permitted: readonly number[] | undefined): { best: Credential | null; rejectedEnctype: boolean } {
+function pickByEnctype(
+  matches: Credential[],
+  permitted: readonly number[] | undefined,
+): { best: Credential | null; rejectedEnctype: boolean } {
   if (!permitted) return { best: matches[0] ?? null, rejectedEnctype: false };
   let best: Credential | null = null;
   let bestRank = Infinity;
@@ -72,8 +75,7 @@ export type TgtLookup =
 /** The local TGT krbtgt/<realm>@<realm> of the default principal (MIT get_cached_local_tgt). */
 export function findTgt(contents: CcacheContents, realm: string, now: number, options: SelectOptions = {}): TgtLookup {
   const server = tgsPrincipal(realm);
-  const matches = contents.credentials.filter((c) =>
-    principalsEqual(c.client, contents.principal) && principalsEqual(c.server, server));
+  const matches = contents.credentials.filter((c) => principalsEqual(c.client, contents.principal) && principalsEqual(c.server, server));
   const { best, rejectedEnctype } = pickByEnctype(matches, options.permittedEnctypes);
   if (!best) return rejectedEnctype ? { status: 'enctype-not-permitted', credential: null } : { status: 'missing', credential: null };
   return best.endTime < now ? { status: 'expired', credential: best } : { status: 'valid', credential: best };
@@ -81,16 +83,27 @@ export function findTgt(contents: CcacheContents, realm: string, now: number, op
 
 /** An unexpired cross-realm TGT krbtgt/<realm>@<any> (matched on the name only). */
 export function findForeignTgt(contents: CcacheContents, realm: string, now: number, options: SelectOptions = {}): Credential | null {
-  const matches = contents.credentials.filter((c) =>
-    principalsEqual(c.client, contents.principal) && c.server.components.length === 2 &&
-    c.server.components[0] === 'krbtgt' && c.server.components[1] === realm && c.endTime >= now);
+  const matches = contents.credentials.filter(
+    (c) =>
+      principalsEqual(c.client, contents.principal) &&
+      c.server.components.length === 2 &&
+      c.server.components[0] === 'krbtgt' &&
+      c.server.components[1] === realm &&
+      c.endTime >= now,
+  );
   return pickByEnctype(matches, options.permittedEnctypes).best;
 }
 
 /** A cached ticket for exactly `server` (realm included) that is still valid at `now`. */
-export function findServiceTicket(contents: CcacheContents, server: Principal, now: number, options: SelectOptions = {}): Credential | null {
-  const matches = contents.credentials.filter((c) =>
-    principalsEqual(c.client, contents.principal) && principalsEqual(c.server, server) && !c.isSkey && c.endTime >= now);
+export function findServiceTicket(
+  contents: CcacheContents,
+  server: Principal,
+  now: number,
+  options: SelectOptions = {},
+): Credential | null {
+  const matches = contents.credentials.filter(
+    (c) => principalsEqual(c.client, contents.principal) && principalsEqual(c.server, server) && !c.isSkey && c.endTime >= now,
+  );
   return pickByEnctype(matches, options.permittedEnctypes).best;
 }
 
@@ -119,5 +132,7 @@ export function upcallCacheVerdict(contents: CcacheContents, now: number, servic
     if (c.endTime > now) return { accepted: true, reason: 'tgt', credential: c };
     expired ??= c;
   }
-  return expired ? { accepted: false, reason: 'tgt-expired', credential: expired } : { accepted: false, reason: 'no-tgt', credential: null };
+  return expired
+    ? { accepted: false, reason: 'tgt-expired', credential: expired }
+    : { accepted: false, reason: 'no-tgt', credential: null };
 }

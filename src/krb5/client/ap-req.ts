@@ -40,7 +40,11 @@ export function buildCifsApReq(credential: Credential, now: KdcTimestamp): CifsA
   try {
     profile = encryptionType(credential.key.enctype);
   } catch (e) {
-    throw new Krb5ClientError('config', `the ticket for ${principalText(credential.server)} has a ${enctypeName(credential.key.enctype)} session key, which this client does not implement`, { cause: e });
+    throw new Krb5ClientError(
+      'config',
+      `the ticket for ${principalText(credential.server)} has a ${enctypeName(credential.key.enctype)} session key, which this client does not implement`,
+      { cause: e },
+    );
   }
   if (credential.ticket.length === 0 || credential.ticket[0] !== 0x61) {
     throw new Krb5ClientError('bad-cache', `the credential for ${principalText(credential.server)} does not hold a DER Ticket`);

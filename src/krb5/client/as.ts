@@ -80,7 +80,10 @@ export function encTimestampPadata(entry: KeytabEntry, now: KdcTimestamp): PaDat
   const ts = encodePaEncTsEnc({ patimestamp: now.time, pausec: now.usec });
   return {
     padataType: PaType.ENC_TIMESTAMP,
-    padataValue: encodeEncryptedData({ etype: profile.etype, cipher: profile.encrypt(entry.key.value, KeyUsage.AS_REQ_PA_ENC_TIMESTAMP, ts) }),
+    padataValue: encodeEncryptedData({
+      etype: profile.etype,
+      cipher: profile.encrypt(entry.key.value, KeyUsage.AS_REQ_PA_ENC_TIMESTAMP, ts),
+    }),
   };
 }
 
@@ -112,18 +115,30 @@ function kdcRefusal(e: KrbError, client: Principal, keytabName: string, key?: Ke
   const who = principalText(client);
   let hint = '';
   switch (e.code) {
-    case ErrorCode.KDC_ERR_C_PRINCIPAL_UNKNOWN: hint = ` — ${who} is not in the KDC's database`; break;
+    case ErrorCode.KDC_ERR_C_PRINCIPAL_UNKNOWN:
+      hint = ` — ${who} is not in the KDC's database`;
+      break;
     case ErrorCode.KDC_ERR_PREAUTH_FAILED:
     case ErrorCode.KRB_AP_ERR_BAD_INTEGRITY:
       hint = ` — the ${key ? `${enctypeName(key.key.enctype)} key (kvno ${key.kvno})` : 'key'} in ${keytabName} is not ${who}'s current key`;
       break;
-    case ErrorCode.KDC_ERR_ETYPE_NOSUPP: hint = ` — the KDC has no key of the enctypes the keytab holds`; break;
+    case ErrorCode.KDC_ERR_ETYPE_NOSUPP:
+      hint = ` — the KDC has no key of the enctypes the keytab holds`;
+      break;
     // an AD KDC names the exact account state in e-data (KrbError's message already says it)
-    case ErrorCode.KDC_ERR_CLIENT_REVOKED: hint = e.ntStatus === undefined ? ` — ${who} is disabled or locked out` : ''; break;
-    case ErrorCode.KDC_ERR_KEY_EXPIRED: hint = e.ntStatus === undefined ? ` — ${who}'s password has expired: no ticket until it is changed` : ''; break;
-    default: break;
+    case ErrorCode.KDC_ERR_CLIENT_REVOKED:
+      hint = e.ntStatus === undefined ? ` — ${who} is disabled or locked out` : '';
+      break;
+    case ErrorCode.KDC_ERR_KEY_EXPIRED:
+      hint = e.ntStatus === undefined ? ` — ${who}'s password has expired: no ticket until it is changed` : '';
+      break;
+    default:
+      break;
   }
-  return new Krb5ClientError('kdc-error', `${client.realm} KDC refused AS-REQ for ${who}: ${e.message}${hint}`, { krbError: e, realm: client.realm });
+  return new Krb5ClientError('kdc-error', `${client.realm} KDC refused AS-REQ for ${who}: ${e.message}${hint}`, {
+    krbError: e,
+    realm: client.realm,
+  });
 }
 
 /** The ETYPE-INFO2 entries of a PREAUTH_REQUIRED error (docs/kerberos.md#messages: padata type 19). */
@@ -153,7 +168,10 @@ export async function getInitialTgtWithKeytab(input: KeytabAsInput): Promise<Key
   const permitted = config.permittedEnctypes();
   const enctypes = permitted.filter((e) => held.includes(e));
   if (enctypes.length === 0) {
-    throw new Krb5ClientError('config', `keytab ${keytab.name} holds ${held.map(enctypeName).join(', ')} keys for ${who}, none of them in permitted_enctypes`);
+    throw new Krb5ClientError(
+      'config',
+      `keytab ${keytab.name} holds ${held.map(enctypeName).join(', ')} keys for ${who}, none of them in permitted_enctypes`,
+    );
   }
   trace.event('as', `AS-REQ for ${who} with keys from ${keytab.name}: offering ${enctypes.map(enctypeName).join(', ')}`, { enctypes });
   const skewRetry = input.skewRetry ?? config.kdcTimesync() !== 0;
@@ -168,9 +186,7 @@ export async function getInitialTgtWithKeytab(input: KeytabAsInput): Promise<Key
   let requests = 0;
   for (;;) {
     const now = clock.now();
-    const padata = preauthKey
-      ? [encTimestampPadata(preauthKey, now), pacRequest, ...(cookie ? [cookie] : [])]
-      : [pacRequest];
+    const padata = preauthKey ? [encTimestampPadata(preauthKey, now), pacRequest, ...(cookie ? [cookie] : [])] : [pacRequest];
     const request = buildAsRequest({ client, enctypes, kdcOptions, now, lifetimeSeconds: lifetime, padata });
     requests++;
     const answer = await session.send(client.realm, request.der, 'AS-REQ', subject);
@@ -182,16 +198,28 @@ export async function getInitialTgtWithKeytab(input: KeytabAsInput): Promise<Key
         const entry = info.entries.find((x) => enctypes.includes(x.etype));
         const etype = entry?.etype ?? enctypes[0]!;
         preauthKey = findKeytabEntry(keytab, client, { enctype: etype }) ?? undefined;
-        if (!preauthKey) throw new Krb5ClientError('no-credentials', `the KDC wants pre-authentication with ${enctypeName(etype)}, and ${keytab.name} has no such key for ${who}`);
-        trace.event('as', `${client.realm} requires pre-authentication: PA-ENC-TIMESTAMP with the ${enctypeName(etype)} key (kvno ${preauthKey.kvno})${entry?.salt !== undefined ? `, KDC salt "${entry.salt}"` : ''}`, {
-          etypeInfo2: info.entries.map((x) => x.etype),
-        });
+        if (!preauthKey)
+          throw new Krb5ClientError(
+            'no-credentials',
+            `the KDC wants pre-authentication with ${enctypeName(etype)}, and ${keytab.name} has no such key for ${who}`,
+          );
+        trace.event(
+          'as',
+          `${client.realm} requires pre-authentication: PA-ENC-TIMESTAMP with the ${enctypeName(etype)} key (kvno ${preauthKey.kvno})${entry?.salt !== undefined ? `, KDC salt "${entry.salt}"` : ''}`,
+          {
+            etypeInfo2: info.entries.map((x) => x.etype),
+          },
+        );
         continue;
       }
       if (e.code === ErrorCode.KRB_AP_ERR_SKEW && skewRetry && !skewRetried) {
         skewRetried = true;
         const off = clock.correct(e.krbError.stime, e.krbError.susec);
-        trace.event('as', `${client.realm} says our clock is ${describeDuration(off)} ${off > 0 ? 'behind' : 'ahead'} (KRB_AP_ERR_SKEW): retrying once with the KDC's time`, { skewSeconds: off });
+        trace.event(
+          'as',
+          `${client.realm} says our clock is ${describeDuration(off)} ${off > 0 ? 'behind' : 'ahead'} (KRB_AP_ERR_SKEW): retrying once with the KDC's time`,
+          { skewSeconds: off },
+        );
         continue;
       }
       throw kdcRefusal(e, client, keytab.name, preauthKey);
@@ -200,9 +228,15 @@ export async function getInitialTgtWithKeytab(input: KeytabAsInput): Promise<Key
     const credential = credentialFromReply(rep, part);
     const authtime = credential.authTime;
     if (config.kdcTimesync() !== 0) clock.syncTo(authtime);
-    trace.event('as', `got ${principalText(part.server)} for ${principalText(rep.client)}: reply encrypted with the ${enctypeName(key.key.enctype)} key (kvno ${key.kvno}), ${enctypeName(credential.key.enctype)} session key, valid until ${isoSeconds(credential.endTime)}`, {
-      enctype: credential.key.enctype, replyEnctype: key.key.enctype, kdcOffset: clock.offsetSeconds,
-    });
+    trace.event(
+      'as',
+      `got ${principalText(part.server)} for ${principalText(rep.client)}: reply encrypted with the ${enctypeName(key.key.enctype)} key (kvno ${key.kvno}), ${enctypeName(credential.key.enctype)} session key, valid until ${isoSeconds(credential.endTime)}`,
+      {
+        enctype: credential.key.enctype,
+        replyEnctype: key.key.enctype,
+        kdcOffset: clock.offsetSeconds,
+      },
+    );
     return {
       credential,
       kdcTimeOffset: clock.offset,
@@ -214,7 +248,12 @@ export async function getInitialTgtWithKeytab(input: KeytabAsInput): Promise<Key
 }
 
 /** Decode, decrypt (client key, usage 3) and check an AS-REP. */
-export function readAsReply(der: Buffer, request: AsRequest, client: Principal, keytab: Keytab): { rep: KdcRep; part: EncKdcRepPart; key: KeytabEntry } {
+export function readAsReply(
+  der: Buffer,
+  request: AsRequest,
+  client: Principal,
+  keytab: Keytab,
+): { rep: KdcRep; part: EncKdcRepPart; key: KeytabEntry } {
   const realm = client.realm;
   const bad = (what: string, cause?: unknown) =>
     new Krb5ClientError('bad-reply', `AS-REP from ${realm}: ${what}`, { realm, ...(cause !== undefined ? { cause } : {}) });
@@ -225,15 +264,23 @@ export function readAsReply(der: Buffer, request: AsRequest, client: Principal, 
   } catch (e) {
     throw bad(`undecodable: ${(e as Error).message}`, e);
   }
-  const key = findKeytabEntry(keytab, client, { enctype: rep.encPart.etype, ...(rep.encPart.kvno !== undefined ? { kvno: rep.encPart.kvno } : {}) });
+  const key = findKeytabEntry(keytab, client, {
+    enctype: rep.encPart.etype,
+    ...(rep.encPart.kvno !== undefined ? { kvno: rep.encPart.kvno } : {}),
+  });
   if (!key) {
-    throw bad(`encrypted with ${enctypeName(rep.encPart.etype)}${rep.encPart.kvno !== undefined ? ` kvno ${rep.encPart.kvno}` : ''}, and ${keytab.name} has no such key for ${principalText(client)}`);
+    throw bad(
+      `encrypted with ${enctypeName(rep.encPart.etype)}${rep.encPart.kvno !== undefined ? ` kvno ${rep.encPart.kvno}` : ''}, and ${keytab.name} has no such key for ${principalText(client)}`,
+    );
   }
   let plain: Buffer;
   try {
     plain = encryptionType(key.key.enctype).decrypt(key.key.value, KeyUsage.AS_REP_ENC_PART, rep.encPart.cipher);
   } catch (e) {
-    throw bad(`enc-part does not decrypt with the keytab's ${enctypeName(key.key.enctype)} key (kvno ${key.kvno}): ${(e as Error).message}`, e);
+    throw bad(
+      `enc-part does not decrypt with the keytab's ${enctypeName(key.key.enctype)} key (kvno ${key.kvno}): ${(e as Error).message}`,
+      e,
+    );
   }
   let part: EncKdcRepPart;
   try {

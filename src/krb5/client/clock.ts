@@ -24,7 +24,10 @@ export class KdcClock {
   /** set once the offset came from a KDC error rather than the cache */
   corrected = false;
 
-  constructor(offset: KdcTimeOffset | null, private readonly localNow: () => number = localMicros) {
+  constructor(
+    offset: KdcTimeOffset | null,
+    private readonly localNow: () => number = localMicros,
+  ) {
     this.offsetMicros = offset ? offset.seconds * 1_000_000 + offset.microseconds : 0;
   }
 

@@ -91,7 +91,8 @@ export class KdcSession {
         ...(signal ? { signal } : {}),
         ...(this.options.dns ? { dns: this.options.dns } : {}),
         ...(config.kdcTimeoutMs() === undefined && this.options.perAttemptTimeoutMs !== undefined
-          ? { perAttemptTimeoutMs: this.options.perAttemptTimeoutMs } : {}),
+          ? { perAttemptTimeoutMs: this.options.perAttemptTimeoutMs }
+          : {}),
         ...(this.options.overallTimeoutMs !== undefined ? { overallTimeoutMs: this.options.overallTimeoutMs } : {}),
       });
     } catch (e) {
@@ -99,8 +100,14 @@ export class KdcSession {
     }
     const ms = monotonicMs() - started;
     const record: KdcExchangeRecord = {
-      realm, kind, subject, request, reply: answer.reply,
-      server: answer.server.label, transport: answer.transport, ms,
+      realm,
+      kind,
+      subject,
+      request,
+      reply: answer.reply,
+      server: answer.server.label,
+      transport: answer.transport,
+      ms,
       sends: answer.attempts.filter((a) => a.transport !== undefined).length,
     };
     const reply = answer.reply;
@@ -117,19 +124,30 @@ export class KdcSession {
 
   private finish(record: KdcExchangeRecord, outcome: string): void {
     this.exchanges.push(record);
-    this.options.trace.event('kdc', `${record.kind} for ${record.subject} → ${record.realm} KDC ${record.server} over ${record.transport.toUpperCase()}: ${outcome} in ${record.ms.toFixed(1)} ms`, {
-      realm: record.realm, server: record.server, transport: record.transport, ms: Math.round(record.ms * 10) / 10,
-      requestBytes: record.request.length, replyBytes: record.reply.length, sends: record.sends,
-    });
+    this.options.trace.event(
+      'kdc',
+      `${record.kind} for ${record.subject} → ${record.realm} KDC ${record.server} over ${record.transport.toUpperCase()}: ${outcome} in ${record.ms.toFixed(1)} ms`,
+      {
+        realm: record.realm,
+        server: record.server,
+        transport: record.transport,
+        ms: Math.round(record.ms * 10) / 10,
+        requestBytes: record.request.length,
+        replyBytes: record.reply.length,
+        sends: record.sends,
+      },
+    );
     this.options.onExchange?.(record);
   }
 
   private transportError(e: unknown, realm: string, kind: string, subject: string, ms: number): Krb5ClientError {
     const signal = this.options.signal;
     if (signal?.aborted) {
-      return new Krb5ClientError('unreachable',
+      return new Krb5ClientError(
+        'unreachable',
         `the upcall's time budget ran out after ${Math.round(ms)} ms while waiting for a KDC of ${realm} (${kind} for ${subject})`,
-        { realm, cause: e });
+        { realm, cause: e },
+      );
     }
     if (e instanceof KdcUnreachableError) {
       return new Krb5ClientError('unreachable', `${kind} for ${subject}: ${e.message}`, { realm, cause: e });
@@ -138,7 +156,10 @@ export class KdcSession {
       return new Krb5ClientError('config', `${kind} for ${subject}: ${e.message}`, { realm, cause: e });
     }
     if (e instanceof DecodeError) {
-      return new Krb5ClientError('bad-reply', `${kind} for ${subject}: undecodable KRB-ERROR from ${realm}: ${e.message}`, { realm, cause: e });
+      return new Krb5ClientError('bad-reply', `${kind} for ${subject}: undecodable KRB-ERROR from ${realm}: ${e.message}`, {
+        realm,
+        cause: e,
+      });
     }
     return new Krb5ClientError('unreachable', `${kind} for ${subject}: ${(e as Error)?.message ?? String(e)}`, { realm, cause: e });
   }

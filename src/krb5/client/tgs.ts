@@ -24,7 +24,14 @@ import { randomInt } from 'node:crypto';
 import type { Trace } from '../../trace.ts';
 import type { Krb5Config } from '../config/krb5-config.ts';
 import { findForeignTgt, findServiceTicket, findTgt, startRealm, tgsPrincipal } from '../ccache/select.ts';
-import { principalsEqual, type CcacheContents, type Credential, type CredentialCache, type Keyblock, type Principal } from '../ccache/model.ts';
+import {
+  principalsEqual,
+  type CcacheContents,
+  type Credential,
+  type CredentialCache,
+  type Keyblock,
+  type Principal,
+} from '../ccache/model.ts';
 import { encryptionType, IntegrityError, type EncryptionProfile } from '../crypto/index.ts';
 import { enctypeName } from '../iana/etype.ts';
 import { ErrorCode } from '../iana/error-code.ts';
@@ -54,8 +61,11 @@ export const MAX_REFERRAL_HOPS = 10;
  * or revoked TGT would only fail twice.
  */
 const FALLBACK_CODES: ReadonlySet<number> = new Set([
-  ErrorCode.KDC_ERR_S_PRINCIPAL_UNKNOWN, ErrorCode.KDC_ERR_POLICY, ErrorCode.KDC_ERR_BADOPTION,
-  ErrorCode.KRB_ERR_GENERIC, ErrorCode.KDC_ERR_WRONG_REALM,
+  ErrorCode.KDC_ERR_S_PRINCIPAL_UNKNOWN,
+  ErrorCode.KDC_ERR_POLICY,
+  ErrorCode.KDC_ERR_BADOPTION,
+  ErrorCode.KRB_ERR_GENERIC,
+  ErrorCode.KDC_ERR_WRONG_REALM,
 ]);
 
 const TICKET_TAG = 0x61;
@@ -91,7 +101,11 @@ function tgtProfile(tgt: Credential): EncryptionProfile {
   try {
     return encryptionType(tgt.key.enctype);
   } catch (e) {
-    throw new Krb5ClientError('config', `the TGT ${principalText(tgt.server)} has a session key of ${enctypeName(tgt.key.enctype)}, which this client does not implement`, { cause: e });
+    throw new Krb5ClientError(
+      'config',
+      `the TGT ${principalText(tgt.server)} has a session key of ${enctypeName(tgt.key.enctype)}, which this client does not implement`,
+      { cause: e },
+    );
   }
 }
 
@@ -99,7 +113,10 @@ function tgtProfile(tgt: Credential): EncryptionProfile {
 export function buildTgsRequest(input: TgsRequestInput): TgsRequest {
   const { tgt, server, now } = input;
   if (tgt.ticket.length === 0 || tgt.ticket[0] !== TICKET_TAG) {
-    throw new Krb5ClientError('bad-cache', `the cached ${principalText(tgt.server)} does not hold a DER Ticket (first byte 0x${(tgt.ticket[0] ?? 0).toString(16)})`);
+    throw new Krb5ClientError(
+      'bad-cache',
+      `the cached ${principalText(tgt.server)} does not hold a DER Ticket (first byte 0x${(tgt.ticket[0] ?? 0).toString(16)})`,
+    );
   }
   const profile = tgtProfile(tgt);
   const body: KdcReqBody = {
@@ -170,7 +187,11 @@ export function readTgsReply(der: Buffer, request: TgsRequest, tgt: Credential, 
       plain = encryptionType(tgt.key.enctype).decrypt(tgt.key.value, KeyUsage.TGS_REP_ENC_PART_SESSION_KEY, rep.encPart.cipher);
       usage = 8;
     } catch (e) {
-      throw badReply(realm, `enc-part (${enctypeName(rep.encPart.etype)}) decrypts with neither the subkey (usage 9) nor the TGT session key (usage 8): ${(first as Error).message}`, e);
+      throw badReply(
+        realm,
+        `enc-part (${enctypeName(rep.encPart.etype)}) decrypts with neither the subkey (usage 9) nor the TGT session key (usage 8): ${(first as Error).message}`,
+        e,
+      );
     }
   }
   let part: EncKdcRepPart;
@@ -198,7 +219,10 @@ export function readTgsReply(der: Buffer, request: TgsRequest, tgt: Credential, 
   if (endtime > till) throw badReply(realm, `endtime ${isoSeconds(endtime)} is later than the requested till ${isoSeconds(till)}`);
   const start = Math.floor((part.starttime ?? part.authtime).getTime() / 1000);
   if (Math.abs(start - request.requestTime) > clockskewSeconds) {
-    throw badReply(realm, `ticket starts at ${isoSeconds(start)}, ${describeDuration(start - request.requestTime)} from our request time ${isoSeconds(request.requestTime)} (more than clockskew ${clockskewSeconds} s)`);
+    throw badReply(
+      realm,
+      `ticket starts at ${isoSeconds(start)}, ${describeDuration(start - request.requestTime)} from our request time ${isoSeconds(request.requestTime)} (more than clockskew ${clockskewSeconds} s)`,
+    );
   }
   return { rep, part, usage };
 }
@@ -243,7 +267,12 @@ interface Obtained {
 }
 
 /** Cached credential for any of `names` (in order) valid at `now` (MIT KRB5_TC_MATCH_TIMES). */
-export function cachedServiceTicket(contents: CcacheContents, names: readonly Principal[], now: number, permitted?: readonly number[]): Credential | null {
+export function cachedServiceTicket(
+  contents: CcacheContents,
+  names: readonly Principal[],
+  now: number,
+  permitted?: readonly number[],
+): Credential | null {
   for (const name of names) {
     const found = findServiceTicket(contents, name, now, permitted ? { permittedEnctypes: permitted } : {});
     if (found) return found;
@@ -272,9 +301,15 @@ export class TgsClient {
     const start = startRealm(this.o.contents);
     const referral = requested.realm === '';
     let server: Principal = { ...copyPrincipal(requested), realm: referral ? start : requested.realm };
-    this.trace.event('tgs', `asking for ${principalText(requested)}: ${referral
-      ? `referral realm, so starting at ${start} (the client's ${start === this.o.contents.principal.realm ? 'realm' : 'start_realm'}) with canonicalize`
-      : `in realm ${server.realm}, canonicalize set (MIT asks for referrals first)`}`, { start, realm: server.realm });
+    this.trace.event(
+      'tgs',
+      `asking for ${principalText(requested)}: ${
+        referral
+          ? `referral realm, so starting at ${start} (the client's ${start === this.o.contents.principal.realm ? 'realm' : 'start_realm'}) with canonicalize`
+          : `in realm ${server.realm}, canonicalize set (MIT asks for referrals first)`
+      }`,
+      { start, realm: server.realm },
+    );
 
     let cur = await this.tgtFor(server.realm, start);
     const seen = new Set<string>([tgtTargetRealm(cur.server)]);
@@ -286,17 +321,30 @@ export class TgsClient {
         if (!(e instanceof Krb5ClientError) || e.failure !== 'kdc-error' || hop > 1 || !FALLBACK_CODES.has(e.code ?? 0)) throw e;
         // the first referral request was refused: one plain request (get_creds.c fallback)
         if (!referral) {
-          this.trace.event('tgs', `${server.realm} refused the canonicalize request (${e.details.krbError?.codeName}); asking once more without canonicalize`);
+          this.trace.event(
+            'tgs',
+            `${server.realm} refused the canonicalize request (${e.details.krbError?.codeName}); asking once more without canonicalize`,
+          );
           return this.finish(requested, await this.request(cur, server, false));
         }
         const host = server.components[1] ?? '';
-        const dns = { ...this.o.session.options.dns, ...(this.o.session.options.signal ? { signal: this.o.session.options.signal } : {}), trace: this.trace };
+        const dns = {
+          ...this.o.session.options.dns,
+          ...(this.o.session.options.signal ? { signal: this.o.session.options.signal } : {}),
+          trace: this.trace,
+        };
         const fallback = server.components.length === 2 ? await this.o.config.fallbackHostRealm(host, dns) : undefined;
         if (!fallback || fallback === server.realm) {
-          this.trace.event('tgs', `${server.realm} refused the referral request (${e.details.krbError?.codeName}); fallback realm of ${host} is ${fallback ?? '(none)'}: asking ${server.realm} once more without canonicalize`);
+          this.trace.event(
+            'tgs',
+            `${server.realm} refused the referral request (${e.details.krbError?.codeName}); fallback realm of ${host} is ${fallback ?? '(none)'}: asking ${server.realm} once more without canonicalize`,
+          );
           return this.finish(requested, await this.request(cur, server, false));
         }
-        this.trace.event('tgs', `${server.realm} refused the referral request (${e.details.krbError?.codeName}); trying the fallback realm ${fallback} of ${host} (upper-cased parent domain)`);
+        this.trace.event(
+          'tgs',
+          `${server.realm} refused the referral request (${e.details.krbError?.codeName}); trying the fallback realm ${fallback} of ${host} (upper-cased parent domain)`,
+        );
         const refusedBy = server.realm;
         server = { ...server, realm: fallback };
         try {
@@ -305,22 +353,31 @@ export class TgsClient {
           if (!(f instanceof Krb5ClientError) || f.failure !== 'kdc-error') throw f;
           // say what failed first: e.g. a single AD domain without trusts knows neither the
           // service nor a way to the guessed realm; keep the first refusal's code (service-unknown)
-          throw new Krb5ClientError('kdc-error', `${refusedBy} KDC does not know ${principalText({ ...server, realm: refusedBy })} ` +
-            `(${e.details.krbError?.codeName} to the referral request), and no cross-realm TGT leads from ${start} to the fallback realm ${fallback} of ${host}: ${f.message}`,
-          { ...(e.details.krbError ? { krbError: e.details.krbError } : {}), realm: refusedBy, cause: f });
+          throw new Krb5ClientError(
+            'kdc-error',
+            `${refusedBy} KDC does not know ${principalText({ ...server, realm: refusedBy })} ` +
+              `(${e.details.krbError?.codeName} to the referral request), and no cross-realm TGT leads from ${start} to the fallback realm ${fallback} of ${host}: ${f.message}`,
+            { ...(e.details.krbError ? { krbError: e.details.krbError } : {}), realm: refusedBy, cause: f },
+          );
         }
         return this.finish(requested, await this.request(cur, server, false));
       }
       const returned = got.part.server;
       if (sameName(returned, server)) {
         if (!this.enctypes.includes(got.credential.key.enctype)) {
-          this.trace.event('tgs', `${principalText(returned)} came with a ${enctypeName(got.credential.key.enctype)} session key, not in default_tgs_enctypes: asking again without canonicalize`);
+          this.trace.event(
+            'tgs',
+            `${principalText(returned)} came with a ${enctypeName(got.credential.key.enctype)} session key, not in default_tgs_enctypes: asking again without canonicalize`,
+          );
           return this.finish(requested, await this.request(cur, server, false));
         }
         return this.finish(requested, got);
       }
       if (!isTgsName(returned)) {
-        this.trace.event('tgs', `${got.realm} answered with a ticket for ${principalText(returned)} instead of ${principalText(server)} (a rewritten name, not a referral): asking again without canonicalize`);
+        this.trace.event(
+          'tgs',
+          `${got.realm} answered with a ticket for ${principalText(returned)} instead of ${principalText(server)} (a rewritten name, not a referral): asking again without canonicalize`,
+        );
         return this.finish(requested, await this.request(cur, server, false));
       }
       const next = tgtTargetRealm(returned);
@@ -329,11 +386,17 @@ export class TgsClient {
         return this.finish(requested, await this.request(cur, server, false));
       }
       if (hop >= MAX_REFERRAL_HOPS || seen.has(next)) {
-        throw new Krb5ClientError('referral-loop',
-          `referral chasing for ${principalText(requested)} ${seen.has(next) ? `came back to realm ${next}` : `exceeded ${MAX_REFERRAL_HOPS} hops`} (path ${[...seen, next].join(' → ')})`);
+        throw new Krb5ClientError(
+          'referral-loop',
+          `referral chasing for ${principalText(requested)} ${seen.has(next) ? `came back to realm ${next}` : `exceeded ${MAX_REFERRAL_HOPS} hops`} (path ${[...seen, next].join(' → ')})`,
+        );
       }
       seen.add(next);
-      this.trace.event('tgs', `referral: ${got.realm}'s KDC says ${server.components.join('/')} is in realm ${next} and gave us ${principalText(returned)}; asking ${next}'s KDC (hop ${hop + 1})`, { from: got.realm, to: next });
+      this.trace.event(
+        'tgs',
+        `referral: ${got.realm}'s KDC says ${server.components.join('/')} is in realm ${next} and gave us ${principalText(returned)}; asking ${next}'s KDC (hop ${hop + 1})`,
+        { from: got.realm, to: next },
+      );
       cur = got.credential;
       server = { ...server, realm: next };
     }
@@ -342,9 +405,15 @@ export class TgsClient {
   private finish(requested: Principal, got: Obtained): ServiceTicketResult {
     const issuedFor = copyPrincipal(got.part.server);
     const credential: Credential = { ...got.credential, server: copyPrincipal(requested) };
-    this.trace.event('tgs', `got ${principalText(issuedFor)} from ${got.realm}: ${enctypeName(credential.key.enctype)} session key, valid until ${isoSeconds(credential.endTime)}`, {
-      enctype: credential.key.enctype, endtime: credential.endTime, flags: credential.flags,
-    });
+    this.trace.event(
+      'tgs',
+      `got ${principalText(issuedFor)} from ${got.realm}: ${enctypeName(credential.key.enctype)} session key, valid until ${isoSeconds(credential.endTime)}`,
+      {
+        enctype: credential.key.enctype,
+        endtime: credential.endTime,
+        flags: credential.flags,
+      },
+    );
     return {
       credential,
       issuedFor,
@@ -398,9 +467,15 @@ export class TgsClient {
       case 'missing':
         throw new Krb5ClientError('no-credentials', `no TGT ${name} for ${principalText(contents.principal)} in the cache`);
       case 'enctype-not-permitted':
-        throw new Krb5ClientError('config', `the cache's TGT ${name} has a session-key enctype outside default_tgs_enctypes (${this.enctypes.map(enctypeName).join(', ')})`);
+        throw new Krb5ClientError(
+          'config',
+          `the cache's TGT ${name} has a session-key enctype outside default_tgs_enctypes (${this.enctypes.map(enctypeName).join(', ')})`,
+        );
       case 'expired':
-        throw new Krb5ClientError('no-credentials', `TGT ${name} expired ${describeDuration(now - local.credential.endTime)} ago (at ${isoSeconds(local.credential.endTime)}, KDC time)`);
+        throw new Krb5ClientError(
+          'no-credentials',
+          `TGT ${name} expired ${describeDuration(now - local.credential.endTime)} ago (at ${isoSeconds(local.credential.endTime)}, KDC time)`,
+        );
       case 'valid':
         break;
     }
@@ -436,7 +511,10 @@ export class TgsClient {
           got = await this.request(cur, want, false);
         } catch (e) {
           if (e instanceof Krb5ClientError && e.failure === 'kdc-error') {
-            this.trace.event('tgs', `${curRealm} has no ${principalText(want)} (${e.details.krbError?.codeName}); stepping back toward ${curRealm}`);
+            this.trace.event(
+              'tgs',
+              `${curRealm} has no ${principalText(want)} (${e.details.krbError?.codeName}); stepping back toward ${curRealm}`,
+            );
             lastError = e;
             continue;
           }
@@ -444,7 +522,10 @@ export class TgsClient {
         }
         const reached = tgtTargetRealm(got.part.server);
         if (reached === start) {
-          throw new Krb5ClientError('bad-reply', `${curRealm} answered the request for ${principalText(want)} with a TGT back to the start realm ${start}`);
+          throw new Krb5ClientError(
+            'bad-reply',
+            `${curRealm} answered the request for ${principalText(want)} with a TGT back to the start realm ${start}`,
+          );
         }
         const index = path.indexOf(reached);
         if (index > at) {
@@ -473,7 +554,10 @@ export class TgsClient {
       const curRealm = tgtTargetRealm(cur.server);
       if (curRealm === target) return cur;
       if (hop >= MAX_REFERRAL_HOPS || seen.has(curRealm)) {
-        throw new Krb5ClientError('referral-loop', `cross-realm TGT chase toward ${target} ${seen.has(curRealm) ? `came back to ${curRealm}` : `exceeded ${MAX_REFERRAL_HOPS} hops`}`);
+        throw new Krb5ClientError(
+          'referral-loop',
+          `cross-realm TGT chase toward ${target} ${seen.has(curRealm) ? `came back to ${curRealm}` : `exceeded ${MAX_REFERRAL_HOPS} hops`}`,
+        );
       }
       seen.add(curRealm);
       const got = await this.request(cur, tgsPrincipal(target, curRealm), false);
@@ -484,8 +568,15 @@ export class TgsClient {
   private cachedExact(server: Principal): Credential | null {
     const now = this.o.clock.now().seconds;
     const c = this.o.contents;
-    return c.credentials.find((x) => principalsEqual(x.client, c.principal) && principalsEqual(x.server, server) &&
-      x.endTime >= now && this.enctypes.includes(x.key.enctype)) ?? null;
+    return (
+      c.credentials.find(
+        (x) =>
+          principalsEqual(x.client, c.principal) &&
+          principalsEqual(x.server, server) &&
+          x.endTime >= now &&
+          this.enctypes.includes(x.key.enctype),
+      ) ?? null
+    );
   }
 
   /** One TGS exchange with the KDC `tgt` is for; one retry after KRB_AP_ERR_SKEW or _REPEAT. */
@@ -501,9 +592,13 @@ export class TgsClient {
         const e = answer.error;
         if (attempt === 0 && e.code === ErrorCode.KRB_AP_ERR_SKEW && this.skewRetry) {
           const off = this.o.clock.correct(e.krbError.stime, e.krbError.susec);
-          this.trace.event('tgs', `${realm} says our clock is off (KRB_AP_ERR_SKEW): its time is ${e.krbError.stime.toISOString()}, ours (with the cache's offset) was ${describeDuration(off)} ${off > 0 ? 'behind' : 'ahead'}; retrying once with the KDC's time (kdc_timesync)`, {
-            skewSeconds: Math.round(off * 1000) / 1000,
-          });
+          this.trace.event(
+            'tgs',
+            `${realm} says our clock is off (KRB_AP_ERR_SKEW): its time is ${e.krbError.stime.toISOString()}, ours (with the cache's offset) was ${describeDuration(off)} ${off > 0 ? 'behind' : 'ahead'}; retrying once with the KDC's time (kdc_timesync)`,
+            {
+              skewSeconds: Math.round(off * 1000) / 1000,
+            },
+          );
           continue;
         }
         if (attempt === 0 && e.code === ErrorCode.KRB_AP_ERR_REPEAT) {
@@ -531,13 +626,18 @@ function kdcError(e: KrbError, realm: string, subject: string, request: TgsReque
   let message = `${realm} KDC refused TGS-REQ for ${subject}: ${e.message}`;
   if (e.code === ErrorCode.KRB_AP_ERR_SKEW || e.code === ErrorCode.KRB_AP_ERR_TKT_NYV) {
     const kdc = Math.floor(e.krbError.stime.getTime() / 1000);
-    message += ` — the KDC's time is ${isoSeconds(kdc)}, ours was ${isoSeconds(request.requestTime)} ` +
+    message +=
+      ` — the KDC's time is ${isoSeconds(kdc)}, ours was ${isoSeconds(request.requestTime)} ` +
       `(${describeDuration(kdc - request.requestTime)} ${kdc > request.requestTime ? 'behind' : 'ahead'}; KDC time offset in use ${clock.offsetSeconds.toFixed(0)} s${clock.corrected ? ', already corrected once' : ''})`;
   }
-  if (e.code === ErrorCode.KDC_ERR_POLICY && e.ntStatus === undefined && !isTgsName(request.body.sname ?? { nameType: 0, components: [] })) {
+  if (
+    e.code === ErrorCode.KDC_ERR_POLICY &&
+    e.ntStatus === undefined &&
+    !isTgsName(request.body.sname ?? { nameType: 0, components: [] })
+  ) {
     // Samba's AD DC gives no e-text or e-data here, and logs no reason (verified against 4.22)
-    message += ' — the KDC\'s policy refuses the client of this TGT now (an Active Directory DC answers so for an account disabled after its TGT was issued)';
+    message +=
+      " — the KDC's policy refuses the client of this TGT now (an Active Directory DC answers so for an account disabled after its TGT was issued)";
   }
   return new Krb5ClientError('kdc-error', message, { krbError: e, realm });
 }
-

@@ -102,7 +102,8 @@ export class Krb5Config {
     if (!v) return fallback;
     const parsed = parseProfileBoolean(v.value);
     if (parsed !== undefined) return parsed;
-    if (onInvalid === 'fatal') throw new Krb5ConfigError(name, `${JSON.stringify(v.value)} is not a boolean (yes/no, true/false, on/off, 1/0)`, v.source);
+    if (onInvalid === 'fatal')
+      throw new Krb5ConfigError(name, `${JSON.stringify(v.value)} is not a boolean (yes/no, true/false, on/off, 1/0)`, v.source);
     this.trace?.event('krb5conf', `${name} = ${JSON.stringify(v.value)} is not a boolean; using ${fallback}`);
     return fallback;
   }
@@ -286,7 +287,8 @@ export class Krb5Config {
     for (const v of this.profile.values(['realms', realm, 'kdc'])) {
       const parsed = parseKdcSpec(v.value);
       if ('skip' in parsed) skipped.push({ text: v.value, reason: parsed.skip, source: v.source });
-      else if ('error' in parsed) throw new Krb5ConfigError(`[realms] ${realm} kdc`, `${JSON.stringify(v.value)}: ${parsed.error}`, v.source);
+      else if ('error' in parsed)
+        throw new Krb5ConfigError(`[realms] ${realm} kdc`, `${JSON.stringify(v.value)}: ${parsed.error}`, v.source);
       else entries.push({ ...parsed, text: v.value, source: v.source });
     }
     return { entries, skipped };

@@ -197,9 +197,7 @@ class Parser {
       this.parseLine(stripLine(lines[i]!), path, i + 1, state, frames);
     }
     if (state.state === 'get-open-brace' && state.pendingTag) {
-      this.warnings.push(
-        `${path}:${state.pendingTag.line}: "${state.pendingTag.name} =" at the end of the file without "{" (ignored)`,
-      );
+      this.warnings.push(`${path}:${state.pendingTag.line}: "${state.pendingTag.name} =" at the end of the file without "{" (ignored)`);
     }
     const unclosed = state.open[state.open.length - 1];
     if (unclosed) this.warnings.push(`${path}:${unclosed.line}: "{" not closed before the end of the file`);
@@ -227,11 +225,7 @@ class Parser {
         const i = skipBlanks(line, 0);
         const pending = st.pendingTag!;
         if (line[i] !== '{') {
-          throw new ProfileSyntaxError(
-            file,
-            lineNo,
-            `expected "{" after "${pending.name} =" on line ${pending.line}`,
-          );
+          throw new ProfileSyntaxError(file, lineNo, `expected "{" after "${pending.name} =" on line ${pending.line}`);
         }
         this.openSubsection(pending.name, pending.final, { file, line: pending.line }, st);
         st.pendingTag = null;

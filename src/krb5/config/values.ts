@@ -32,7 +32,11 @@ export function parseProfileInteger(text: string): number | undefined {
   return value;
 }
 
-type DeltaToken = { kind: 'num'; value: number } | { kind: 'unit'; unit: 'd' | 'h' | 'm' | 's' } | { kind: ':' | '-' | 'ws' } | { kind: 'end' };
+type DeltaToken =
+  | { kind: 'num'; value: number }
+  | { kind: 'unit'; unit: 'd' | 'h' | 'm' | 's' }
+  | { kind: ':' | '-' | 'ws' }
+  | { kind: 'end' };
 
 /** deltat.y's lexer: digits, d h m s, `:`, `-`, runs of blanks; any other character ends the input. */
 function tokenizeDuration(text: string): DeltaToken[] {

@@ -51,11 +51,7 @@ export function aesCtsEncrypt(key: Uint8Array, plaintext: Uint8Array, iv: Uint8A
   const padded = Buffer.alloc(BLOCK * k);
   padded.set(plaintext);
   const e = cbcEncrypt(key, iv, padded);
-  return Buffer.concat([
-    e.subarray(0, BLOCK * (k - 2)),
-    e.subarray(BLOCK * (k - 1)),
-    e.subarray(BLOCK * (k - 2), BLOCK * (k - 2) + m),
-  ]);
+  return Buffer.concat([e.subarray(0, BLOCK * (k - 2)), e.subarray(BLOCK * (k - 1)), e.subarray(BLOCK * (k - 2), BLOCK * (k - 2) + m)]);
 }
 
 /** AES-CTS decryption (RFC 3962 §5), the inverse of aesCtsEncrypt. */

@@ -25,7 +25,10 @@ export class UnsupportedChecksumTypeError extends Krb5CryptoError {
 /** Decryption failed its integrity check (wrong key, wrong key usage, or modified data). */
 export class IntegrityError extends Krb5CryptoError {
   override name = 'IntegrityError';
-  constructor(readonly etype: number, detail: string) {
+  constructor(
+    readonly etype: number,
+    detail: string,
+  ) {
     super(`${enctypeName(etype)}: ${detail}`);
   }
 }
@@ -33,7 +36,11 @@ export class IntegrityError extends Krb5CryptoError {
 /** A key of the wrong length for its enctype. */
 export class InvalidKeyError extends Krb5CryptoError {
   override name = 'InvalidKeyError';
-  constructor(readonly etype: number, readonly length: number, expected: number) {
+  constructor(
+    readonly etype: number,
+    readonly length: number,
+    expected: number,
+  ) {
     super(`${enctypeName(etype)} key must be ${expected} bytes, got ${length}`);
   }
 }

@@ -11,7 +11,11 @@ import { AesSha2Profile } from './rfc8009.ts';
 import { hmacMd5Checksum, rc4HmacDecrypt, rc4HmacEncrypt, rc4HmacPrf } from './rfc4757.ts';
 
 export {
-  IntegrityError, InvalidKeyError, Krb5CryptoError, UnsupportedChecksumTypeError, UnsupportedEnctypeError,
+  IntegrityError,
+  InvalidKeyError,
+  Krb5CryptoError,
+  UnsupportedChecksumTypeError,
+  UnsupportedEnctypeError,
 } from './errors.ts';
 
 /** What the rest of the code needs from an encryption type. Keys are raw key bytes. */
@@ -54,9 +58,7 @@ export interface ChecksumProfile {
 
 type Ops = Pick<EncryptionProfile, 'encrypt' | 'decrypt' | 'checksum' | 'prf'>;
 
-function makeProfile(
-  etype: number, keyLength: number, checksumType: number, prfLength: number, ops: Ops,
-): EncryptionProfile {
+function makeProfile(etype: number, keyLength: number, checksumType: number, prfLength: number, ops: Ops): EncryptionProfile {
   return {
     etype,
     name: enctypeName(etype),
@@ -158,13 +160,20 @@ const md5Checksum: ChecksumProfile = {
 /** The profile of a supported checksum type; throws UnsupportedChecksumTypeError otherwise. */
 export function checksumType(cksumtype: number): ChecksumProfile {
   switch (cksumtype) {
-    case 7: return md5Checksum;
-    case 15: return keyedChecksum(15, 17, 12);
-    case 16: return keyedChecksum(16, 18, 12);
-    case 19: return keyedChecksum(19, 19, 16);
-    case 20: return keyedChecksum(20, 20, 24);
-    case -138: return keyedChecksum(-138, 23, 16);
-    default: throw new UnsupportedChecksumTypeError(cksumtype);
+    case 7:
+      return md5Checksum;
+    case 15:
+      return keyedChecksum(15, 17, 12);
+    case 16:
+      return keyedChecksum(16, 18, 12);
+    case 19:
+      return keyedChecksum(19, 19, 16);
+    case 20:
+      return keyedChecksum(20, 20, 24);
+    case -138:
+      return keyedChecksum(-138, 23, 16);
+    default:
+      throw new UnsupportedChecksumTypeError(cksumtype);
   }
 }
 
@@ -189,8 +198,12 @@ export function prfPlus(etype: number, key: Uint8Array, input: Uint8Array, lengt
  * PRF+(K2, pepper2)), a key of K1's enctype (used for FAST armor keys).
  */
 export function krbFxCf2(
-  etype1: number, key1: Uint8Array, pepper1: string | Uint8Array,
-  etype2: number, key2: Uint8Array, pepper2: string | Uint8Array,
+  etype1: number,
+  key1: Uint8Array,
+  pepper1: string | Uint8Array,
+  etype2: number,
+  key2: Uint8Array,
+  pepper2: string | Uint8Array,
 ): Buffer {
   const length = encryptionType(etype1).keyLength;
   const a = prfPlus(etype1, key1, Buffer.from(pepper1), length);

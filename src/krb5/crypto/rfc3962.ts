@@ -22,7 +22,10 @@ let profiles: Map<number, SimplifiedProfile> | undefined;
 
 /** The simplified profile of enctype 17 or 18 (built on first use). */
 export function aesSha1(etype: 17 | 18): SimplifiedProfile {
-  profiles ??= new Map([[17, aesSha1Profile(17)], [18, aesSha1Profile(18)]]);
+  profiles ??= new Map([
+    [17, aesSha1Profile(17)],
+    [18, aesSha1Profile(18)],
+  ]);
   return profiles.get(etype)!;
 }
 

@@ -20,13 +20,17 @@ export function rc4(key: Uint8Array, data: Uint8Array): Buffer {
   for (let i = 0; i < 256; i++) s[i] = i;
   for (let i = 0, j = 0; i < 256; i++) {
     j = (j + s[i] + key[i % key.length]) & 0xff;
-    const t = s[i]; s[i] = s[j]; s[j] = t;
+    const t = s[i];
+    s[i] = s[j];
+    s[j] = t;
   }
   const out = Buffer.allocUnsafe(data.length);
   for (let n = 0, i = 0, j = 0; n < data.length; n++) {
     i = (i + 1) & 0xff;
     j = (j + s[i]) & 0xff;
-    const t = s[i]; s[i] = s[j]; s[j] = t;
+    const t = s[i];
+    s[i] = s[j];
+    s[j] = t;
     out[n] = data[n] ^ s[(s[i] + s[j]) & 0xff];
   }
   return out;
@@ -35,10 +39,14 @@ export function rc4(key: Uint8Array, data: Uint8Array): Buffer {
 /** Kerberos key usage → the message type number RC4-HMAC uses (RFC 4757 §3; MIT enc_rc4.c). */
 export function msUsage(usage: number): number {
   switch (usage) {
-    case 3: return 8; // AS-REP enc part: Windows uses the TGS-REP number
-    case 9: return 8; // TGS-REP enc part with subkey
-    case 23: return 13; // GSS acceptor sign
-    default: return usage;
+    case 3:
+      return 8; // AS-REP enc part: Windows uses the TGS-REP number
+    case 9:
+      return 8; // TGS-REP enc part with subkey
+    case 23:
+      return 13; // GSS acceptor sign
+    default:
+      return usage;
   }
 }
 

@@ -39,7 +39,11 @@ export function kdfHmacSha2(
   const length = Buffer.alloc(4);
   length.writeUInt32BE(bits, 0);
   const out = createHmac(hash, key)
-    .update(counter).update(label).update(Buffer.from([0])).update(context).update(length)
+    .update(counter)
+    .update(label)
+    .update(Buffer.from([0]))
+    .update(context)
+    .update(length)
     .digest();
   return out.subarray(0, bits / 8);
 }

@@ -121,9 +121,12 @@ export function channelBindingsHash(cb: ChannelBindings): Buffer {
   const field = (d: Uint8Array | undefined) => [u32(d?.length ?? 0), Buffer.from(d ?? [])];
   const h = createHash('md5');
   for (const part of [
-    u32(cb.initiatorAddrType ?? 0), ...field(cb.initiatorAddress),
-    u32(cb.acceptorAddrType ?? 0), ...field(cb.acceptorAddress),
+    u32(cb.initiatorAddrType ?? 0),
+    ...field(cb.initiatorAddress),
+    u32(cb.acceptorAddrType ?? 0),
+    ...field(cb.acceptorAddress),
     ...field(cb.applicationData),
-  ]) h.update(part);
+  ])
+    h.update(part);
   return h.digest();
 }

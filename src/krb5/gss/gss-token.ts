@@ -90,7 +90,10 @@ export function parseKrb5Token(token: Uint8Array): Krb5Token {
 export function unframeKrb5ApReq(token: Uint8Array): Buffer {
   const { tokenId, message } = parseKrb5Token(token);
   if (tokenId !== Krb5TokenId.AP_REQ) {
-    throw new DecodeError('InitialContextToken.innerContextToken', `TOK_ID ${tokenId.toString(16).padStart(4, '0')} is not an AP-REQ (0100)`);
+    throw new DecodeError(
+      'InitialContextToken.innerContextToken',
+      `TOK_ID ${tokenId.toString(16).padStart(4, '0')} is not an AP-REQ (0100)`,
+    );
   }
   return message;
 }

@@ -23,7 +23,7 @@ const names: Record<number, string> = {
   16: 'hmac-sha1-96-aes256',
   19: 'hmac-sha256-128-aes128',
   20: 'hmac-sha384-192-aes256',
-  0x8003: 'gssapi (0x8003)',
+  32771: 'gssapi (0x8003)',
   [-138]: 'hmac-md5-arcfour',
 };
 

@@ -55,12 +55,24 @@ export async function locateKdcs(realm: string, config: Krb5Config, options: Loc
   const trace = options.trace;
   if (realm === '') throw new KdcLocateError(realm, 'invalid-realm');
   const { entries, skipped } = config.realmKdcs(realm);
-  for (const s of skipped) trace?.event('kdc', `skipping [realms] ${realm} kdc = ${s.text}: ${s.reason}`, { file: s.source.file, line: s.source.line });
+  for (const s of skipped)
+    trace?.event('kdc', `skipping [realms] ${realm} kdc = ${s.text}: ${s.reason}`, { file: s.source.file, line: s.source.line });
   if (entries.length > 0 || skipped.length > 0) {
     if (entries.length === 0) {
-      throw new KdcLocateError(realm, 'unusable-entries', `every [realms] ${realm} kdc entry is unsupported (${skipped.map((s) => s.text).join(', ')})`);
+      throw new KdcLocateError(
+        realm,
+        'unusable-entries',
+        `every [realms] ${realm} kdc entry is unsupported (${skipped.map((s) => s.text).join(', ')})`,
+      );
     }
-    const servers = entries.map((e) => ({ host: e.host, port: e.port, transport: e.transport, origin: 'config' as const, primary: false, label: label(e.host, e.port) }));
+    const servers = entries.map((e) => ({
+      host: e.host,
+      port: e.port,
+      transport: e.transport,
+      origin: 'config' as const,
+      primary: false,
+      label: label(e.host, e.port),
+    }));
     trace?.event('kdc', `KDCs for ${realm} from krb5.conf: ${servers.map((s) => describe(s)).join(', ')}`);
     return servers;
   }
@@ -95,13 +107,24 @@ export async function locateKdcs(realm: string, config: Krb5Config, options: Loc
       continue;
     }
     // SRV targets are absolute: keep the trailing dot so no search domain is appended
-    servers.push({ host: `${record.target}.`, port: record.port, transport, origin: 'srv', primary: false, label: label(record.target, record.port) });
+    servers.push({
+      host: `${record.target}.`,
+      port: record.port,
+      transport,
+      origin: 'srv',
+      primary: false,
+      label: label(record.target, record.port),
+    });
   }
   if (servers.length > 0) {
     trace?.event('kdc', `KDCs for ${realm} from SRV records: ${servers.map((s) => describe(s)).join(', ')}`);
     return servers;
   }
-  throw new KdcLocateError(realm, 'no-kdc', dnsProblems.length > 0 ? `DNS: ${dnsProblems.join('; ')}` : 'no [realms] entry, no URI or SRV records');
+  throw new KdcLocateError(
+    realm,
+    'no-kdc',
+    dnsProblems.length > 0 ? `DNS: ${dnsProblems.join('; ')}` : 'no [realms] entry, no URI or SRV records',
+  );
 }
 
 function describe(s: KdcServer): string {
@@ -120,7 +143,9 @@ async function lookup<T>(ask: () => Promise<T[]>, name: string, problems: string
 }
 
 /** Parse a `krb5srv:` URI target (docs/kerberos.md#locating-the-kdc); undefined when malformed or unsupported. */
-export function parseKrb5srvUri(target: string): { host: string; port: number; transport: 'udp' | 'tcp'; primary: boolean } | { skip: string } | undefined {
+export function parseKrb5srvUri(
+  target: string,
+): { host: string; port: number; transport: 'udp' | 'tcp'; primary: boolean } | { skip: string } | undefined {
   const m = /^krb5srv:([^:]*):([^:]+):(.*)$/i.exec(target);
   if (!m) return undefined;
   const primary = /m/i.test(m[1]!);

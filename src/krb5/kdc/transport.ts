@@ -126,11 +126,15 @@ export async function sendToKdc(realm: string, request: Buffer, options: SendToK
   const attempts: KdcAttempt[] = [];
   for (;;) {
     const preferUdp = !tcpOnly && request.length <= limit;
-    trace?.event('kdc', `sending ${request.length}-byte request to ${realm}: ${tcpOnly ? 'TCP only' : preferUdp ? `UDP first (≤ ${limit})` : `TCP first (> ${limit})`}`, {
-      servers: servers.map((s) => s.label),
-      perAttemptMs: perAttempt,
-      overallMs: overall,
-    });
+    trace?.event(
+      'kdc',
+      `sending ${request.length}-byte request to ${realm}: ${tcpOnly ? 'TCP only' : preferUdp ? `UDP first (≤ ${limit})` : `TCP first (> ${limit})`}`,
+      {
+        servers: servers.map((s) => s.label),
+        perAttemptMs: perAttempt,
+        overallMs: overall,
+      },
+    );
     const exchange = new Exchange(realm, request, servers, {
       classify: options.classify,
       preferUdp,
@@ -327,7 +331,14 @@ class Exchange {
   /** A send starts an attempt whose outcome is settled later. */
   private begin(c: Conn): void {
     this.settle(c, 'no reply');
-    const attempt: KdcAttempt = { server: c.server.label, address: c.address, transport: c.transport, outcome: 'pending', at: this.elapsed(), ms: 0 };
+    const attempt: KdcAttempt = {
+      server: c.server.label,
+      address: c.address,
+      transport: c.transport,
+      outcome: 'pending',
+      at: this.elapsed(),
+      ms: 0,
+    };
     this.s.attempts.push(attempt);
     c.pending = attempt;
   }
@@ -388,11 +399,15 @@ class Exchange {
     if (c.state === 'closed') return;
     c.sends++;
     this.begin(c);
-    this.s.trace?.event('kdc', `sending to ${c.server.label} (${c.address}) over ${c.transport}${c.sends > 1 ? ` (retry ${c.sends - 1})` : ''}`, {
-      realm: this.realm,
-      bytes: this.request.length,
-      ms: this.elapsed(),
-    });
+    this.s.trace?.event(
+      'kdc',
+      `sending to ${c.server.label} (${c.address}) over ${c.transport}${c.sends > 1 ? ` (retry ${c.sends - 1})` : ''}`,
+      {
+        realm: this.realm,
+        bytes: this.request.length,
+        ms: this.elapsed(),
+      },
+    );
     if (c.transport === 'udp') this.sendUdp(c);
     else this.startTcp(c);
   }
@@ -457,7 +472,12 @@ class Exchange {
     socket.on('end', () => {
       if (c.state === 'closed') return;
       const got = Math.max(0, buffered.length - 4);
-      this.retire(c, expected === undefined ? 'TCP connection closed without a reply' : `TCP reply truncated: connection closed after ${got} of ${expected} bytes`);
+      this.retire(
+        c,
+        expected === undefined
+          ? 'TCP connection closed without a reply'
+          : `TCP reply truncated: connection closed after ${got} of ${expected} bytes`,
+      );
     });
   }
 

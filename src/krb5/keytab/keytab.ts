@@ -43,14 +43,23 @@ export type KeytabFailure = 'not-found' | 'format' | 'bad-name' | 'unsupported' 
 
 export class KeytabError extends Error {
   override readonly name: string = 'KeytabError';
-  constructor(readonly failure: KeytabFailure, message: string, readonly keytabName?: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly failure: KeytabFailure,
+    message: string,
+    readonly keytabName?: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
 
 export class KeytabFormatError extends KeytabError {
   override readonly name = 'KeytabFormatError';
-  constructor(message: string, readonly offset: number, keytabName?: string) {
+  constructor(
+    message: string,
+    readonly offset: number,
+    keytabName?: string,
+  ) {
     super('format', `${message} (at offset ${offset})`, keytabName);
   }
 }
@@ -59,8 +68,14 @@ const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 class EntryReader {
   pos: number;
-  constructor(private readonly buf: Buffer, start: number, readonly end: number, private readonly little: boolean,
-    private readonly recordOffset: number, private readonly keytabName?: string) {
+  constructor(
+    private readonly buf: Buffer,
+    start: number,
+    readonly end: number,
+    private readonly little: boolean,
+    private readonly recordOffset: number,
+    private readonly keytabName?: string,
+  ) {
     this.pos = start;
   }
 
@@ -134,7 +149,11 @@ function readEntry(r: EntryReader, version: KeytabVersion, offset: number): Keyt
 export function parseKeytab(buf: Buffer, name = 'keytab'): Keytab {
   if (buf.length < 2) throw new KeytabFormatError(`file too short for a keytab version (${buf.length} bytes)`, 0, name);
   if (buf[0] !== 5 || (buf[1] !== 1 && buf[1] !== 2)) {
-    throw new KeytabFormatError(`bad keytab version 0x${buf.readUInt16BE(0).toString(16).padStart(4, '0')} (expected 0x0501 or 0x0502)`, 0, name);
+    throw new KeytabFormatError(
+      `bad keytab version 0x${buf.readUInt16BE(0).toString(16).padStart(4, '0')} (expected 0x0501 or 0x0502)`,
+      0,
+      name,
+    );
   }
   const version = buf[1] as KeytabVersion;
   const little = version === 1 && HOST_LITTLE_ENDIAN;
@@ -228,7 +247,10 @@ export interface DefaultKeytabNameInput extends ExpansionContext {
 }
 
 /** krb5_kt_default_name (verified: KRB5_KTNAME is not expanded, the profile value is). */
-export function resolveDefaultKeytabName(input: DefaultKeytabNameInput): { name: string; source: 'KRB5_KTNAME' | 'default_keytab_name' | 'built-in' } {
+export function resolveDefaultKeytabName(input: DefaultKeytabNameInput): {
+  name: string;
+  source: 'KRB5_KTNAME' | 'default_keytab_name' | 'built-in';
+} {
   if (input.envKRB5_KTNAME !== undefined) return { name: input.envKRB5_KTNAME, source: 'KRB5_KTNAME' };
   if (input.profileDefaultKeytabName !== undefined && input.profileDefaultKeytabName !== '') {
     return { name: expandPathTokens(input.profileDefaultKeytabName, input), source: 'default_keytab_name' };
@@ -261,7 +283,8 @@ export function readKeytab(name: string, options: ReadKeytabOptions = {}): Keyta
     });
   } catch (e) {
     if (e instanceof CcacheError) {
-      const failure: KeytabFailure = e.failure === 'not-found' || e.failure === 'permission' || e.failure === 'unsafe' || e.failure === 'bad-name' ? e.failure : 'io';
+      const failure: KeytabFailure =
+        e.failure === 'not-found' || e.failure === 'permission' || e.failure === 'unsafe' || e.failure === 'bad-name' ? e.failure : 'io';
       throw new KeytabError(failure, e.message.replace('credential cache', 'keytab'), name, { cause: e });
     }
     throw e;
@@ -280,7 +303,11 @@ function sameKvno(entry: KeytabEntry, kvno: number): boolean {
  * The key for `principal` (name type ignored) and `enctype`: with `kvno` that version, else the
  * highest kvno, the first entry winning ties (MIT krb5_kt_get_entry).
  */
-export function findKeytabEntry(keytab: Keytab, principal: Principal, options: { enctype?: number; kvno?: number } = {}): KeytabEntry | null {
+export function findKeytabEntry(
+  keytab: Keytab,
+  principal: Principal,
+  options: { enctype?: number; kvno?: number } = {},
+): KeytabEntry | null {
   let best: KeytabEntry | null = null;
   for (const e of keytab.entries) {
     if (!principalsEqual(e.principal, principal)) continue;

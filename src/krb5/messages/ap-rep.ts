@@ -13,11 +13,16 @@ export interface ApRep {
 const FIELDS = { 0: 'pvno', 1: 'msg-type', 2: 'enc-part' } as const;
 
 export function encodeApRep(rep: ApRep): Buffer {
-  return enc.toDer(enc.application(MessageType.AP_REP, enc.taggedSequence([
-    [0, enc.int32(5)],
-    [1, enc.int32(MessageType.AP_REP)],
-    [2, encryptedDataToAsn(rep.encPart)],
-  ])));
+  return enc.toDer(
+    enc.application(
+      MessageType.AP_REP,
+      enc.taggedSequence([
+        [0, enc.int32(5)],
+        [1, enc.int32(MessageType.AP_REP)],
+        [2, encryptedDataToAsn(rep.encPart)],
+      ]),
+    ),
+  );
 }
 
 export function decodeApRep(der: Uint8Array): ApRep {

@@ -26,13 +26,18 @@ export interface ApReqInput {
 const FIELDS = { 0: 'pvno', 1: 'msg-type', 2: 'ap-options', 3: 'ticket', 4: 'authenticator' } as const;
 
 export function encodeApReq(req: ApReqInput): Buffer {
-  return enc.toDer(enc.application(MessageType.AP_REQ, enc.taggedSequence([
-    [0, enc.int32(5)],
-    [1, enc.int32(MessageType.AP_REQ)],
-    [2, enc.kerberosFlags(req.apOptions)],
-    [3, ticketAsn(req.ticket)],
-    [4, encryptedDataToAsn(req.authenticator)],
-  ])));
+  return enc.toDer(
+    enc.application(
+      MessageType.AP_REQ,
+      enc.taggedSequence([
+        [0, enc.int32(5)],
+        [1, enc.int32(MessageType.AP_REQ)],
+        [2, enc.kerberosFlags(req.apOptions)],
+        [3, ticketAsn(req.ticket)],
+        [4, encryptedDataToAsn(req.authenticator)],
+      ]),
+    ),
+  );
 }
 
 export function decodeApReq(der: Uint8Array): ApReq {

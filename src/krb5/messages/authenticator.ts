@@ -8,9 +8,7 @@
 import * as enc from '../../der/encode.ts';
 import { parseDer } from '../../der/decode.ts';
 import { ApplicationTag } from '../iana/message-type.ts';
-import {
-  authorizationDataFromDer, authorizationDataToAsn, type AuthorizationDataEntry,
-} from './authorization-data.ts';
+import { authorizationDataFromDer, authorizationDataToAsn, type AuthorizationDataEntry } from './authorization-data.ts';
 import { checksumFromDer, checksumToAsn, type Checksum } from './checksum.ts';
 import { encryptionKeyFromDer, encryptionKeyToAsn, type EncryptionKey } from './encryption-key.ts';
 import { principalNameFromDer, principalNameToAsn, withRealm, type PrincipalName } from './principal-name.ts';
@@ -29,22 +27,34 @@ export interface Authenticator {
 }
 
 const FIELDS = {
-  0: 'authenticator-vno', 1: 'crealm', 2: 'cname', 3: 'cksum', 4: 'cusec', 5: 'ctime', 6: 'subkey',
-  7: 'seq-number', 8: 'authorization-data',
+  0: 'authenticator-vno',
+  1: 'crealm',
+  2: 'cname',
+  3: 'cksum',
+  4: 'cusec',
+  5: 'ctime',
+  6: 'subkey',
+  7: 'seq-number',
+  8: 'authorization-data',
 } as const;
 
 export function encodeAuthenticator(a: Authenticator): Buffer {
-  return enc.toDer(enc.application(ApplicationTag.AUTHENTICATOR, enc.taggedSequence([
-    [0, enc.int32(5)],
-    [1, enc.kerberosString(a.client.realm)],
-    [2, principalNameToAsn(a.client)],
-    [3, a.cksum && checksumToAsn(a.cksum)],
-    [4, enc.microseconds(a.cusec)],
-    [5, enc.kerberosTime(a.ctime)],
-    [6, a.subkey && encryptionKeyToAsn(a.subkey)],
-    [7, a.seqNumber === undefined ? undefined : enc.uint32(a.seqNumber)],
-    [8, a.authorizationData && authorizationDataToAsn(a.authorizationData)],
-  ])));
+  return enc.toDer(
+    enc.application(
+      ApplicationTag.AUTHENTICATOR,
+      enc.taggedSequence([
+        [0, enc.int32(5)],
+        [1, enc.kerberosString(a.client.realm)],
+        [2, principalNameToAsn(a.client)],
+        [3, a.cksum && checksumToAsn(a.cksum)],
+        [4, enc.microseconds(a.cusec)],
+        [5, enc.kerberosTime(a.ctime)],
+        [6, a.subkey && encryptionKeyToAsn(a.subkey)],
+        [7, a.seqNumber === undefined ? undefined : enc.uint32(a.seqNumber)],
+        [8, a.authorizationData && authorizationDataToAsn(a.authorizationData)],
+      ]),
+    ),
+  );
 }
 
 export function decodeAuthenticator(der: Uint8Array): Authenticator {

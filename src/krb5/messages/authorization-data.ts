@@ -12,7 +12,14 @@ export interface AuthorizationDataEntry {
 const FIELDS = { 0: 'ad-type', 1: 'ad-data' } as const;
 
 export function authorizationDataToAsn(list: readonly AuthorizationDataEntry[]): enc.Asn {
-  return enc.sequence(list.map((a) => enc.taggedSequence([[0, enc.int32(a.adType)], [1, enc.octetString(a.adData)]])));
+  return enc.sequence(
+    list.map((a) =>
+      enc.taggedSequence([
+        [0, enc.int32(a.adType)],
+        [1, enc.octetString(a.adData)],
+      ]),
+    ),
+  );
 }
 
 export function authorizationDataFromDer(element: DerElement): AuthorizationDataEntry[] {

@@ -12,7 +12,10 @@ export interface Checksum {
 const FIELDS = { 0: 'cksumtype', 1: 'checksum' } as const;
 
 export function checksumToAsn(c: Checksum): enc.Asn {
-  return enc.taggedSequence([[0, enc.int32(c.cksumtype)], [1, enc.octetString(c.checksum)]]);
+  return enc.taggedSequence([
+    [0, enc.int32(c.cksumtype)],
+    [1, enc.octetString(c.checksum)],
+  ]);
 }
 
 export function checksumFromDer(element: DerElement): Checksum {

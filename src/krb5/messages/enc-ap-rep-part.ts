@@ -17,12 +17,17 @@ export interface EncApRepPart {
 const FIELDS = { 0: 'ctime', 1: 'cusec', 2: 'subkey', 3: 'seq-number' } as const;
 
 export function encodeEncApRepPart(part: EncApRepPart): Buffer {
-  return enc.toDer(enc.application(ApplicationTag.ENC_AP_REP_PART, enc.taggedSequence([
-    [0, enc.kerberosTime(part.ctime)],
-    [1, enc.microseconds(part.cusec)],
-    [2, part.subkey && encryptionKeyToAsn(part.subkey)],
-    [3, part.seqNumber === undefined ? undefined : enc.uint32(part.seqNumber)],
-  ])));
+  return enc.toDer(
+    enc.application(
+      ApplicationTag.ENC_AP_REP_PART,
+      enc.taggedSequence([
+        [0, enc.kerberosTime(part.ctime)],
+        [1, enc.microseconds(part.cusec)],
+        [2, part.subkey && encryptionKeyToAsn(part.subkey)],
+        [3, part.seqNumber === undefined ? undefined : enc.uint32(part.seqNumber)],
+      ]),
+    ),
+  );
 }
 
 export function decodeEncApRepPart(der: Uint8Array): EncApRepPart {

@@ -43,31 +43,55 @@ export interface EncKdcRepPart {
 }
 
 const FIELDS = {
-  0: 'key', 1: 'last-req', 2: 'nonce', 3: 'key-expiration', 4: 'flags', 5: 'authtime', 6: 'starttime',
-  7: 'endtime', 8: 'renew-till', 9: 'srealm', 10: 'sname', 11: 'caddr', 12: 'encrypted-pa-data',
+  0: 'key',
+  1: 'last-req',
+  2: 'nonce',
+  3: 'key-expiration',
+  4: 'flags',
+  5: 'authtime',
+  6: 'starttime',
+  7: 'endtime',
+  8: 'renew-till',
+  9: 'srealm',
+  10: 'sname',
+  11: 'caddr',
+  12: 'encrypted-pa-data',
 } as const;
 const LR_FIELDS = { 0: 'lr-type', 1: 'lr-value' } as const;
 
-const opt = <T>(value: T | undefined, f: (v: T) => enc.Asn): enc.Asn | undefined =>
-  value === undefined ? undefined : f(value);
+const opt = <T>(value: T | undefined, f: (v: T) => enc.Asn): enc.Asn | undefined => (value === undefined ? undefined : f(value));
 
 export function encodeEncKdcRepPart(part: EncKdcRepPart): Buffer {
-  return enc.toDer(enc.application(part.tag, enc.taggedSequence([
-    [0, encryptionKeyToAsn(part.key)],
-    [1, enc.sequence(part.lastReq.map((lr) =>
-      enc.taggedSequence([[0, enc.int32(lr.lrType)], [1, enc.kerberosTime(lr.lrValue)]])))],
-    [2, enc.uint32(part.nonce)],
-    [3, opt(part.keyExpiration, enc.kerberosTime)],
-    [4, enc.kerberosFlags(part.flags)],
-    [5, enc.kerberosTime(part.authtime)],
-    [6, opt(part.starttime, enc.kerberosTime)],
-    [7, enc.kerberosTime(part.endtime)],
-    [8, opt(part.renewTill, enc.kerberosTime)],
-    [9, enc.kerberosString(part.server.realm)],
-    [10, principalNameToAsn(part.server)],
-    [11, opt(part.caddr, hostAddressesToAsn)],
-    [12, opt(part.encryptedPaData, methodDataToAsn)],
-  ])));
+  return enc.toDer(
+    enc.application(
+      part.tag,
+      enc.taggedSequence([
+        [0, encryptionKeyToAsn(part.key)],
+        [
+          1,
+          enc.sequence(
+            part.lastReq.map((lr) =>
+              enc.taggedSequence([
+                [0, enc.int32(lr.lrType)],
+                [1, enc.kerberosTime(lr.lrValue)],
+              ]),
+            ),
+          ),
+        ],
+        [2, enc.uint32(part.nonce)],
+        [3, opt(part.keyExpiration, enc.kerberosTime)],
+        [4, enc.kerberosFlags(part.flags)],
+        [5, enc.kerberosTime(part.authtime)],
+        [6, opt(part.starttime, enc.kerberosTime)],
+        [7, enc.kerberosTime(part.endtime)],
+        [8, opt(part.renewTill, enc.kerberosTime)],
+        [9, enc.kerberosString(part.server.realm)],
+        [10, principalNameToAsn(part.server)],
+        [11, opt(part.caddr, hostAddressesToAsn)],
+        [12, opt(part.encryptedPaData, methodDataToAsn)],
+      ]),
+    ),
+  );
 }
 
 function encKdcRepPartFromDer(element: DerElement): EncKdcRepPart {

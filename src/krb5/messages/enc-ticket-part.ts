@@ -9,9 +9,7 @@
 import * as enc from '../../der/encode.ts';
 import { parseDer } from '../../der/decode.ts';
 import { ApplicationTag } from '../iana/message-type.ts';
-import {
-  authorizationDataFromDer, authorizationDataToAsn, type AuthorizationDataEntry,
-} from './authorization-data.ts';
+import { authorizationDataFromDer, authorizationDataToAsn, type AuthorizationDataEntry } from './authorization-data.ts';
 import { encryptionKeyFromDer, encryptionKeyToAsn, type EncryptionKey } from './encryption-key.ts';
 import { hostAddressesFromDer, hostAddressesToAsn, type HostAddress } from './host-address.ts';
 import { principalNameFromDer, principalNameToAsn, withRealm, type PrincipalName } from './principal-name.ts';
@@ -31,25 +29,45 @@ export interface EncTicketPart {
 }
 
 const FIELDS = {
-  0: 'flags', 1: 'key', 2: 'crealm', 3: 'cname', 4: 'transited', 5: 'authtime', 6: 'starttime',
-  7: 'endtime', 8: 'renew-till', 9: 'caddr', 10: 'authorization-data',
+  0: 'flags',
+  1: 'key',
+  2: 'crealm',
+  3: 'cname',
+  4: 'transited',
+  5: 'authtime',
+  6: 'starttime',
+  7: 'endtime',
+  8: 'renew-till',
+  9: 'caddr',
+  10: 'authorization-data',
 } as const;
 const TR_FIELDS = { 0: 'tr-type', 1: 'contents' } as const;
 
 export function encodeEncTicketPart(part: EncTicketPart): Buffer {
-  return enc.toDer(enc.application(ApplicationTag.ENC_TICKET_PART, enc.taggedSequence([
-    [0, enc.kerberosFlags(part.flags)],
-    [1, encryptionKeyToAsn(part.key)],
-    [2, enc.kerberosString(part.client.realm)],
-    [3, principalNameToAsn(part.client)],
-    [4, enc.taggedSequence([[0, enc.int32(part.transited.trType)], [1, enc.octetString(part.transited.contents)]])],
-    [5, enc.kerberosTime(part.authtime)],
-    [6, part.starttime && enc.kerberosTime(part.starttime)],
-    [7, enc.kerberosTime(part.endtime)],
-    [8, part.renewTill && enc.kerberosTime(part.renewTill)],
-    [9, part.caddr && hostAddressesToAsn(part.caddr)],
-    [10, part.authorizationData && authorizationDataToAsn(part.authorizationData)],
-  ])));
+  return enc.toDer(
+    enc.application(
+      ApplicationTag.ENC_TICKET_PART,
+      enc.taggedSequence([
+        [0, enc.kerberosFlags(part.flags)],
+        [1, encryptionKeyToAsn(part.key)],
+        [2, enc.kerberosString(part.client.realm)],
+        [3, principalNameToAsn(part.client)],
+        [
+          4,
+          enc.taggedSequence([
+            [0, enc.int32(part.transited.trType)],
+            [1, enc.octetString(part.transited.contents)],
+          ]),
+        ],
+        [5, enc.kerberosTime(part.authtime)],
+        [6, part.starttime && enc.kerberosTime(part.starttime)],
+        [7, enc.kerberosTime(part.endtime)],
+        [8, part.renewTill && enc.kerberosTime(part.renewTill)],
+        [9, part.caddr && hostAddressesToAsn(part.caddr)],
+        [10, part.authorizationData && authorizationDataToAsn(part.authorizationData)],
+      ]),
+    ),
+  );
 }
 
 export function decodeEncTicketPart(der: Uint8Array): EncTicketPart {

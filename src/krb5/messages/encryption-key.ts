@@ -12,7 +12,10 @@ export interface EncryptionKey {
 const FIELDS = { 0: 'keytype', 1: 'keyvalue' } as const;
 
 export function encryptionKeyToAsn(key: EncryptionKey): enc.Asn {
-  return enc.taggedSequence([[0, enc.int32(key.keytype)], [1, enc.octetString(key.keyvalue)]]);
+  return enc.taggedSequence([
+    [0, enc.int32(key.keytype)],
+    [1, enc.octetString(key.keyvalue)],
+  ]);
 }
 
 export function encryptionKeyFromDer(element: DerElement): EncryptionKey {

@@ -29,9 +29,15 @@ export function decodeEtypeInfo2(der: Uint8Array): EtypeInfo2Entry[] {
 
 /** Encode ETYPE-INFO2 (tests and fake KDCs). */
 export function encodeEtypeInfo2(list: readonly EtypeInfo2Entry[]): Buffer {
-  return enc.toDer(enc.sequence(list.map((e) => enc.taggedSequence([
-    [0, enc.int32(e.etype)],
-    [1, e.salt === undefined ? undefined : enc.kerberosString(e.salt)],
-    [2, e.s2kparams && enc.octetString(e.s2kparams)],
-  ]))));
+  return enc.toDer(
+    enc.sequence(
+      list.map((e) =>
+        enc.taggedSequence([
+          [0, enc.int32(e.etype)],
+          [1, e.salt === undefined ? undefined : enc.kerberosString(e.salt)],
+          [2, e.s2kparams && enc.octetString(e.s2kparams)],
+        ]),
+      ),
+    ),
+  );
 }

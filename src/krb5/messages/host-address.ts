@@ -12,7 +12,14 @@ export interface HostAddress {
 const FIELDS = { 0: 'addr-type', 1: 'address' } as const;
 
 export function hostAddressesToAsn(list: readonly HostAddress[]): enc.Asn {
-  return enc.sequence(list.map((a) => enc.taggedSequence([[0, enc.int32(a.addrType)], [1, enc.octetString(a.address)]])));
+  return enc.sequence(
+    list.map((a) =>
+      enc.taggedSequence([
+        [0, enc.int32(a.addrType)],
+        [1, enc.octetString(a.address)],
+      ]),
+    ),
+  );
 }
 
 export function hostAddressesFromDer(element: DerElement): HostAddress[] {

@@ -31,19 +31,30 @@ export interface KdcRepInput {
 }
 
 const FIELDS = {
-  0: 'pvno', 1: 'msg-type', 2: 'padata', 3: 'crealm', 4: 'cname', 5: 'ticket', 6: 'enc-part',
+  0: 'pvno',
+  1: 'msg-type',
+  2: 'padata',
+  3: 'crealm',
+  4: 'cname',
+  5: 'ticket',
+  6: 'enc-part',
 } as const;
 
 function encodeKdcRep(msgType: 11 | 13, rep: KdcRepInput): Buffer {
-  return enc.toDer(enc.application(msgType, enc.taggedSequence([
-    [0, enc.int32(5)],
-    [1, enc.int32(msgType)],
-    [2, rep.padata && rep.padata.length > 0 ? methodDataToAsn(rep.padata) : undefined],
-    [3, enc.kerberosString(rep.client.realm)],
-    [4, principalNameToAsn(rep.client)],
-    [5, ticketAsn(rep.ticket)],
-    [6, encryptedDataToAsn(rep.encPart)],
-  ])));
+  return enc.toDer(
+    enc.application(
+      msgType,
+      enc.taggedSequence([
+        [0, enc.int32(5)],
+        [1, enc.int32(msgType)],
+        [2, rep.padata && rep.padata.length > 0 ? methodDataToAsn(rep.padata) : undefined],
+        [3, enc.kerberosString(rep.client.realm)],
+        [4, principalNameToAsn(rep.client)],
+        [5, ticketAsn(rep.ticket)],
+        [6, encryptedDataToAsn(rep.encPart)],
+      ]),
+    ),
+  );
 }
 
 /** Encode an AS-REP (tests and fake KDCs). */

@@ -58,13 +58,22 @@ export interface KdcReqInput {
 }
 
 const BODY_FIELDS = {
-  0: 'kdc-options', 1: 'cname', 2: 'realm', 3: 'sname', 4: 'from', 5: 'till', 6: 'rtime', 7: 'nonce',
-  8: 'etype', 9: 'addresses', 10: 'enc-authorization-data', 11: 'additional-tickets',
+  0: 'kdc-options',
+  1: 'cname',
+  2: 'realm',
+  3: 'sname',
+  4: 'from',
+  5: 'till',
+  6: 'rtime',
+  7: 'nonce',
+  8: 'etype',
+  9: 'addresses',
+  10: 'enc-authorization-data',
+  11: 'additional-tickets',
 } as const;
 const REQ_FIELDS = { 1: 'pvno', 2: 'msg-type', 3: 'padata', 4: 'req-body' } as const;
 
-const opt = <T>(value: T | undefined, f: (v: T) => enc.Asn): enc.Asn | undefined =>
-  value === undefined ? undefined : f(value);
+const opt = <T>(value: T | undefined, f: (v: T) => enc.Asn): enc.Asn | undefined => (value === undefined ? undefined : f(value));
 
 export function kdcReqBodyToAsn(body: KdcReqBody): enc.Asn {
   return enc.taggedSequence([
@@ -122,12 +131,17 @@ function encodeKdcReq(msgType: 10 | 12, input: KdcReqInput): Buffer {
   } else {
     body = kdcReqBodyToAsn(input.reqBody);
   }
-  return enc.toDer(enc.application(msgType, enc.taggedSequence([
-    [1, enc.int32(5)],
-    [2, enc.int32(msgType)],
-    [3, input.padata && input.padata.length > 0 ? methodDataToAsn(input.padata) : undefined],
-    [4, body],
-  ])));
+  return enc.toDer(
+    enc.application(
+      msgType,
+      enc.taggedSequence([
+        [1, enc.int32(5)],
+        [2, enc.int32(msgType)],
+        [3, input.padata && input.padata.length > 0 ? methodDataToAsn(input.padata) : undefined],
+        [4, body],
+      ]),
+    ),
+  );
 }
 
 export function encodeAsReq(input: KdcReqInput): Buffer {

@@ -41,20 +41,20 @@ export function extendedErrorStatus(eData: Uint8Array | undefined): number | und
 
 /** MS-ERREF §2.3.1 names of the statuses an AD KDC gives for account checks, in plain words. */
 const NT_STATUS: Record<number, [string, string]> = {
-  0xc0000064: ['STATUS_NO_SUCH_USER', 'no such account'],
-  0xc000006a: ['STATUS_WRONG_PASSWORD', 'wrong password'],
-  0xc000006d: ['STATUS_LOGON_FAILURE', 'unknown user name or bad password'],
-  0xc000006e: ['STATUS_ACCOUNT_RESTRICTION', 'an account restriction refuses this logon'],
-  0xc000006f: ['STATUS_INVALID_LOGON_HOURS', 'outside the account\'s logon hours'],
-  0xc0000070: ['STATUS_INVALID_WORKSTATION', 'the account may not log on from this computer'],
-  0xc0000071: ['STATUS_PASSWORD_EXPIRED', 'the password has expired'],
-  0xc0000072: ['STATUS_ACCOUNT_DISABLED', 'the account is disabled'],
-  0xc0000133: ['STATUS_TIME_DIFFERENCE_AT_DC', 'the clocks of this host and the domain controller differ too much'],
-  0xc000015b: ['STATUS_LOGON_TYPE_NOT_GRANTED', 'the account is not granted this logon type'],
-  0xc0000193: ['STATUS_ACCOUNT_EXPIRED', 'the account has expired'],
-  0xc0000224: ['STATUS_PASSWORD_MUST_CHANGE', 'the password must be changed before the account can log on'],
-  0xc0000234: ['STATUS_ACCOUNT_LOCKED_OUT', 'the account is locked out'],
-  0xc0000413: ['STATUS_AUTHENTICATION_FIREWALL_FAILED', 'an authentication policy refuses this logon'],
+  3221225572: ['STATUS_NO_SUCH_USER', 'no such account'],
+  3221225578: ['STATUS_WRONG_PASSWORD', 'wrong password'],
+  3221225581: ['STATUS_LOGON_FAILURE', 'unknown user name or bad password'],
+  3221225582: ['STATUS_ACCOUNT_RESTRICTION', 'an account restriction refuses this logon'],
+  3221225583: ['STATUS_INVALID_LOGON_HOURS', "outside the account's logon hours"],
+  3221225584: ['STATUS_INVALID_WORKSTATION', 'the account may not log on from this computer'],
+  3221225585: ['STATUS_PASSWORD_EXPIRED', 'the password has expired'],
+  3221225586: ['STATUS_ACCOUNT_DISABLED', 'the account is disabled'],
+  3221225779: ['STATUS_TIME_DIFFERENCE_AT_DC', 'the clocks of this host and the domain controller differ too much'],
+  3221225819: ['STATUS_LOGON_TYPE_NOT_GRANTED', 'the account is not granted this logon type'],
+  3221225875: ['STATUS_ACCOUNT_EXPIRED', 'the account has expired'],
+  3221226020: ['STATUS_PASSWORD_MUST_CHANGE', 'the password must be changed before the account can log on'],
+  3221226036: ['STATUS_ACCOUNT_LOCKED_OUT', 'the account is locked out'],
+  3221226515: ['STATUS_AUTHENTICATION_FIREWALL_FAILED', 'an authentication policy refuses this logon'],
 };
 
 export interface NtStatusInfo {

@@ -15,9 +15,7 @@ import { errorCodeInfo } from '../iana/error-code.ts';
 import { MessageType } from '../iana/message-type.ts';
 import { describeNtStatus, extendedErrorStatus } from './kerb-error-data.ts';
 import { decodeMethodData, type PaData } from './pa-data.ts';
-import {
-  principalNameFromDer, principalNameToAsn, unparsePrincipal, withRealm, type PrincipalName,
-} from './principal-name.ts';
+import { principalNameFromDer, principalNameToAsn, unparsePrincipal, withRealm, type PrincipalName } from './principal-name.ts';
 
 export interface KrbErrorMessage {
   ctime?: Date;
@@ -36,26 +34,42 @@ export interface KrbErrorMessage {
 }
 
 const FIELDS = {
-  0: 'pvno', 1: 'msg-type', 2: 'ctime', 3: 'cusec', 4: 'stime', 5: 'susec', 6: 'error-code',
-  7: 'crealm', 8: 'cname', 9: 'realm', 10: 'sname', 11: 'e-text', 12: 'e-data',
+  0: 'pvno',
+  1: 'msg-type',
+  2: 'ctime',
+  3: 'cusec',
+  4: 'stime',
+  5: 'susec',
+  6: 'error-code',
+  7: 'crealm',
+  8: 'cname',
+  9: 'realm',
+  10: 'sname',
+  11: 'e-text',
+  12: 'e-data',
 } as const;
 
 export function encodeKrbError(e: KrbErrorMessage): Buffer {
-  return enc.toDer(enc.application(MessageType.KRB_ERROR, enc.taggedSequence([
-    [0, enc.int32(5)],
-    [1, enc.int32(MessageType.KRB_ERROR)],
-    [2, e.ctime && enc.kerberosTime(e.ctime)],
-    [3, e.cusec === undefined ? undefined : enc.microseconds(e.cusec)],
-    [4, enc.kerberosTime(e.stime)],
-    [5, enc.microseconds(e.susec)],
-    [6, enc.int32(e.errorCode)],
-    [7, e.client && enc.kerberosString(e.client.realm)],
-    [8, e.client && principalNameToAsn(e.client)],
-    [9, enc.kerberosString(e.server.realm)],
-    [10, principalNameToAsn(e.server)],
-    [11, e.eText === undefined ? undefined : enc.kerberosString(e.eText)],
-    [12, e.eData && enc.octetString(e.eData)],
-  ])));
+  return enc.toDer(
+    enc.application(
+      MessageType.KRB_ERROR,
+      enc.taggedSequence([
+        [0, enc.int32(5)],
+        [1, enc.int32(MessageType.KRB_ERROR)],
+        [2, e.ctime && enc.kerberosTime(e.ctime)],
+        [3, e.cusec === undefined ? undefined : enc.microseconds(e.cusec)],
+        [4, enc.kerberosTime(e.stime)],
+        [5, enc.microseconds(e.susec)],
+        [6, enc.int32(e.errorCode)],
+        [7, e.client && enc.kerberosString(e.client.realm)],
+        [8, e.client && principalNameToAsn(e.client)],
+        [9, enc.kerberosString(e.server.realm)],
+        [10, principalNameToAsn(e.server)],
+        [11, e.eText === undefined ? undefined : enc.kerberosString(e.eText)],
+        [12, e.eData && enc.octetString(e.eData)],
+      ]),
+    ),
+  );
 }
 
 export function decodeKrbError(der: Uint8Array): KrbErrorMessage {
@@ -113,7 +127,10 @@ export class KrbError extends Error {
   /** the NTSTATUS of an Active Directory KDC's KERB-EXT-ERROR e-data (MS-KILE §2.2.2), if any */
   readonly ntStatus: number | undefined;
 
-  constructor(readonly krbError: KrbErrorMessage, context?: string) {
+  constructor(
+    readonly krbError: KrbErrorMessage,
+    context?: string,
+  ) {
     const info = errorCodeInfo(krbError.errorCode);
     const server = unparsePrincipal(krbError.server);
     const parts = [`${info.explanation} (${info.name}, ${krbError.errorCode})`];

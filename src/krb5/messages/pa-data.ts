@@ -13,7 +13,10 @@ export interface PaData {
 const FIELDS = { 1: 'padata-type', 2: 'padata-value' } as const;
 
 export function paDataToAsn(pa: PaData): enc.Asn {
-  return enc.taggedSequence([[1, enc.int32(pa.padataType)], [2, enc.octetString(pa.padataValue)]]);
+  return enc.taggedSequence([
+    [1, enc.int32(pa.padataType)],
+    [2, enc.octetString(pa.padataValue)],
+  ]);
 }
 
 export function paDataFromDer(element: DerElement): PaData {

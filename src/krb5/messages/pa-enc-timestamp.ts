@@ -13,10 +13,12 @@ const FIELDS = { 0: 'patimestamp', 1: 'pausec' } as const;
 
 /** DER of PA-ENC-TS-ENC, to be encrypted with the client key (usage 1) into PA-DATA type 2. */
 export function encodePaEncTsEnc(ts: PaEncTsEnc): Buffer {
-  return enc.toDer(enc.taggedSequence([
-    [0, enc.kerberosTime(ts.patimestamp)],
-    [1, ts.pausec === undefined ? undefined : enc.microseconds(ts.pausec)],
-  ]));
+  return enc.toDer(
+    enc.taggedSequence([
+      [0, enc.kerberosTime(ts.patimestamp)],
+      [1, ts.pausec === undefined ? undefined : enc.microseconds(ts.pausec)],
+    ]),
+  );
 }
 
 export function decodePaEncTsEnc(der: Uint8Array): PaEncTsEnc {

@@ -28,7 +28,10 @@ export type NameParts = Pick<PrincipalName, 'nameType' | 'components'>;
 
 export class PrincipalParseError extends Error {
   override name = 'PrincipalParseError';
-  constructor(readonly text: string, reason: string) {
+  constructor(
+    readonly text: string,
+    reason: string,
+  ) {
     super(`malformed principal "${text}": ${reason}`);
   }
 }
@@ -105,14 +108,20 @@ export function parsePrincipal(text: string, options: ParsePrincipalOptions = {}
   return { nameType: options.nameType ?? inferNameType(components), components, realm };
 }
 
+// biome-ignore lint/suspicious/noShadowRestrictedNames: module-local; the global escape() is never used
 function escape(part: string): string {
   return part.replace(/[\\/@\n\t\b\0]/g, (c) => {
     switch (c) {
-      case '\n': return '\\n';
-      case '\t': return '\\t';
-      case '\b': return '\\b';
-      case '\0': return '\\0';
-      default: return `\\${c}`;
+      case '\n':
+        return '\\n';
+      case '\t':
+        return '\\t';
+      case '\b':
+        return '\\b';
+      case '\0':
+        return '\\0';
+      default:
+        return `\\${c}`;
     }
   });
 }

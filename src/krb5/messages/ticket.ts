@@ -25,12 +25,15 @@ const FIELDS = { 0: 'tkt-vno', 1: 'realm', 2: 'sname', 3: 'enc-part' } as const;
 const TICKET_TAG_BYTE = 0x61;
 
 export function ticketToAsn(ticket: TicketFields): enc.Asn {
-  return enc.application(ApplicationTag.TICKET, enc.taggedSequence([
-    [0, enc.int32(5)],
-    [1, enc.kerberosString(ticket.server.realm)],
-    [2, principalNameToAsn(ticket.server)],
-    [3, encryptedDataToAsn(ticket.encPart)],
-  ]));
+  return enc.application(
+    ApplicationTag.TICKET,
+    enc.taggedSequence([
+      [0, enc.int32(5)],
+      [1, enc.kerberosString(ticket.server.realm)],
+      [2, principalNameToAsn(ticket.server)],
+      [3, encryptedDataToAsn(ticket.encPart)],
+    ]),
+  );
 }
 
 /** A Ticket to embed: its received bytes verbatim, or freshly encoded fields. */

@@ -55,9 +55,7 @@ export async function exchange(name: string, type: number, options: ExchangeOpti
         round === 0 ? options.timeoutMs : Math.max(Math.floor((options.timeoutMs * 2 ** round) / servers.length), options.timeoutMs);
       const query = { id: randomInt(0, 0x10000), name, type, ednsUdpSize: options.ednsUdpSize };
       const started = Date.now();
-      let outcome = options.useTcp
-        ? await askTcp(server, query, wait, signal)
-        : await askUdp(server, query, wait, signal);
+      let outcome = options.useTcp ? await askTcp(server, query, wait, signal) : await askUdp(server, query, wait, signal);
       if (outcome.kind === 'answer' && outcome.message.flags.truncated && outcome.transport === 'udp') {
         trace?.event('dns', `${server.address}#${server.port}: answer truncated, asking again over TCP`, { name, type: dnsTypeName(type) });
         outcome = await askTcp(server, { ...query, id: randomInt(0, 0x10000) }, wait, signal);
@@ -66,10 +64,14 @@ export async function exchange(name: string, type: number, options: ExchangeOpti
       if (outcome.kind === 'answer') {
         const rcode = outcome.message.flags.rcode;
         if (rcode === DnsRcode.NOERROR || rcode === DnsRcode.NXDOMAIN) {
-          trace?.event('dns', `${name} ${dnsTypeName(type)}: ${rcode === DnsRcode.NXDOMAIN ? 'NXDOMAIN' : `${outcome.message.answers.length} answer(s)`} from ${server.address}#${server.port}`, {
-            transport: outcome.transport,
-            ms,
-          });
+          trace?.event(
+            'dns',
+            `${name} ${dnsTypeName(type)}: ${rcode === DnsRcode.NXDOMAIN ? 'NXDOMAIN' : `${outcome.message.answers.length} answer(s)`} from ${server.address}#${server.port}`,
+            {
+              transport: outcome.transport,
+              ms,
+            },
+          );
           return { message: outcome.message, server, transport: outcome.transport };
         }
         outcome = { kind: 'failed', reason: `rcode ${rcodeName(rcode)}` };

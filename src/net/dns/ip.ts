@@ -58,6 +58,7 @@ export function parseIpv6(text: string): Buffer | undefined {
     return undefined;
   }
   const out = Buffer.alloc(16);
+  // biome-ignore lint/suspicious/useIterableCallbackReturn: the write's return value is not wanted
   groups.forEach((g, i) => out.writeUInt16BE(g, i * 2));
   tail?.copy(out, 12);
   return out;

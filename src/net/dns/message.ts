@@ -428,6 +428,7 @@ function encodeRdata(d: DnsRecordData): Buffer {
       const left = halves[0] ? halves[0].split(':') : [];
       const right = halves.length > 1 && halves[1] ? halves[1].split(':') : [];
       const groups = [...left, ...new Array<string>(8 - left.length - right.length).fill('0'), ...right];
+      // biome-ignore lint/suspicious/useIterableCallbackReturn: the write's return value is not wanted
       groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
       return out;
     }

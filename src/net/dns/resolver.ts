@@ -239,7 +239,8 @@ export async function reverseLookup(ip: string, options: DnsOptions = {}): Promi
   }
   const ptrName = reverseName(address);
   const message = await query(ctx, ptrName, DnsType.PTR);
-  if (message.flags.rcode === DnsRcode.NXDOMAIN) throw new DnsNotFoundError(`no PTR record for ${address.text} (${ptrName} does not exist)`, ip);
+  if (message.flags.rcode === DnsRcode.NXDOMAIN)
+    throw new DnsNotFoundError(`no PTR record for ${address.text} (${ptrName} does not exist)`, ip);
   const { records } = answerRecords(message, ptrName, DnsType.PTR);
   const first = records.find((r) => r.data.type === 'PTR');
   if (!first || first.data.type !== 'PTR') throw new DnsNotFoundError(`no PTR record for ${address.text}`, ip);
@@ -270,7 +271,9 @@ export async function resolveSrv(name: string, options: DnsOptions = {}): Promis
 /** URI records (RFC 7553, type 256) of `name` in answer order. */
 export async function resolveUri(name: string, options: DnsOptions = {}): Promise<UriRecord[]> {
   const records = await resolveRecords(name, DnsType.URI, options);
-  return records.flatMap((r) => (r.data.type === 'URI' ? [{ priority: r.data.priority, weight: r.data.weight, target: r.data.target }] : []));
+  return records.flatMap((r) =>
+    r.data.type === 'URI' ? [{ priority: r.data.priority, weight: r.data.weight, target: r.data.target }] : [],
+  );
 }
 
 /** TXT records of `name`: each record is its list of character-strings. */

@@ -19,7 +19,10 @@ const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\s*\n\s*/g,
 export class InteropTable {
   private readonly rows: InteropRow[] = [];
 
-  constructor(readonly section: string, private readonly doc = AD_INTEROP_DOC) {}
+  constructor(
+    readonly section: string,
+    private readonly doc = AD_INTEROP_DOC,
+  ) {}
 
   add(scenario: string, path: string, result: string): void {
     this.rows.push({ scenario, path, result });

@@ -65,7 +65,10 @@ export function traceText(r: AdUpcallResult): string {
 
 /** Every trace message of these areas, joined (for "the trace says …" checks). */
 export function traceOf(r: AdUpcallResult, ...areas: string[]): string {
-  return r.trace.filter((t) => areas.length === 0 || areas.includes(t.area)).map((t) => t.message).join('\n');
+  return r.trace
+    .filter((t) => areas.length === 0 || areas.includes(t.area))
+    .map((t) => t.message)
+    .join('\n');
 }
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
@@ -92,14 +95,22 @@ function parseSyslog(stderr: string): SyslogLine[] {
 function runNode(args: string[], timeoutMs: number): Promise<{ status: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, {
-      env: { HOME: '/', PATH: '/sbin:/bin:/usr/sbin:/usr/bin' }, stdio: ['ignore', 'pipe', 'pipe'],
+      env: { HOME: '/', PATH: '/sbin:/bin:/usr/sbin:/usr/bin' },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       resolve({ status: code ?? (signal ? 128 : -1), stdout, stderr });
@@ -114,7 +125,10 @@ export class AdUpcallRunner {
   readonly scratch: string;
   private n = 0;
 
-  private constructor(readonly env: AdEnv, scratch: string) {
+  private constructor(
+    readonly env: AdEnv,
+    scratch: string,
+  ) {
     this.scratch = scratch;
   }
 
@@ -150,30 +164,51 @@ export class AdUpcallRunner {
 
   async upcall(o: AdUpcallOptions): Promise<AdUpcallResult> {
     const id = `${++this.n}`;
-    const app = o.app === null || o.as.uid === 0 && o.app === undefined ? null : await this.application(o.as, o.app ?? {});
+    const app = o.app === null || (o.as.uid === 0 && o.app === undefined) ? null : await this.application(o.as, o.app ?? {});
     const description = descriptionFor(o, app?.pid === undefined ? null : { pid: app.pid });
     const krb5Conf = o.krb5Conf ?? this.env.krb5Conf;
     const traceFile = join(this.scratch, `trace-${id}.json`);
     const payloadFile = join(this.scratch, `payload-${id}`);
     const config = join(this.scratch, `cifs-upcall-${id}.conf`);
-    writeFileSync(config, [
-      '[global]',
-      `strategy = ${o.strategy}`,
-      `gssproxy_socket = ${o.gssproxySocket ?? this.env.gssproxy.socket}`,
-      `krb5_conf = ${krb5Conf}`,
-      `trace_file = ${traceFile}`,
-      'trace_format = json',
-      `timeout = ${o.timeoutSeconds ?? 20}`,
-      '',
-    ].join('\n'), { mode: 0o644 });
+    writeFileSync(
+      config,
+      [
+        '[global]',
+        `strategy = ${o.strategy}`,
+        `gssproxy_socket = ${o.gssproxySocket ?? this.env.gssproxy.socket}`,
+        `krb5_conf = ${krb5Conf}`,
+        `trace_file = ${traceFile}`,
+        'trace_format = json',
+        `timeout = ${o.timeoutSeconds ?? 20}`,
+        '',
+      ].join('\n'),
+      { mode: 0o644 },
+    );
     const mark = logMark(this.env.dc.log);
     const started = performance.now();
     try {
-      const r = await runNode([this.bundle, '--replay', description, '--config', config, '-k', krb5Conf,
-        ...(o.keytab ? ['-K', o.keytab] : []), '--payload-out', payloadFile, '--verbose'], ((o.timeoutSeconds ?? 20) + 10) * 1000);
+      const r = await runNode(
+        [
+          this.bundle,
+          '--replay',
+          description,
+          '--config',
+          config,
+          '-k',
+          krb5Conf,
+          ...(o.keytab ? ['-K', o.keytab] : []),
+          '--payload-out',
+          payloadFile,
+          '--verbose',
+        ],
+        ((o.timeoutSeconds ?? 20) + 10) * 1000,
+      );
       const ms = performance.now() - started;
       const trace = existsSync(traceFile)
-        ? readFileSync(traceFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as TraceRecord)
+        ? readFileSync(traceFile, 'utf8')
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l) as TraceRecord)
         : [];
       const syslog = parseSyslog(r.stderr);
       let payload: AdUpcallResult['payload'] = null;
@@ -185,8 +220,15 @@ export class AdUpcallRunner {
       await new Promise((res) => setTimeout(res, 60));
       const kdc = kdcRequestLines(logSince(this.env.dc.log, mark));
       return {
-        description, status: r.status, ms, trace, syslog, errors: syslog.filter((l) => l.level === 'err').map((l) => l.message),
-        stderr: r.stderr, payload, kdc,
+        description,
+        status: r.status,
+        ms,
+        trace,
+        syslog,
+        errors: syslog.filter((l) => l.level === 'err').map((l) => l.message),
+        stderr: r.stderr,
+        payload,
+        kdc,
       };
     } finally {
       if (app) app.kill();

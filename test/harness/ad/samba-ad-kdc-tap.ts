@@ -217,7 +217,10 @@ export async function startKdcTap(kdcPort: number): Promise<KdcTap> {
     port: address.port,
     exchanges,
     errors: () =>
-      exchanges.filter((e) => e.replyType === 30).map((e) => decodeKrbError(e.reply)).filter((e): e is KrbErrorInfo => e !== null),
+      exchanges
+        .filter((e) => e.replyType === 30)
+        .map((e) => decodeKrbError(e.reply))
+        .filter((e): e is KrbErrorInfo => e !== null),
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

@@ -16,12 +16,32 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
-  chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync,
-  statSync, writeFileSync,
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
 } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { findFreePort, isAlive, portIsFree, run, sleep, startDaemon, stopDaemon, waitFor, type Daemon, type RunResult } from '../common/processes.ts';
+import {
+  findFreePort,
+  isAlive,
+  portIsFree,
+  run,
+  sleep,
+  startDaemon,
+  stopDaemon,
+  waitFor,
+  type Daemon,
+  type RunResult,
+} from '../common/processes.ts';
 import { ensureLocalUser, USERS_GROUP_GID } from '../common/users.ts';
 import { testBedGssproxyConf } from '../gssproxy/gssproxy-conf.ts';
 
@@ -91,26 +111,38 @@ const COMPUTER_SPECS: ComputerSpec[] = [
   {
     // the SMB client: gssproxy's impersonator; v1 (protocol transition) to fs1, fsrc4 and the DC's
     // alias dc1-v1 (the DC's main name cifs/dc1.ad.test is reached by RBCD only)
-    name: 'CLIENT', password: 'Client-machine-secret-1', dnsHostName: 'client.ad.test',
-    spns: ['HOST/client.ad.test', 'HOST/CLIENT'], enctypes: ENCTYPES_AES_RC4,
+    name: 'CLIENT',
+    password: 'Client-machine-secret-1',
+    dnsHostName: 'client.ad.test',
+    spns: ['HOST/client.ad.test', 'HOST/CLIENT'],
+    enctypes: ENCTYPES_AES_RC4,
     trustedToAuthForDelegation: true,
     allowedToDelegateTo: ['cifs/fs1.ad.test', 'cifs/FS1', 'cifs/fsrc4.ad.test', 'cifs/dc1-v1.ad.test'],
   },
   {
     // v1 target
-    name: 'FS1', password: 'Fs1-machine-secret-1', dnsHostName: 'fs1.ad.test',
-    spns: ['HOST/fs1.ad.test', 'HOST/FS1', 'cifs/fs1.ad.test', 'cifs/FS1'], enctypes: ENCTYPES_AES_RC4,
+    name: 'FS1',
+    password: 'Fs1-machine-secret-1',
+    dnsHostName: 'fs1.ad.test',
+    spns: ['HOST/fs1.ad.test', 'HOST/FS1', 'cifs/fs1.ad.test', 'cifs/FS1'],
+    enctypes: ENCTYPES_AES_RC4,
   },
   {
     // v2 target: resource-based constrained delegation from CLIENT$; not in CLIENT$'s v1 list
-    name: 'FS2', password: 'Fs2-machine-secret-1', dnsHostName: 'fs2.ad.test',
-    spns: ['HOST/fs2.ad.test', 'HOST/FS2', 'cifs/fs2.ad.test', 'cifs/FS2'], enctypes: ENCTYPES_AES_RC4,
+    name: 'FS2',
+    password: 'Fs2-machine-secret-1',
+    dnsHostName: 'fs2.ad.test',
+    spns: ['HOST/fs2.ad.test', 'HOST/FS2', 'cifs/fs2.ad.test', 'cifs/FS2'],
+    enctypes: ENCTYPES_AES_RC4,
     allowedToActFrom: ['CLIENT$'],
   },
   {
     // RC4-only service: its tickets and session keys are RC4 (v1 target too)
-    name: 'FSRC4', password: 'Fsrc4-machine-secret-1', dnsHostName: 'fsrc4.ad.test',
-    spns: ['HOST/fsrc4.ad.test', 'HOST/FSRC4', 'cifs/fsrc4.ad.test', 'cifs/FSRC4'], enctypes: ENCTYPES_RC4,
+    name: 'FSRC4',
+    password: 'Fsrc4-machine-secret-1',
+    dnsHostName: 'fsrc4.ad.test',
+    spns: ['HOST/fsrc4.ad.test', 'HOST/FSRC4', 'cifs/fsrc4.ad.test', 'cifs/FSRC4'],
+    enctypes: ENCTYPES_RC4,
   },
 ];
 
@@ -291,8 +323,7 @@ function prefixOf(options: AdStartOptions): string {
 function installedSambaVersion(prefix: string): string {
   const stamp = join(prefix, 'installed.env');
   if (!existsSync(stamp) || !existsSync(join(prefix, 'root', 'usr', 'sbin', 'samba'))) {
-    throw new SambaAdNotInstalledError(
-      `Samba AD DC not installed in ${prefix}: run scripts/install-samba-ad.sh (as root) first`);
+    throw new SambaAdNotInstalledError(`Samba AD DC not installed in ${prefix}: run scripts/install-samba-ad.sh (as root) first`);
   }
   const m = /^SAMBA_VERSION=(.*)$/m.exec(readFileSync(stamp, 'utf8'));
   if (!m?.[1]) throw new SambaAdNotInstalledError(`${stamp}: no SAMBA_VERSION`);
@@ -320,8 +351,7 @@ hostname ${DC_HOST}
 exec "$@"`;
 
 function namespaceArgs(prefix: string, state: string, command: string[]): string[] {
-  return ['--mount', '--uts', '--propagation', 'private', '/bin/sh', '-c', NAMESPACE_SCRIPT,
-    join(prefix, 'root'), state, ...command];
+  return ['--mount', '--uts', '--propagation', 'private', '/bin/sh', '-c', NAMESPACE_SCRIPT, join(prefix, 'root'), state, ...command];
 }
 
 function sambaEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
@@ -334,21 +364,39 @@ function sambaEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 }
 
 /** Run a command in a fresh Samba namespace over `state` (offline work: provision, accounts). */
-function runInNewNamespace(prefix: string, state: string, command: string[], options: { input?: string; timeoutMs?: number } = {}): RunResult {
+function runInNewNamespace(
+  prefix: string,
+  state: string,
+  command: string[],
+  options: { input?: string; timeoutMs?: number } = {},
+): RunResult {
   return run('/usr/bin/unshare', namespaceArgs(prefix, state, command), {
-    env: sambaEnv(), input: options.input, timeoutMs: options.timeoutMs ?? 120_000,
+    env: sambaEnv(),
+    input: options.input,
+    timeoutMs: options.timeoutMs ?? 120_000,
   });
 }
 
 function lastJsonLine<T>(stdout: string, what: string): T {
-  const line = stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  const line = stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .pop();
   if (!line) throw new Error(`${what}: no JSON result in output:\n${stdout}`);
   return JSON.parse(line) as T;
 }
 
 function hostsFileText(): string {
-  return ['127.0.0.1 localhost', `127.0.0.1 ${DC_HOST} dc1 dc1-v1.ad.test`, '127.0.0.1 fs1.ad.test fs1',
-    '127.0.0.1 fs2.ad.test fs2', '127.0.0.1 fsrc4.ad.test fsrc4', '127.0.0.1 client.ad.test client', ''].join('\n');
+  return [
+    '127.0.0.1 localhost',
+    `127.0.0.1 ${DC_HOST} dc1 dc1-v1.ad.test`,
+    '127.0.0.1 fs1.ad.test fs1',
+    '127.0.0.1 fs2.ad.test fs2',
+    '127.0.0.1 fsrc4.ad.test fsrc4',
+    '127.0.0.1 client.ad.test client',
+    '',
+  ].join('\n');
 }
 
 function writeNamespaceEtc(state: string): void {
@@ -463,7 +511,13 @@ interface TemplateMeta {
   warmupMs: number;
 }
 
-const DOMAIN_SPEC = { users: USER_SPECS, computers: COMPUTER_SPECS, rbcdOnDc: RBCD_ON_DC, dcExtraSpns: DC_EXTRA_SPNS, keytabs: KEYTAB_SPECS };
+const DOMAIN_SPEC = {
+  users: USER_SPECS,
+  computers: COMPUTER_SPECS,
+  rbcdOnDc: RBCD_ON_DC,
+  dcExtraSpns: DC_EXTRA_SPNS,
+  keytabs: KEYTAB_SPECS,
+};
 
 function templateKey(sambaVersion: string): string {
   const h = createHash('sha256');
@@ -485,11 +539,17 @@ function accountsInput(): string {
     mustChangePassword: u.kind === 'password-expired',
   }));
   const keytabs = Object.entries(KEYTAB_SPECS).map(([name, principals]) => ({
-    path: `${DC_INNER_DIR}/keytabs/${name}.keytab`, principals,
+    path: `${DC_INNER_DIR}/keytabs/${name}.keytab`,
+    principals,
   }));
   return JSON.stringify({
-    smbConf: `${DC_INNER_DIR}/etc/smb.conf`, users, domainUsersGid: USERS_GROUP_GID, computers: COMPUTER_SPECS, rbcdOnDc: RBCD_ON_DC,
-    dcExtraSpns: DC_EXTRA_SPNS, keytabs,
+    smbConf: `${DC_INNER_DIR}/etc/smb.conf`,
+    users,
+    domainUsersGid: USERS_GROUP_GID,
+    computers: COMPUTER_SPECS,
+    rbcdOnDc: RBCD_ON_DC,
+    dcExtraSpns: DC_EXTRA_SPNS,
+    keytabs,
   });
 }
 
@@ -501,10 +561,20 @@ async function buildTemplate(prefix: string, dir: string, key: string, sambaVers
 
   let t = Date.now();
   runInNewNamespace(prefix, dir, [
-    '/usr/bin/samba-tool', 'domain', 'provision', `--realm=${AD_REALM}`, `--domain=${AD_NETBIOS_DOMAIN}`,
-    '--server-role=dc', '--dns-backend=NONE', '--host-name=dc1', '--host-ip=127.0.0.1', '--use-rfc2307',
-    `--adminpass=${ADMIN_PASSWORD}`, `--targetdir=${DC_INNER_DIR}`,
-    '--option=interfaces = 127.0.0.1', '--option=bind interfaces only = yes',
+    '/usr/bin/samba-tool',
+    'domain',
+    'provision',
+    `--realm=${AD_REALM}`,
+    `--domain=${AD_NETBIOS_DOMAIN}`,
+    '--server-role=dc',
+    '--dns-backend=NONE',
+    '--host-name=dc1',
+    '--host-ip=127.0.0.1',
+    '--use-rfc2307',
+    `--adminpass=${ADMIN_PASSWORD}`,
+    `--targetdir=${DC_INNER_DIR}`,
+    '--option=interfaces = 127.0.0.1',
+    '--option=bind interfaces only = yes',
   ]);
   const provisionMs = Date.now() - t;
 
@@ -556,7 +626,11 @@ function removeStaleTemplates(cacheDir: string, keep: string): void {
   }
 }
 
-async function ensureTemplate(prefix: string, cacheDir: string, sambaVersion: string): Promise<{ dir: string; meta: TemplateMeta; cached: boolean }> {
+async function ensureTemplate(
+  prefix: string,
+  cacheDir: string,
+  sambaVersion: string,
+): Promise<{ dir: string; meta: TemplateMeta; cached: boolean }> {
   const key = templateKey(sambaVersion);
   const dir = join(cacheDir, `template-${key}`);
   if (existsSync(join(dir, 'template.json'))) {
@@ -619,29 +693,51 @@ async function startDc(prefix: string, state: string, ports: Ports, options: { t
   const samba = ['/usr/sbin/samba', '-i', '-M', 'single', '-s', `${DC_INNER_DIR}/etc/smb.conf`, `--maximum-runtime=${maxRuntime}`];
   const networkTrace = options.traceNetwork ? join(state, 'dc', 'log', 'network.strace') : null;
   const command = options.traceNetwork
-    ? ['/usr/bin/strace', '-f', '--seccomp-bpf', '-qq', '-e', 'trace=connect,sendto,sendmsg,bind',
-      '-o', `${DC_INNER_DIR}/log/network.strace`, ...samba]
+    ? [
+        '/usr/bin/strace',
+        '-f',
+        '--seccomp-bpf',
+        '-qq',
+        '-e',
+        'trace=connect,sendto,sendmsg,bind',
+        '-o',
+        `${DC_INNER_DIR}/log/network.strace`,
+        ...samba,
+      ]
     : samba;
   const daemon: Daemon = startDaemon('samba-ad-dc', '/usr/bin/unshare', namespaceArgs(prefix, state, command), {
-    env: sambaEnv(), log, marker: state,
+    env: sambaEnv(),
+    log,
+    marker: state,
   });
   const dc: RunningDc = { prefix, state, pid: daemon.pid, mountNamespace: null, log, networkTrace };
   const self = mountNamespaceOf(process.pid);
   const probeEnv = {
-    PATH: '/usr/bin:/bin', LANG: 'C', KRB5_CONFIG: join(state, 'krb5.conf'), KRB5CCNAME: 'MEMORY:probe',
+    PATH: '/usr/bin:/bin',
+    LANG: 'C',
+    KRB5_CONFIG: join(state, 'krb5.conf'),
+    KRB5CCNAME: 'MEMORY:probe',
   };
   try {
-    await waitFor('Samba AD DC (KDC, smbd, winbindd)', () => {
-      if (dc.mountNamespace === null) {
-        const ns = mountNamespaceOf(dc.pid);
-        if (ns !== null && ns !== self) dc.mountNamespace = ns;
-      }
-      if (!existsSync(`/proc/${dc.pid}/root/run/samba/winbindd/pipe`)) return false;
-      if (portIsFree(ports.smb)) return false;
-      return run('/usr/bin/kinit', ['-k', '-t', join(state, 'dc', 'keytabs', 'machine.keytab'), 'CLIENT$'], {
-        env: probeEnv, allowFail: true, timeoutMs: 5000,
-      }).status === 0;
-    }, { daemon, timeoutMs: 60_000 });
+    await waitFor(
+      'Samba AD DC (KDC, smbd, winbindd)',
+      () => {
+        if (dc.mountNamespace === null) {
+          const ns = mountNamespaceOf(dc.pid);
+          if (ns !== null && ns !== self) dc.mountNamespace = ns;
+        }
+        if (!existsSync(`/proc/${dc.pid}/root/run/samba/winbindd/pipe`)) return false;
+        if (portIsFree(ports.smb)) return false;
+        return (
+          run('/usr/bin/kinit', ['-k', '-t', join(state, 'dc', 'keytabs', 'machine.keytab'), 'CLIENT$'], {
+            env: probeEnv,
+            allowFail: true,
+            timeoutMs: 5000,
+          }).status === 0
+        );
+      },
+      { daemon, timeoutMs: 60_000 },
+    );
   } catch (e) {
     await stopDc(dc);
     throw e;
@@ -711,8 +807,13 @@ function freshStateDir(requested?: string): string {
   mkdir(dir, 0o755);
   write(join(dir, MARKER), 'cifs-upcall AD test domain state; safe to delete when no daemon runs\n');
   for (const [d, mode] of [
-    ['keytabs', 0o755], ['gssproxy', 0o755], ['gssproxy/clients', 0o700], ['gssproxy/clients-noimp', 0o700],
-    ['ccache', 0o1777], ['rcache', 0o1777], ['log', 0o755],
+    ['keytabs', 0o755],
+    ['gssproxy', 0o755],
+    ['gssproxy/clients', 0o700],
+    ['gssproxy/clients-noimp', 0o700],
+    ['ccache', 0o1777],
+    ['rcache', 0o1777],
+    ['log', 0o755],
   ] as const) {
     mkdir(join(dir, d), mode);
   }
@@ -729,9 +830,13 @@ export async function startAdDomain(options: AdStartOptions = {}): Promise<AdDom
   for (const spec of USER_SPECS) {
     const local = ensureLocalUser(spec.name, spec.uid);
     users[spec.name] = {
-      name: spec.name, uid: local.uid, gid: local.gid, kind: spec.kind,
+      name: spec.name,
+      uid: local.uid,
+      gid: local.gid,
+      kind: spec.kind,
       principal: spec.kind === 'no-account' ? null : `${spec.name}@${AD_REALM}`,
-      password: spec.password, sid: null,
+      password: spec.password,
+      sid: null,
     };
   }
 
@@ -831,7 +936,11 @@ export async function startAdDomain(options: AdStartOptions = {}): Promise<AdDom
         dc1V1: `cifs/dc1-v1.ad.test@${AD_REALM}`,
       },
       hosts: {
-        client: 'client.ad.test', fs1: 'fs1.ad.test', fs2: 'fs2.ad.test', fsRc4: 'fsrc4.ad.test', dc1: DC_HOST,
+        client: 'client.ad.test',
+        fs1: 'fs1.ad.test',
+        fs2: 'fs2.ad.test',
+        fsRc4: 'fsrc4.ad.test',
+        dc1: DC_HOST,
         dc1V1: 'dc1-v1.ad.test',
       },
       delegation: {
@@ -872,17 +981,37 @@ export async function startAdDomain(options: AdStartOptions = {}): Promise<AdDom
 }
 
 /** gssproxy in a private mount namespace with a tmpfs /run (-i still writes /run/gssproxy.pid). */
-function startGssproxy(state: string, conf: string, socket: string, log: string, krb5Conf?: string): { daemon: Daemon; ready: Promise<void> } {
-  const daemon = startDaemon('gssproxy', '/usr/bin/unshare', [
-    '--mount', '--propagation', 'private', '/bin/sh', '-c',
-    'mount -t tmpfs -o mode=755,size=1m cu-gssproxy-run /run && exec /usr/sbin/gssproxy -i -d -c "$0" -s "$1"',
-    conf, socket,
-  ], {
-    env: {
-      PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C', KRB5_CONFIG: krb5Conf ?? join(state, 'krb5.conf'), KRB5RCACHEDIR: join(state, 'rcache'),
+function startGssproxy(
+  state: string,
+  conf: string,
+  socket: string,
+  log: string,
+  krb5Conf?: string,
+): { daemon: Daemon; ready: Promise<void> } {
+  const daemon = startDaemon(
+    'gssproxy',
+    '/usr/bin/unshare',
+    [
+      '--mount',
+      '--propagation',
+      'private',
+      '/bin/sh',
+      '-c',
+      'mount -t tmpfs -o mode=755,size=1m cu-gssproxy-run /run && exec /usr/sbin/gssproxy -i -d -c "$0" -s "$1"',
+      conf,
+      socket,
+    ],
+    {
+      env: {
+        PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
+        LANG: 'C',
+        KRB5_CONFIG: krb5Conf ?? join(state, 'krb5.conf'),
+        KRB5RCACHEDIR: join(state, 'rcache'),
+      },
+      log,
+      marker: conf,
     },
-    log, marker: conf,
-  });
+  );
   const ready = waitFor('gssproxy', () => existsSync(socket) && readFileSync(log, 'utf8').includes('Initialization complete'), { daemon });
   return { daemon, ready };
 }
@@ -902,7 +1031,9 @@ export async function startExtraGssproxy(
   mkdir(dir, 0o755);
   mkdir(join(dir, 'clients'), 0o700);
   const conf = join(dir, 'gssproxy.conf');
-  write(conf, `[gssproxy]
+  write(
+    conf,
+    `[gssproxy]
   debug_level = 2
   worker threads = 2
 
@@ -915,7 +1046,9 @@ export async function startExtraGssproxy(
   trusted = yes
   impersonate = true
   euid = 0
-${extraServiceLines.map((l) => `  ${l}\n`).join('')}`, 0o600);
+${extraServiceLines.map((l) => `  ${l}\n`).join('')}`,
+    0o600,
+  );
   const socket = join(dir, 'default.sock');
   const log = join(env.stateDir, 'log', `gssproxy-${name}.out`);
   const gp = startGssproxy(env.stateDir, conf, socket, log, options.krb5Conf);
@@ -938,7 +1071,10 @@ export function adUserEnv(env: AdEnv, extra: NodeJS.ProcessEnv = {}): NodeJS.Pro
 /** Environment for going through gssproxy's interposer (proxymech.so), REMOTE_ONLY. */
 export function gssproxyClientEnv(env: AdEnv, socket: string, ccache: string): NodeJS.ProcessEnv {
   return adUserEnv(env, {
-    KRB5CCNAME: ccache, GSS_USE_PROXY: 'yes', GSSPROXY_SOCKET: socket, GSSPROXY_BEHAVIOR: 'REMOTE_ONLY',
+    KRB5CCNAME: ccache,
+    GSS_USE_PROXY: 'yes',
+    GSSPROXY_SOCKET: socket,
+    GSSPROXY_BEHAVIOR: 'REMOTE_ONLY',
   });
 }
 
@@ -957,9 +1093,11 @@ export function runAsUser(
   args: string[],
   options: { env: NodeJS.ProcessEnv; input?: string; allowFail?: boolean; timeoutMs?: number },
 ): RunResult {
-  return run('setpriv', [
-    `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--inh-caps=-all', '--', command, ...args,
-  ], options);
+  return run(
+    'setpriv',
+    [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--inh-caps=-all', '--', command, ...args],
+    options,
+  );
 }
 
 /**
@@ -973,16 +1111,28 @@ export function runAsUserAsync(
   options: { env: NodeJS.ProcessEnv; input?: string; timeoutMs?: number },
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('setpriv', [
-      `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--inh-caps=-all', '--', command, ...args,
-    ], { env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(
+      'setpriv',
+      [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--inh-caps=-all', '--', command, ...args],
+      { env: options.env, stdio: ['pipe', 'pipe', 'pipe'] },
+    );
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
-    child.on('error', (e) => { clearTimeout(timer); reject(e); });
-    child.on('close', (code) => { clearTimeout(timer); resolve({ status: code ?? -1, stdout, stderr }); });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ status: code ?? -1, stdout, stderr });
+    });
     child.stdin.end(options.input ?? '');
   });
 }
@@ -1021,13 +1171,16 @@ export async function mitInitiate(
   options: { ccache?: string; gssproxySocket?: string; mech?: 'spnego' | 'krb5'; krb5Conf?: string } = {},
 ): Promise<InitiatorResult> {
   const ccache = options.ccache ?? `FILE:${env.ccacheDir}/absent_${user.uid}_${Date.now().toString(36)}`;
-  const base = options.gssproxySocket
-    ? gssproxyClientEnv(env, options.gssproxySocket, ccache)
-    : adUserEnv(env, { KRB5CCNAME: ccache });
+  const base = options.gssproxySocket ? gssproxyClientEnv(env, options.gssproxySocket, ccache) : adUserEnv(env, { KRB5CCNAME: ccache });
   if (options.krb5Conf) base.KRB5_CONFIG = options.krb5Conf;
-  const r = await runAsUserAsync(user, '/usr/bin/python3', [harnessFile('samba-ad-initiator.py'), `cifs@${host}`, options.mech ?? 'spnego'], {
-    env: base,
-  });
+  const r = await runAsUserAsync(
+    user,
+    '/usr/bin/python3',
+    [harnessFile('samba-ad-initiator.py'), `cifs@${host}`, options.mech ?? 'spnego'],
+    {
+      env: base,
+    },
+  );
   // the interposer may leave an entry in a ccache named by KRB5CCNAME (MIT harness pitfall #5)
   if (!options.ccache && ccache.startsWith('FILE:')) rmSync(ccache.slice(5), { force: true });
   return lastJsonLine<InitiatorResult>(r.stdout, `initiator (${r.stderr.trim()})`);
@@ -1070,7 +1223,10 @@ export function inDcNamespace(
 ): RunResult {
   if (mountNamespaceOf(env.dc.pid) !== env.dc.mountNamespace) throw new Error('the AD DC is not running');
   return run('/usr/bin/nsenter', ['-t', String(env.dc.pid), '-m', '-u', '--', command, ...args], {
-    env: options.env ?? sambaEnv(), input: options.input, allowFail: options.allowFail, timeoutMs: options.timeoutMs,
+    env: options.env ?? sambaEnv(),
+    input: options.input,
+    allowFail: options.allowFail,
+    timeoutMs: options.timeoutMs,
   });
 }
 

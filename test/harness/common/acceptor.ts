@@ -31,7 +31,9 @@ export class Acceptor {
       env: { PATH: '/usr/bin:/bin', KRB5_CONFIG: env.krb5Conf, KRB5RCACHEDIR: env.rcacheDir, LANG: 'C' },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    this.child.stderr.on('data', (d: Buffer) => { this.stderr += d.toString(); });
+    this.child.stderr.on('data', (d: Buffer) => {
+      this.stderr += d.toString();
+    });
     const lines = createInterface({ input: this.child.stdout });
     lines.on('line', (line) => {
       const next = this.waiting.shift();

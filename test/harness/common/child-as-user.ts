@@ -62,8 +62,14 @@ export function runChildAs<T>(
 ): Promise<ChildAnswer<T>> {
   const started = performance.now();
   const args = [
-    `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--inh-caps=-all', '--',
-    process.execPath, bundle.path, JSON.stringify(request),
+    `--reuid=${user.uid}`,
+    `--regid=${user.gid}`,
+    '--clear-groups',
+    '--inh-caps=-all',
+    '--',
+    process.execPath,
+    bundle.path,
+    JSON.stringify(request),
   ];
   return new Promise((resolvePromise, reject) => {
     const child = spawn('setpriv', args, {
@@ -72,10 +78,17 @@ export function runChildAs<T>(
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
-    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     child.on('close', (code, sig) => {
       clearTimeout(timer);
       const line = stdout.trim().split('\n').pop() ?? '';

@@ -41,9 +41,7 @@ export function runStockUpcall(
   options: { args?: string[]; env?: NodeJS.ProcessEnv; shim?: string; scratchDir: string; timeoutMs?: number },
 ): StockResult {
   const shim = options.shim ?? buildKeyShim();
-  const full = /^[^;]+;\d+;\d+;[0-9a-f]{8};/.test(description)
-    ? description
-    : `cifs.spnego;0;0;39010000;${description}`;
+  const full = /^[^;]+;\d+;\d+;[0-9a-f]{8};/.test(description) ? description : `cifs.spnego;0;0;39010000;${description}`;
   mkdirSync(options.scratchDir, { recursive: true });
   const out = join(options.scratchDir, `keyshim-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.out`);
   writeFileSync(out, '');
@@ -51,9 +49,12 @@ export function runStockUpcall(
   const started = process.hrtime.bigint();
   const r = spawnSync(STOCK_UPCALL, [...(options.args ?? []), '4242'], {
     env: {
-      HOME: '/', PATH: '/sbin:/bin:/usr/sbin:/usr/bin',
+      HOME: '/',
+      PATH: '/sbin:/bin:/usr/sbin:/usr/bin',
       ...options.env,
-      LD_PRELOAD: shim, KEYSHIM_DESC: full, KEYSHIM_OUT: out,
+      LD_PRELOAD: shim,
+      KEYSHIM_DESC: full,
+      KEYSHIM_OUT: out,
     },
     encoding: 'utf8',
     timeout: options.timeoutMs ?? 30_000,
@@ -82,7 +83,6 @@ export function splitPayload(payload: Buffer): { version: number; flags: number;
   const blob = payload.subarray(16 + keyLen, 16 + keyLen + blobLen);
   return { version, flags, sessionKey, blob, trailing: payload.length - (16 + keyLen + blobLen) };
 }
-
 
 /** The installed cifs-utils, as dpkg names it, and whether it has the 2026 security update. */
 export interface StockPackage {

@@ -55,8 +55,11 @@ export async function startContainer(o: ContainerOptions): Promise<ContainerProc
 
 /** A process of `user` in a user namespace it made itself and wrote no map for. */
 export async function startUnmappedProcess(user: { uid: number; gid: number }): Promise<ContainerProcess> {
-  const child = spawn('setpriv', [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups',
-    'unshare', '--user', '--', '/bin/sleep', '300'], { env: { PATH: '/usr/bin:/bin' }, stdio: 'ignore' });
+  const child = spawn(
+    'setpriv',
+    [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', 'unshare', '--user', '--', '/bin/sleep', '300'],
+    { env: { PATH: '/usr/bin:/bin' }, stdio: 'ignore' },
+  );
   const pid = child.pid;
   if (pid === undefined) throw new Error('spawn setpriv failed');
   const until = Date.now() + 10_000;
@@ -76,7 +79,9 @@ export async function startUnmappedProcess(user: { uid: number; gid: number }): 
 async function announcedPid(child: ChildProcess, timeoutMs: number): Promise<number> {
   let out = '';
   let err = '';
-  child.stderr?.on('data', (b: Buffer) => { err += b.toString(); });
+  child.stderr?.on('data', (b: Buffer) => {
+    err += b.toString();
+  });
   return await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`container did not start within ${timeoutMs} ms: ${err.trim()}`)), timeoutMs);
     child.stdout?.on('data', (b: Buffer) => {
@@ -112,7 +117,8 @@ export function ensureHostUserInRange(name: string, uid: number, gid: number): {
   const group = spawnSync('getent', ['group', String(gid)], { encoding: 'utf8' });
   if (group.status !== 0) run('groupadd', ['-g', String(gid), `${name}-g`], { allowFail: true });
   const entry = spawnSync('getent', ['passwd', name], { encoding: 'utf8' });
-  if (entry.status !== 0) run('useradd', ['-M', '-N', '-g', String(gid), '-s', '/usr/sbin/nologin', '-u', String(uid), name], { allowFail: true });
+  if (entry.status !== 0)
+    run('useradd', ['-M', '-N', '-g', String(gid), '-s', '/usr/sbin/nologin', '-u', String(uid), name], { allowFail: true });
   const check = spawnSync('getent', ['passwd', name], { encoding: 'utf8' }).stdout.trim().split(':');
   if (Number(check[2]) !== uid || Number(check[3]) !== gid) {
     throw new Error(`host user ${name} should be ${uid}:${gid}, is ${check[2]}:${check[3]}`);

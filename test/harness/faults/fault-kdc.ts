@@ -25,7 +25,9 @@ export interface FakeKdc {
 function krbError(code: number, realm: string, eText: string | undefined, offsetS: number): Buffer {
   const now = new Date(Math.floor(Date.now() / 1000) * 1000 + offsetS * 1000);
   return encodeKrbError({
-    stime: now, susec: 0, errorCode: code,
+    stime: now,
+    susec: 0,
+    errorCode: code,
     server: { nameType: 2, components: ['krbtgt', realm], realm },
     ...(eText !== undefined ? { eText } : {}),
   });
@@ -35,8 +37,15 @@ function krbError(code: number, realm: string, eText: string | undefined, offset
 function askRealKdc(request: Buffer, realPort: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const s = createSocket('udp4');
-    const timer = setTimeout(() => { s.close(); reject(new Error('real KDC did not answer')); }, 5000);
-    s.on('message', (m) => { clearTimeout(timer); s.close(); resolve(m); });
+    const timer = setTimeout(() => {
+      s.close();
+      reject(new Error('real KDC did not answer'));
+    }, 5000);
+    s.on('message', (m) => {
+      clearTimeout(timer);
+      s.close();
+      resolve(m);
+    });
     s.send(request, realPort, '127.0.0.1');
   });
 }
@@ -47,9 +56,12 @@ export async function startFakeKdc(mode: FakeKdcMode, options: { realm: string; 
   const answer = async (request: Buffer): Promise<Buffer | null> => {
     state.requests++;
     switch (mode.kind) {
-      case 'silent': return null;
-      case 'garbage': return mode.bytes;
-      case 'krb-error': return krbError(mode.code, options.realm, mode.eText, mode.stimeOffsetS ?? 0);
+      case 'silent':
+        return null;
+      case 'garbage':
+        return mode.bytes;
+      case 'krb-error':
+        return krbError(mode.code, options.realm, mode.eText, mode.stimeOffsetS ?? 0);
       case 'truncated': {
         const real = await askRealKdc(request, options.realKdcPort);
         return real.subarray(0, Math.min(mode.keep, real.length - 1));
@@ -63,7 +75,12 @@ export async function startFakeKdc(mode: FakeKdcMode, options: { realm: string; 
   };
   const udp: UdpSocket = createSocket('udp4');
   udp.on('message', (msg, rinfo) => {
-    void answer(msg).then((reply) => { if (reply) udp.send(reply, rinfo.port, rinfo.address); }, () => undefined);
+    void answer(msg).then(
+      (reply) => {
+        if (reply) udp.send(reply, rinfo.port, rinfo.address);
+      },
+      () => undefined,
+    );
   });
   await new Promise<void>((resolve) => udp.bind(port, '127.0.0.1', resolve));
   const sockets = new Set<Socket>();
@@ -77,22 +94,28 @@ export async function startFakeKdc(mode: FakeKdcMode, options: { realm: string; 
       if (buf.length < 4 || buf.length < 4 + buf.readUInt32BE(0)) return;
       const request = buf.subarray(4, 4 + buf.readUInt32BE(0));
       buf = Buffer.alloc(0);
-      void answer(request).then((reply) => {
-        if (!reply || s.destroyed) return;
-        const len = Buffer.alloc(4);
-        len.writeUInt32BE(reply.length);
-        s.write(Buffer.concat([len, reply]));
-      }, () => s.destroy());
+      void answer(request).then(
+        (reply) => {
+          if (!reply || s.destroyed) return;
+          const len = Buffer.alloc(4);
+          len.writeUInt32BE(reply.length);
+          s.write(Buffer.concat([len, reply]));
+        },
+        () => s.destroy(),
+      );
     });
   });
   await new Promise<void>((resolve) => tcp.listen(port, '127.0.0.1', resolve));
   return {
     port,
-    get requests() { return state.requests; },
-    stop: () => new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      udp.close();
-      tcp.close(() => resolve());
-    }),
+    get requests() {
+      return state.requests;
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        udp.close();
+        tcp.close(() => resolve());
+      }),
   } as FakeKdc;
 }

@@ -69,10 +69,13 @@ export interface PoisonedCaller {
  * defaults below poison nsswitch.conf, passwd, krb5.conf and cifs-upcall.conf); `env` is the
  * caller's environment (e.g. KRB5CCNAME).
  */
-export async function startPoisonedCaller(dir: string, options: {
-  krb5ConfText: string;
-  env: Record<string, string>;
-}): Promise<PoisonedCaller> {
+export async function startPoisonedCaller(
+  dir: string,
+  options: {
+    krb5ConfText: string;
+    env: Record<string, string>;
+  },
+): Promise<PoisonedCaller> {
   const marker = join(dir, 'poison-marker.log');
   const lib = buildPoisonLibrary(dir, marker);
   const etcSrc = join(dir, 'poison-etc');
@@ -96,16 +99,23 @@ export async function startPoisonedCaller(dir: string, options: {
     'mount -t tmpfs -o mode=0755 poison-etc /etc',
     `cp -a ${etcSrc}/. /etc/`,
     `mount --bind ${lib} /lib/x86_64-linux-gnu/libnss_files.so.2`,
-    `exec env -i ${Object.entries(options.env).map(([k, v]) => `${k}=${v}`).join(' ')} /bin/sleep 300`,
+    `exec env -i ${Object.entries(options.env)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')} /bin/sleep 300`,
   ].join(' && ');
   const child: ChildProcess = spawn('unshare', ['--mount', '--propagation', 'private', '/bin/sh', '-c', script], {
-    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, stdio: 'ignore',
+    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+    stdio: 'ignore',
   });
   const pid = child.pid!;
   const until = Date.now() + 10_000;
   for (;;) {
     let comm = '';
-    try { comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { /* not yet */ }
+    try {
+      comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    } catch {
+      /* not yet */
+    }
     if (comm === 'sleep') break;
     if (child.exitCode !== null || Date.now() > until) throw new Error(`poisoned caller did not start (exit ${child.exitCode})`);
     await sleep(20);
@@ -113,9 +123,22 @@ export async function startPoisonedCaller(dir: string, options: {
   return {
     pid,
     marker,
-    poisonPaths: ['/etc/nsswitch.conf', '/etc/passwd', '/etc/group', '/etc/krb5.conf', includeTarget, '/etc/cifs-upcall.conf',
-      '/etc/ld.so.preload', '/lib/x86_64-linux-gnu/libnss_files.so.2'],
-    markerLines: () => (existsSync(marker) ? readFileSync(marker, 'utf8').split('\n').filter((l) => l !== '') : []),
+    poisonPaths: [
+      '/etc/nsswitch.conf',
+      '/etc/passwd',
+      '/etc/group',
+      '/etc/krb5.conf',
+      includeTarget,
+      '/etc/cifs-upcall.conf',
+      '/etc/ld.so.preload',
+      '/lib/x86_64-linux-gnu/libnss_files.so.2',
+    ],
+    markerLines: () =>
+      existsSync(marker)
+        ? readFileSync(marker, 'utf8')
+            .split('\n')
+            .filter((l) => l !== '')
+        : [],
     inside: (argv) => {
       const r = spawnSync('nsenter', ['-m', '-t', String(pid), '--', ...argv], { encoding: 'utf8' });
       return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
@@ -141,13 +164,24 @@ export interface Syscall {
 
 /** The request-key program prefix that runs the upcall under strace -f into `out`. */
 export function straceWrapper(out: string): string[] {
-  return ['/usr/bin/strace', '-f', '-qq', '-s', '256', '-o', out,
-    '-e', 'trace=openat,open,execve,setns,setresuid,setresgid,setgroups,capset,unshare,connect'];
+  return [
+    '/usr/bin/strace',
+    '-f',
+    '-qq',
+    '-s',
+    '256',
+    '-o',
+    out,
+    '-e',
+    'trace=openat,open,execve,setns,setresuid,setresgid,setgroups,capset,unshare,connect',
+  ];
 }
 
 /** Parse strace -f output ("TID name(args) = result", with <unfinished …>/<… resumed> joined). */
 export function readStrace(path: string): Syscall[] {
-  const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l !== '');
+  const lines = readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '');
   const pending = new Map<string, string>();
   const out: Syscall[] = [];
   for (const raw of lines) {
@@ -175,6 +209,7 @@ export function readStrace(path: string): Syscall[] {
 
 /** The path argument of an open/openat. */
 export function openedPath(c: Syscall): string | null {
-  const m = c.name === 'openat' ? /^[^,]+, "((?:[^"\\]|\\.)*)"/.exec(c.args) : c.name === 'open' ? /^"((?:[^"\\]|\\.)*)"/.exec(c.args) : null;
+  const m =
+    c.name === 'openat' ? /^[^,]+, "((?:[^"\\]|\\.)*)"/.exec(c.args) : c.name === 'open' ? /^"((?:[^"\\]|\\.)*)"/.exec(c.args) : null;
   return m ? m[1]! : null;
 }

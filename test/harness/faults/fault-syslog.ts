@@ -102,7 +102,9 @@ export async function startSyslogCapture(dir: string): Promise<SyslogCapture> {
 
   const child: ChildProcess = spawn('/usr/bin/python3', [script, socket, out], { stdio: ['ignore', 'ignore', 'pipe'] });
   let listenerErr = '';
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => { listenerErr += d; });
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    listenerErr += d;
+  });
   const until = Date.now() + 10_000;
   while (!existsSync(`${out}.ready`)) {
     if (Date.now() > until || child.exitCode !== null) {
@@ -114,12 +116,15 @@ export async function startSyslogCapture(dir: string): Promise<SyslogCapture> {
 
   const parse = (): SyslogLine[] => {
     if (!existsSync(out)) return [];
-    return readFileSync(out, 'utf8').split('\n').filter((l) => l !== '').flatMap((l) => {
-      const tab = l.indexOf('\t');
-      // <PRI>Mmm dd hh:mm:ss ident: message
-      const m = /^<(\d+)>\w{3} [ \d]\d \d\d:\d\d:\d\d ([^:]+): (.*)$/.exec(l.slice(tab + 1));
-      return m ? [{ pid: Number(l.slice(0, tab)), pri: Number(m[1]), ident: m[2]!, message: m[3]! }] : [];
-    });
+    return readFileSync(out, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '')
+      .flatMap((l) => {
+        const tab = l.indexOf('\t');
+        // <PRI>Mmm dd hh:mm:ss ident: message
+        const m = /^<(\d+)>\w{3} [ \d]\d \d\d:\d\d:\d\d ([^:]+): (.*)$/.exec(l.slice(tab + 1));
+        return m ? [{ pid: Number(l.slice(0, tab)), pri: Number(m[1]), ident: m[2]!, message: m[3]! }] : [];
+      });
   };
   const linesOf = (pid: number): SyslogLine[] => parse().filter((l) => l.pid === pid);
   const stop = async (): Promise<void> => {
@@ -149,18 +154,29 @@ export async function startSyslogCapture(dir: string): Promise<SyslogCapture> {
 
   // prove the wrapper: a datagram to /dev/log from inside it arrives here with the sender's pid
   const token = `capture-self-test-${process.pid}-${Date.now()}`;
-  const probe = spawnSync(wrapper[0]!, [...wrapper.slice(1), '/usr/bin/python3', '-c',
-    'import os, socket, sys, time\n' +
-    's = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n' +
-    's.connect("/dev/log")\n' +
-    's.send(("<31>%s probe: %s" % (time.strftime("%b %e %H:%M:%S"), sys.argv[1])).encode())\n' +
-    'print(os.getpid())\n', token], { encoding: 'utf8', timeout: 15_000 });
+  const probe = spawnSync(
+    wrapper[0]!,
+    [
+      ...wrapper.slice(1),
+      '/usr/bin/python3',
+      '-c',
+      'import os, socket, sys, time\n' +
+        's = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n' +
+        's.connect("/dev/log")\n' +
+        's.send(("<31>%s probe: %s" % (time.strftime("%b %e %H:%M:%S"), sys.argv[1])).encode())\n' +
+        'print(os.getpid())\n',
+      token,
+    ],
+    { encoding: 'utf8', timeout: 15_000 },
+  );
   const probePid = Number(probe.stdout.trim());
   const seen = probePid > 0 ? await capture.waitFor(probePid, new RegExp(token), 5000) : [];
   if (!seen.some((l) => l.message === token)) {
     await stop();
-    throw new Error(`syslog capture: a line sent to /dev/log inside ${wrapper.join(' ')} did not arrive ` +
-      `(exit ${probe.status}, ${(probe.stderr || probe.error?.message || '').trim()})`);
+    throw new Error(
+      `syslog capture: a line sent to /dev/log inside ${wrapper.join(' ')} did not arrive ` +
+        `(exit ${probe.status}, ${(probe.stderr || probe.error?.message || '').trim()})`,
+    );
   }
   return capture;
 }

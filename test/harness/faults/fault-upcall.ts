@@ -84,30 +84,44 @@ export interface DescriptionFields {
 
 export function describeKey(f: DescriptionFields): string {
   return [
-    'ver=0x2', `host=${f.host ?? 'fs1.example.test'}`, `ip4=${f.ip4 ?? '127.0.0.2'}`, `sec=${f.sec ?? 'krb5'}`,
-    `uid=${hex(f.uid)}`, `creduid=${hex(f.creduid ?? f.uid)}`, ...(f.user !== undefined ? [`user=${f.user}`] : []),
-    `pid=${hex(f.pid)}`, ...(f.target === null ? [] : [`upcall_target=${f.target ?? 'app'}`]),
+    'ver=0x2',
+    `host=${f.host ?? 'fs1.example.test'}`,
+    `ip4=${f.ip4 ?? '127.0.0.2'}`,
+    `sec=${f.sec ?? 'krb5'}`,
+    `uid=${hex(f.uid)}`,
+    `creduid=${hex(f.creduid ?? f.uid)}`,
+    ...(f.user !== undefined ? [`user=${f.user}`] : []),
+    `pid=${hex(f.pid)}`,
+    ...(f.target === null ? [] : [`upcall_target=${f.target ?? 'app'}`]),
   ].join(';');
 }
 
 /** A unique 127/8 address for one request-key scenario (its description glob keys on it). */
 export function uniqueIp4(): string {
   const b = Buffer.from(uniqueTag(), 'hex');
-  return `127.${b[0]! % 250 + 3}.${b[1]}.${b[2]! % 254 + 1}`;
+  return `127.${(b[0]! % 250) + 3}.${b[1]}.${(b[2]! % 254) + 1}`;
 }
 
 /**
  * Run a command without blocking the event loop (fake daemons in this process must keep
  * answering while the upcall runs).
  */
-export function runAsync(command: string, argv: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {}): Promise<{ status: number; stdout: string; stderr: string; ms: number }> {
+export function runAsync(
+  command: string,
+  argv: string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {},
+): Promise<{ status: number; stdout: string; stderr: string; ms: number }> {
   return new Promise((resolveRun, reject) => {
     const t0 = performance.now();
     const child = spawn(command, argv, { env: options.env ?? process.env, cwd: options.cwd ?? '/', stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
     child.on('error', reject);
     child.on('close', (code, signal) => {
@@ -146,16 +160,35 @@ export async function replayUpcall(options: {
 }): Promise<UpcallOutcome> {
   const traceFile = join(options.work, `trace-${uniqueTag()}.jsonl`);
   const [command, ...prefix] = options.syslog.wrapper;
-  const r = await runAsync(command!, [...prefix, '/usr/bin/node', options.bundle, '--replay', options.description, `--trace=${traceFile}`, '--trace-format=json', ...(options.args ?? [])], {
-    env: { HOME: '/', PATH: '/sbin:/bin:/usr/sbin:/usr/bin', ...options.env },
-    timeoutMs: options.timeoutMs ?? 60_000,
-  });
+  const r = await runAsync(
+    command!,
+    [
+      ...prefix,
+      '/usr/bin/node',
+      options.bundle,
+      '--replay',
+      options.description,
+      `--trace=${traceFile}`,
+      '--trace-format=json',
+      ...(options.args ?? []),
+    ],
+    {
+      env: { HOME: '/', PATH: '/sbin:/bin:/usr/sbin:/usr/bin', ...options.env },
+      timeoutMs: options.timeoutMs ?? 60_000,
+    },
+  );
   const ms = r.ms;
   const trace = readJsonTrace(traceFile);
   const pid = Number(trace[0]?.fields?.['pid'] ?? 0);
   const syslog = await syslogOf(options.syslog, pid);
   return {
-    status: r.status, ms, pid, trace, syslog, stderr: r.stderr, stdout: r.stdout,
+    status: r.status,
+    ms,
+    pid,
+    trace,
+    syslog,
+    stderr: r.stderr,
+    stdout: r.stdout,
     errors: syslog.filter((l) => l.pri === 27).map((l) => l.message),
   };
 }
@@ -187,19 +220,32 @@ export async function requestKeyUpcall(options: {
   const glob = options.glob ?? `ver=0x2;host=${options.fields.host ?? 'fs1.example.test'};ip4=${options.fields.ip4};*`;
   const needle = `ip4=${options.fields.ip4};`;
   const traceFile = options.traceFile ?? join(options.work, `trace-${tag}.jsonl`);
-  const program = [...options.syslog.wrapper, ...(options.wrapper ?? []), '/usr/bin/node', options.bundle, '--key-type', 'user',
-    `--trace=${traceFile}`, '--trace-format=json', ...(options.args ?? []), '%k'];
+  const program = [
+    ...options.syslog.wrapper,
+    ...(options.wrapper ?? []),
+    '/usr/bin/node',
+    options.bundle,
+    '--key-type',
+    'user',
+    `--trace=${traceFile}`,
+    '--trace-format=json',
+    ...(options.args ?? []),
+    '%k',
+  ];
   const line = installRequestKeyLine(tag, `create user ${glob} * ${program.join(' ')}`);
   let r;
   try {
-    r = await inSessionKeyringAsync([
-      `D='${description}'`,
-      't0=$(date +%s%N)',
-      'id=$(keyctl request2 user "$D" \'\' @s 2>/tmp/.cu-fault-err-$$); rc=$?',
-      'echo "@RC@$rc@MS@$(( ($(date +%s%N) - t0) / 1000 ))@ERR@$(cat /tmp/.cu-fault-err-$$ | tr -d "\\n")@"; rm -f /tmp/.cu-fault-err-$$',
-      'if [ "$rc" = 0 ]; then echo "@PAYLOAD@$(keyctl pipe "$id" | od -An -tx1 -v | tr -d \' \\n\')@"; fi',
-      'echo @KEYS@; cat /proc/keys; echo @KEYS@',
-    ].join('\n'), options.asUser);
+    r = await inSessionKeyringAsync(
+      [
+        `D='${description}'`,
+        't0=$(date +%s%N)',
+        'id=$(keyctl request2 user "$D" \'\' @s 2>/tmp/.cu-fault-err-$$); rc=$?',
+        'echo "@RC@$rc@MS@$(( ($(date +%s%N) - t0) / 1000 ))@ERR@$(cat /tmp/.cu-fault-err-$$ | tr -d "\\n")@"; rm -f /tmp/.cu-fault-err-$$',
+        'if [ "$rc" = 0 ]; then echo "@PAYLOAD@$(keyctl pipe "$id" | od -An -tx1 -v | tr -d \' \\n\')@"; fi',
+        'echo @KEYS@; cat /proc/keys; echo @KEYS@',
+      ].join('\n'),
+      options.asUser,
+    );
   } finally {
     line.remove();
   }
@@ -250,17 +296,24 @@ export interface MatrixRow {
 
 /** Rows collected by a test file, printed at its end (copied into SECURITY.md). */
 export function matrixRow(rows: MatrixRow[], fault: string, boundMs: number, o: UpcallOutcome): void {
-  const negatedFor = o.trace.find((t) => t.area === 'result' && typeof t.fields?.['timeoutSeconds'] === 'number')?.fields?.['timeoutSeconds'];
+  const negatedFor = o.trace.find((t) => t.area === 'result' && typeof t.fields?.['timeoutSeconds'] === 'number')?.fields?.[
+    'timeoutSeconds'
+  ];
   const key = o.key
-    ? (o.key.negative
-      ? `/proc/keys: negative (${o.key.expiry} left${negatedFor === undefined ? ', the kernel\'s timeout' : ` of ${String(negatedFor)} s`}), ${o.key.requestError === 'Required key not available' ? 'ENOKEY' : o.key.requestError}`
-      : o.key.payloadHex ? 'INSTANTIATED' : `none (${o.key.requestError || 'n/a'})`)
+    ? o.key.negative
+      ? `/proc/keys: negative (${o.key.expiry} left${negatedFor === undefined ? ", the kernel's timeout" : ` of ${String(negatedFor)} s`}), ${o.key.requestError === 'Required key not available' ? 'ENOKEY' : o.key.requestError}`
+      : o.key.payloadHex
+        ? 'INSTANTIATED'
+        : `none (${o.key.requestError || 'n/a'})`
     : `trace: "would be negated for ${String(negatedFor)} s" (replay)`;
   rows.push({ fault, boundMs, observedMs: Math.round(o.ms), cause: o.errors[0] ?? '(no LOG_ERR line)', exit: o.status, key });
 }
 
 export function printMatrix(title: string, rows: MatrixRow[]): void {
-  const lines = rows.map((r) => `| ${r.fault} | ${(r.boundMs / 1000).toFixed(1)} s | ${r.observedMs} ms | ${r.cause.replace(/\|/g, '\\|')} | ${r.exit} | ${r.key} |`);
+  const lines = rows.map(
+    (r) =>
+      `| ${r.fault} | ${(r.boundMs / 1000).toFixed(1)} s | ${r.observedMs} ms | ${r.cause.replace(/\|/g, '\\|')} | ${r.exit} | ${r.key} |`,
+  );
   process.stderr.write(`\n[fault matrix] ${title}\n${lines.join('\n')}\n`);
 }
 
@@ -279,11 +332,17 @@ export function probeRootRequestKey(): ProbeFinding {
   writeFileSync(helper, `#!/bin/sh\ntouch ${marker}\nexit 1\n`, { mode: 0o755 });
   const line = installRequestKeyLine(`probe-${tag}`, `create user cifs-upcall-rk-probe-${tag} * /bin/sh ${helper}`);
   try {
-    const r = spawnSync('keyctl', ['session', '-', 'keyctl', 'request2', 'user', `cifs-upcall-rk-probe-${tag}`, 'x', '@s'], { encoding: 'utf8', timeout: 15_000 });
+    const r = spawnSync('keyctl', ['session', '-', 'keyctl', 'request2', 'user', `cifs-upcall-rk-probe-${tag}`, 'x', '@s'], {
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
     const ran = existsSync(marker);
     rootProbe = ran
       ? { available: true, finding: `host kernel ${release()}: request_key(2) as root ran the request-key.d helper` }
-      : { available: false, finding: `host kernel ${release()}: request_key(2) as root ran no request-key.d helper (${(r.stderr || r.error?.message || `exit ${r.status}`).trim()})` };
+      : {
+          available: false,
+          finding: `host kernel ${release()}: request_key(2) as root ran no request-key.d helper (${(r.stderr || r.error?.message || `exit ${r.status}`).trim()})`,
+        };
     return rootProbe;
   } finally {
     line.remove();
@@ -305,9 +364,21 @@ export function faultUpcall(options: {
   syslog: SyslogCapture;
 }): Promise<UpcallOutcome> {
   if (options.requestKey.available) {
-    return requestKeyUpcall({ bundle: options.bundle, work: options.work, syslog: options.syslog, args: options.args, fields: { ...options.fields, ip4: uniqueIp4() } });
+    return requestKeyUpcall({
+      bundle: options.bundle,
+      work: options.work,
+      syslog: options.syslog,
+      args: options.args,
+      fields: { ...options.fields, ip4: uniqueIp4() },
+    });
   }
-  return replayUpcall({ bundle: options.bundle, work: options.work, syslog: options.syslog, args: options.args, description: describeKey(options.fields) });
+  return replayUpcall({
+    bundle: options.bundle,
+    work: options.work,
+    syslog: options.syslog,
+    args: options.args,
+    description: describeKey(options.fields),
+  });
 }
 
 /** A positive control: exit 0 and a payload (an instantiated key with one, through request-key). */
@@ -333,23 +404,40 @@ export function expectKeyInstantiated(o: UpcallOutcome): Buffer {
  * "key N negated for <negativeS> s"; on --replay the trace says "the key would be negated for
  * <negativeS> s" and nothing was printed.
  */
-export function expectFaultRefused(o: UpcallOutcome, options: {
-  boundMs: number; cause: RegExp; traceCause?: RegExp; traceArea?: string; exit?: number; negativeS: number; errorPrefix?: RegExp;
-}): void {
+export function expectFaultRefused(
+  o: UpcallOutcome,
+  options: {
+    boundMs: number;
+    cause: RegExp;
+    traceCause?: RegExp;
+    traceArea?: string;
+    exit?: number;
+    negativeS: number;
+    errorPrefix?: RegExp;
+  },
+): void {
   const why = `${traceText(o)}\n${o.stdout}`;
   const exit = options.exit ?? 8;
   const traceCause = options.traceCause ?? options.cause;
   expect(o.ms, why).toBeLessThan(options.boundMs);
   expect(o.status, why).toBe(exit);
-  expect(o.trace.some((t) => (options.traceArea === undefined || t.area === options.traceArea) && traceCause.test(t.message)), why).toBe(true);
+  expect(
+    o.trace.some((t) => (options.traceArea === undefined || t.area === options.traceArea) && traceCause.test(t.message)),
+    why,
+  ).toBe(true);
   expect(o.trace.at(-1)?.message, why).toBe(`exit status ${exit}`);
   const serial = o.trace[0]?.fields?.['key'];
   const prefix = o.key ? `[key ${String(serial)}] ` : '[replay] ';
   expect(o.errors, o.syslog.map((l) => l.message).join('\n')).toHaveLength(1);
   expect(o.errors[0]!.startsWith(prefix), o.errors[0]).toBe(true);
-  expect(o.errors[0]!.slice(prefix.length)).toMatch(options.errorPrefix ?? /^Unable to obtain service ticket for \S+ \(uid \d+\) to cifs\/\S+: /);
+  expect(o.errors[0]!.slice(prefix.length)).toMatch(
+    options.errorPrefix ?? /^Unable to obtain service ticket for \S+ \(uid \d+\) to cifs\/\S+: /,
+  );
   expect(o.errors[0]).toMatch(options.cause);
-  expect(o.syslog.every((l) => l.message.startsWith(prefix)), o.syslog.map((l) => l.message).join('\n')).toBe(true);
+  expect(
+    o.syslog.every((l) => l.message.startsWith(prefix)),
+    o.syslog.map((l) => l.message).join('\n'),
+  ).toBe(true);
   if (o.key) {
     expect(o.key.requestStatus, why).not.toBe(0);
     expect(o.key.requestError, why).toBe('Required key not available');
@@ -359,9 +447,18 @@ export function expectFaultRefused(o: UpcallOutcome, options: {
     expect(left, `expiry ${o.key.expiry}`).not.toBeNull();
     expect(Number(left![1])).toBeGreaterThan(0);
     expect(Number(left![1])).toBeLessThanOrEqual(options.negativeS);
-    expect(o.trace.some((t) => t.area === 'result' && t.message === `key ${String(serial)} negated for ${options.negativeS} s: request_key() callers get ENOKEY`), why).toBe(true);
+    expect(
+      o.trace.some(
+        (t) =>
+          t.area === 'result' && t.message === `key ${String(serial)} negated for ${options.negativeS} s: request_key() callers get ENOKEY`,
+      ),
+      why,
+    ).toBe(true);
   } else {
     expect(o.stdout).toBe('');
-    expect(o.trace.some((t) => t.area === 'result' && t.message === `replay: the key would be negated for ${options.negativeS} s`), why).toBe(true);
+    expect(
+      o.trace.some((t) => t.area === 'result' && t.message === `replay: the key would be negated for ${options.negativeS} s`),
+      why,
+    ).toBe(true);
   }
 }

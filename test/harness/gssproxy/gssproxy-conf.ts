@@ -18,18 +18,20 @@ export interface GssproxyService {
 
 /** A gssproxy.conf: the [gssproxy] section, then each service (krb5, initiate only, euid 0). */
 export function gssproxyConf(global: { debugLevel: number; workerThreads: number }, services: GssproxyService[]): string {
-  const sections = services.map((s) => [
-    `[service/${s.name}]`,
-    '  mechs = krb5',
-    ...(s.socket ? [`  socket = ${s.socket}`] : []),
-    ...s.credStore.map((c) => `  cred_store = ${c}`),
-    '  cred_usage = initiate',
-    ...(s.allowAnyUid ? ['  allow_any_uid = yes'] : []),
-    ...(s.trusted ? ['  trusted = yes'] : []),
-    ...(s.impersonate ? ['  impersonate = true'] : []),
-    ...(s.enforceFlags ? [`  enforce_flags = ${s.enforceFlags}`] : []),
-    '  euid = 0',
-  ].join('\n'));
+  const sections = services.map((s) =>
+    [
+      `[service/${s.name}]`,
+      '  mechs = krb5',
+      ...(s.socket ? [`  socket = ${s.socket}`] : []),
+      ...s.credStore.map((c) => `  cred_store = ${c}`),
+      '  cred_usage = initiate',
+      ...(s.allowAnyUid ? ['  allow_any_uid = yes'] : []),
+      ...(s.trusted ? ['  trusted = yes'] : []),
+      ...(s.impersonate ? ['  impersonate = true'] : []),
+      ...(s.enforceFlags ? [`  enforce_flags = ${s.enforceFlags}`] : []),
+      '  euid = 0',
+    ].join('\n'),
+  );
   return `[gssproxy]\n  debug_level = ${global.debugLevel}\n  worker threads = ${global.workerThreads}\n\n${sections.join('\n\n')}\n`;
 }
 

@@ -31,31 +31,57 @@ export async function startPrivateGssproxy(env: RealmEnv): Promise<PrivateGsspro
   const mutualSocket = join(dir, 'mutual.sock');
   const conf = join(dir, 'gssproxy.conf');
   const log = join(dir, 'gssproxy.out');
-  writeFileSync(conf, gssproxyConf({ debugLevel: 2, workerThreads: 2 }, [
-    { name: 'root-only', socket: rootOnlySocket, credStore: [`keytab:${env.keytabs.client}`], trusted: true },
+  writeFileSync(
+    conf,
+    gssproxyConf({ debugLevel: 2, workerThreads: 2 }, [
+      { name: 'root-only', socket: rootOnlySocket, credStore: [`keytab:${env.keytabs.client}`], trusted: true },
+      {
+        name: 'mutual',
+        socket: mutualSocket,
+        credStore: [`keytab:${env.keytabs.client}`, `ccache:FILE:${join(dir, 'ccache')}/krb5cc_%U`],
+        allowAnyUid: true,
+        trusted: true,
+        impersonate: true,
+        enforceFlags: '+MUTUAL_AUTH',
+      },
+    ]),
+    { mode: 0o600 },
+  );
+  const daemon: Daemon = startDaemon(
+    'gssproxy-private',
+    '/usr/bin/unshare',
+    [
+      '--mount',
+      '--propagation',
+      'private',
+      '/bin/sh',
+      '-c',
+      // no core file when a test makes it crash on purpose
+      'ulimit -c 0; mount -t tmpfs -o mode=755,size=1m cu-gssproxy-private-run /run && exec /usr/sbin/gssproxy -i -d -c "$0" -s "$1"',
+      conf,
+      defaultSocket,
+    ],
     {
-      name: 'mutual', socket: mutualSocket,
-      credStore: [`keytab:${env.keytabs.client}`, `ccache:FILE:${join(dir, 'ccache')}/krb5cc_%U`],
-      allowAnyUid: true, trusted: true, impersonate: true, enforceFlags: '+MUTUAL_AUTH',
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C', KRB5_CONFIG: env.krb5Conf, KRB5RCACHEDIR: env.rcacheDir },
+      log,
+      marker: conf,
+      cwd: dir,
     },
-  ]), { mode: 0o600 });
-  const daemon: Daemon = startDaemon('gssproxy-private', '/usr/bin/unshare', [
-    '--mount', '--propagation', 'private', '/bin/sh', '-c',
-    // no core file when a test makes it crash on purpose
-    'ulimit -c 0; mount -t tmpfs -o mode=755,size=1m cu-gssproxy-private-run /run && exec /usr/sbin/gssproxy -i -d -c "$0" -s "$1"',
-    conf, defaultSocket,
-  ], {
-    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C', KRB5_CONFIG: env.krb5Conf, KRB5RCACHEDIR: env.rcacheDir },
-    log, marker: conf, cwd: dir,
-  });
+  );
   const stop = async (): Promise<void> => {
     await stopDaemon(daemon);
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitFor('private gssproxy', () =>
-      existsSync(rootOnlySocket) && existsSync(mutualSocket) && existsSync(log) &&
-      readFileSync(log, 'utf8').includes('Initialization complete'), { daemon });
+    await waitFor(
+      'private gssproxy',
+      () =>
+        existsSync(rootOnlySocket) &&
+        existsSync(mutualSocket) &&
+        existsSync(log) &&
+        readFileSync(log, 'utf8').includes('Initialization complete'),
+      { daemon },
+    );
   } catch (e) {
     await stop();
     throw e;

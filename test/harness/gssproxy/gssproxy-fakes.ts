@@ -87,7 +87,8 @@ export async function startFakeGssproxy(path: string, behaviour: FakeBehaviour):
     const assembler = new RecordAssembler();
     let outstanding = 0;
     const conn: FakeConnection = {
-      socket, index,
+      socket,
+      index,
       write: (bytes) => {
         outstanding = Math.max(0, outstanding - 1);
         if (!socket.destroyed) socket.write(bytes);
@@ -120,12 +121,17 @@ export async function startFakeGssproxy(path: string, behaviour: FakeBehaviour):
   return {
     path,
     calls,
-    get connections() { return connections; },
-    get maxOutstanding() { return maxOutstanding; },
-    close: () => new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
+    get connections() {
+      return connections;
+    },
+    get maxOutstanding() {
+      return maxOutstanding;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
   } as FakeGssproxy;
 }
 
@@ -149,8 +155,11 @@ export function startClosingGssproxy(path: string): Promise<FakeGssproxy> {
  * connecting gives ECONNREFUSED. Node unlinks its own sockets on close, so python binds it.
  */
 export function makeDeadSocket(path: string): void {
-  const r = spawnSync('/usr/bin/python3', ['-c',
-    'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.close()', path], { encoding: 'utf8' });
+  const r = spawnSync(
+    '/usr/bin/python3',
+    ['-c', 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.close()', path],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0 || !existsSync(path)) throw new Error(`cannot create a dead socket at ${path}: ${r.stderr}`);
   chmodSync(path, 0o666);
 }
@@ -231,7 +240,11 @@ while True:
     child.stdout.once('data', () => resolve());
     child.once('exit', (code) => reject(new Error(`busy listener exited ${code}`)));
   });
-  return { stop: () => { child.kill('SIGKILL'); } };
+  return {
+    stop: () => {
+      child.kill('SIGKILL');
+    },
+  };
 }
 
 /** The kernel's record of a connected peer (SO_PEERCRED: its credentials at connect(2)). */
@@ -280,15 +293,25 @@ while True:
   const child = spawn('/usr/bin/python3', ['-c', script, path, log], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('SO_PEERCRED listener did not start within 10 s')), 10_000);
-    child.stdout.once('data', () => { clearTimeout(timer); resolve(); });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`SO_PEERCRED listener exited ${code}`)); });
+    child.stdout.once('data', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`SO_PEERCRED listener exited ${code}`));
+    });
   });
   return {
     path,
-    peers: () => (existsSync(log) ? readFileSync(log, 'utf8') : '').split('\n').filter(Boolean).map((l) => {
-      const [pid, uid, gid] = l.split(' ').map(Number) as [number, number, number];
-      return { pid, uid, gid };
-    }),
+    peers: () =>
+      (existsSync(log) ? readFileSync(log, 'utf8') : '')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => {
+          const [pid, uid, gid] = l.split(' ').map(Number) as [number, number, number];
+          return { pid, uid, gid };
+        }),
     close: async () => {
       if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

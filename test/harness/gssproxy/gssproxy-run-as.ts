@@ -30,7 +30,9 @@ export async function runGssproxyClientAs(
   options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
 ): Promise<RunAsResult> {
   const r = await runChildAs<ChildResult>(bundle, user, request, {
-    env: options.env ?? {}, timeoutMs: options.timeoutMs ?? 30_000, what: 'gssproxy client',
+    env: options.env ?? {},
+    timeoutMs: options.timeoutMs ?? 30_000,
+    what: 'gssproxy client',
   });
   return { result: r.answer, wallMs: r.wallMs, stderr: r.stderr };
 }

@@ -125,7 +125,12 @@ export async function startDnsmasq(options: DnsmasqOptions): Promise<Dnsmasq> {
     log,
     pid: daemon.pid,
     resolvConf,
-    queries: () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter((l) => / query\[/.test(l)) : []),
+    queries: () =>
+      existsSync(log)
+        ? readFileSync(log, 'utf8')
+            .split('\n')
+            .filter((l) => / query\[/.test(l))
+        : [],
     stop,
   };
 }

@@ -25,7 +25,10 @@ export interface KcmDaemon {
 function canConnect(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect({ path });
-    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once('error', () => resolve(false));
   });
 }
@@ -37,14 +40,26 @@ function canConnect(path: string): Promise<boolean> {
 export async function startKcm(parent: string, kcmOptions: string[] = []): Promise<KcmDaemon> {
   if (!existsSync(SSSD_KCM)) throw new Error(`${SSSD_KCM} missing: install the sssd-kcm package`);
   const dir = join(parent, `kcm-${process.pid}-${Date.now().toString(36)}`);
-  for (const [d, mode] of [['', 0o755], ['etc', 0o755], ['etc/conf.d', 0o755], ['lib', 0o755], ['lib/db', 0o700],
-    ['lib/secrets', 0o700], ['lib/pipes', 0o755], ['lib/pipes/private', 0o700], ['lib/mc', 0o755], ['log', 0o750]] as const) {
+  for (const [d, mode] of [
+    ['', 0o755],
+    ['etc', 0o755],
+    ['etc/conf.d', 0o755],
+    ['lib', 0o755],
+    ['lib/db', 0o700],
+    ['lib/secrets', 0o700],
+    ['lib/pipes', 0o755],
+    ['lib/pipes/private', 0o700],
+    ['lib/mc', 0o755],
+    ['log', 0o750],
+  ] as const) {
     mkdirSync(join(dir, d), { recursive: true, mode });
     chmodSync(join(dir, d), mode);
   }
   const socket = join(dir, 'kcm.sock');
   if (socket.length > 100) throw new Error(`KCM socket path too long: ${socket}`);
-  writeFileSync(join(dir, 'etc', 'sssd.conf'), `[sssd]
+  writeFileSync(
+    join(dir, 'etc', 'sssd.conf'),
+    `[sssd]
 services = kcm
 domains =
 
@@ -52,7 +67,9 @@ domains =
 socket_path = ${socket}
 debug_level = 2
 ${kcmOptions.join('\n')}
-`, { mode: 0o600 });
+`,
+    { mode: 0o600 },
+  );
   chmodSync(join(dir, 'etc', 'sssd.conf'), 0o600);
   const log = join(dir, 'sssd_kcm.log');
   const script = [

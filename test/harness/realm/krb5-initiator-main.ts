@@ -43,10 +43,24 @@ export interface CapturedExchange {
 
 export type Krb5ChildResult =
   | {
-    ok: true; host: string; token: string; key: string; enctype: number; client: string; service: string;
-    cache: string; ticketFrom: 'cache' | 'kdc'; kdcExchanges: number; realms: string[]; stored: string;
-    kdcOffsetSeconds: number; skewCorrected: boolean; ms: number; trace: string[]; exchanges: CapturedExchange[];
-  }
+      ok: true;
+      host: string;
+      token: string;
+      key: string;
+      enctype: number;
+      client: string;
+      service: string;
+      cache: string;
+      ticketFrom: 'cache' | 'kdc';
+      kdcExchanges: number;
+      realms: string[];
+      stored: string;
+      kdcOffsetSeconds: number;
+      skewCorrected: boolean;
+      ms: number;
+      trace: string[];
+      exchanges: CapturedExchange[];
+    }
   | { ok: false; host: string; kind: string; message: string; ms: number; trace: string[]; exchanges: CapturedExchange[] };
 
 async function one(req: Krb5ChildRequest, entry: Krb5ChildRequest['hosts'][number]): Promise<Krb5ChildResult> {
@@ -61,12 +75,17 @@ async function one(req: Krb5ChildRequest, entry: Krb5ChildRequest['hosts'][numbe
     ...(req.kdcExchangeTimeoutMs !== undefined ? { kdcExchangeTimeoutMs: req.kdcExchangeTimeoutMs } : {}),
     ...(req.skewRetry !== undefined ? { skewRetry: req.skewRetry } : {}),
     env: { ...(process.env.KRB5_CONFIG ? { KRB5_CONFIG: process.env.KRB5_CONFIG } : {}) },
-    onKdcExchange: (r) => exchanges.push({
-      realm: r.realm, kind: r.kind, subject: r.subject, server: r.server, transport: r.transport,
-      ms: Math.round(r.ms * 10) / 10,
-      ...(r.errorCode !== undefined ? { errorCode: r.errorCode } : {}),
-      ...(req.capture ? { request: r.request.toString('hex'), reply: r.reply.toString('hex') } : {}),
-    }),
+    onKdcExchange: (r) =>
+      exchanges.push({
+        realm: r.realm,
+        kind: r.kind,
+        subject: r.subject,
+        server: r.server,
+        transport: r.transport,
+        ms: Math.round(r.ms * 10) / 10,
+        ...(r.errorCode !== undefined ? { errorCode: r.errorCode } : {}),
+        ...(req.capture ? { request: r.request.toString('hex'), reply: r.reply.toString('hex') } : {}),
+      }),
   };
   const source = req.source === 'keytab' ? new KeytabSource(options) : new CcacheSource(options);
   const lines = (): string[] => trace.records.map((r) => `${r.t.toFixed(1)} ${r.area}: ${r.message}`);
@@ -82,16 +101,36 @@ async function one(req: Krb5ChildRequest, entry: Krb5ChildRequest['hosts'][numbe
       trace,
     });
     return {
-      ok: true, host, token: t.gssToken.toString('hex'), key: t.sessionKey.toString('hex'), enctype: t.enctype,
-      client: t.clientPrincipal, service: t.servicePrincipal, cache: t.krb5.cache, ticketFrom: t.krb5.ticketFrom,
-      kdcExchanges: t.krb5.kdcExchanges, realms: t.krb5.realms, stored: t.krb5.stored,
-      kdcOffsetSeconds: t.krb5.kdcOffsetSeconds, skewCorrected: t.krb5.skewCorrected,
-      ms: performance.now() - started, trace: lines(), exchanges,
+      ok: true,
+      host,
+      token: t.gssToken.toString('hex'),
+      key: t.sessionKey.toString('hex'),
+      enctype: t.enctype,
+      client: t.clientPrincipal,
+      service: t.servicePrincipal,
+      cache: t.krb5.cache,
+      ticketFrom: t.krb5.ticketFrom,
+      kdcExchanges: t.krb5.kdcExchanges,
+      realms: t.krb5.realms,
+      stored: t.krb5.stored,
+      kdcOffsetSeconds: t.krb5.kdcOffsetSeconds,
+      skewCorrected: t.krb5.skewCorrected,
+      ms: performance.now() - started,
+      trace: lines(),
+      exchanges,
     };
   } catch (e) {
     return e instanceof CredentialError
       ? { ok: false, host, kind: e.kind, message: e.message, ms: performance.now() - started, trace: lines(), exchanges }
-      : { ok: false, host, kind: 'crash', message: String((e as Error)?.stack ?? e), ms: performance.now() - started, trace: lines(), exchanges };
+      : {
+          ok: false,
+          host,
+          kind: 'crash',
+          message: String((e as Error)?.stack ?? e),
+          ms: performance.now() - started,
+          trace: lines(),
+          exchanges,
+        };
   }
 }
 

@@ -33,7 +33,9 @@ export async function runKrb5InitiatorAs(
 ): Promise<Krb5RunResult> {
   const full: Krb5ChildRequest = { ...request, uid: user.uid, gid: user.gid, username: user.name };
   const r = await runChildAs<{ euid: number; results: Krb5ChildResult[] }>(bundle, user, full, {
-    env: { KRB5_CONFIG: options.krb5Conf, ...options.env }, timeoutMs: options.timeoutMs ?? 60_000, what: 'krb5 initiator',
+    env: { KRB5_CONFIG: options.krb5Conf, ...options.env },
+    timeoutMs: options.timeoutMs ?? 60_000,
+    what: 'krb5 initiator',
   });
   return { results: r.answer.results, euid: r.answer.euid, wallMs: r.wallMs, stderr: r.stderr };
 }

@@ -14,7 +14,10 @@ export function krb5TestUsers(env: RealmEnv, suffixes: readonly string[], firstU
     const local = ensureLocalUser(name, firstUid + i);
     out[suffix] = { name, uid: local.uid, gid: local.gid, principal: `${name}@${env.realm}`, password: `${name}-pw-1` };
   }
-  kadminLocal(env, Object.values(out).map((u) => `addprinc -pw ${u.password} ${u.name}`));
+  kadminLocal(
+    env,
+    Object.values(out).map((u) => `addprinc -pw ${u.password} ${u.name}`),
+  );
   return out;
 }
 

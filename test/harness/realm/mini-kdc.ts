@@ -207,7 +207,7 @@ function readLength(buf: Buffer, pos: number): [number, number] {
 /** error-code [6] of a KRB-ERROR ([APPLICATION 30]), or undefined when `reply` is not one. */
 export function krbErrorCode(reply: Buffer): number | undefined {
   if (reply[0] !== 0x7e) return undefined;
-  let [, h] = readLength(reply, 1);
+  const [, h] = readLength(reply, 1);
   let pos = 1 + h;
   if (reply[pos] !== 0x30) return undefined;
   const [seqLen, sh] = readLength(reply, pos + 1);

@@ -179,22 +179,24 @@ function krb5Conf(state: string, kdcPort: number, otherPort: number, withDomainR
   ${OTHER_REALM} = {
     kdc = 127.0.0.1:${otherPort}
   }
-${withDomainRealm ? `
+${
+  withDomainRealm
+    ? `
 [domain_realm]
   .example.test = ${REALM}
   example.test = ${REALM}
   .other.test = ${OTHER_REALM}
   other.test = ${OTHER_REALM}
-` : ''}`;
+`
+    : ''
+}`;
 }
 
 const ALL_ENCTYPES = ENCTYPES.map((e) => `${ENCTYPE_NAMES[e]}:normal`).join(' ');
 
 function kdcConf(state: string, realm: string, port: number, ldap: boolean, logName: string): string {
   const dbDir = ldap ? 'kdc' : 'kdc2';
-  const db = ldap
-    ? `    database_module = ldapdb`
-    : `    database_name = ${state}/${dbDir}/principal`;
+  const db = ldap ? `    database_module = ldapdb` : `    database_name = ${state}/${dbDir}/principal`;
   return `[kdcdefaults]
   kdc_listen = 127.0.0.1:${port}
   kdc_tcp_listen = 127.0.0.1:${port}
@@ -210,7 +212,9 @@ ${db}
     supported_enctypes = ${ALL_ENCTYPES}
     host_based_services = cifs
   }
-${ldap ? `
+${
+  ldap
+    ? `
 [dbmodules]
   ldapdb = {
     db_library = kldap
@@ -221,7 +225,9 @@ ${ldap ? `
     ldap_servers = ${ldapiUri(join(state, 'ldap', 'ldapi'))}
     ldap_conns_per_server = 2
   }
-` : ''}
+`
+    : ''
+}
 [logging]
   kdc = FILE:${state}/log/${logName}
   admin_server = FILE:${state}/log/kadmin.log
@@ -265,9 +271,19 @@ function freshStateDir(requested?: string): string {
   mkdir(dir, 0o755);
   write(join(dir, MARKER), 'cifs-upcall test realm state; safe to delete when no daemon runs\n');
   for (const [d, mode] of [
-    ['ldap', 0o700], ['ldap/db', 0o700], ['kdc', 0o700], ['kdc2', 0o700], ['keytabs', 0o755],
-    ['gssproxy', 0o755], ['gssproxy/clients', 0o700], ['gssproxy/clients-noimp', 0o700],
-    ['ccache', 0o1777], ['tmp', 0o1777], ['rcache', 0o1777], ['run', 0o755], ['log', 0o755],
+    ['ldap', 0o700],
+    ['ldap/db', 0o700],
+    ['kdc', 0o700],
+    ['kdc2', 0o700],
+    ['keytabs', 0o755],
+    ['gssproxy', 0o755],
+    ['gssproxy/clients', 0o700],
+    ['gssproxy/clients-noimp', 0o700],
+    ['ccache', 0o1777],
+    ['tmp', 0o1777],
+    ['rcache', 0o1777],
+    ['run', 0o755],
+    ['log', 0o755],
   ] as const) {
     mkdir(join(dir, d), mode);
   }
@@ -323,27 +339,41 @@ async function build(state: string, daemons: Daemon[], options: StartOptions): P
   write(join(state, 'kdc2', 'kadm5.acl'), '', 0o600);
   write(join(state, 'ldap', 'kerberos.schema'), kerberosSchema(), 0o600);
   write(join(state, 'ldap', 'slapd.conf'), slapdConf(state), 0o600);
-  write(join(state, 'ldap', 'base.ldif'),
-    'dn: dc=example,dc=test\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: cifs-upcall test\n', 0o600);
-  write(join(state, 'gssproxy', 'gssproxy.conf'), testBedGssproxyConf(state, `${state}/keytabs/client.keytab`, options.gssproxyDebugLevel ?? 2), 0o600);
+  write(
+    join(state, 'ldap', 'base.ldif'),
+    'dn: dc=example,dc=test\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: cifs-upcall test\n',
+    0o600,
+  );
+  write(
+    join(state, 'gssproxy', 'gssproxy.conf'),
+    testBedGssproxyConf(state, `${state}/keytabs/client.keytab`, options.gssproxyDebugLevel ?? 2),
+    0o600,
+  );
 
   // 1. slapd (offline load of the base entry, then foreground on the ldapi socket only)
   run('slapadd', ['-q', '-f', join(state, 'ldap', 'slapd.conf'), '-l', join(state, 'ldap', 'base.ldif')]);
   const slapd = startDaemon('slapd', '/usr/sbin/slapd', ['-d', '0', '-f', join(state, 'ldap', 'slapd.conf'), '-h', uri], {
-    env: baseEnv(state), log: join(state, 'log', 'slapd.log'), marker: state,
+    env: baseEnv(state),
+    log: join(state, 'log', 'slapd.log'),
+    marker: state,
   });
   daemons.push(slapd);
-  await waitFor('slapd', () =>
-    run('ldapsearch', ['-x', '-H', uri, '-b', '', '-s', 'base'], { allowFail: true, timeoutMs: 5000 }).status === 0,
-  { daemon: slapd });
+  await waitFor(
+    'slapd',
+    () => run('ldapsearch', ['-x', '-H', uri, '-b', '', '-s', 'base'], { allowFail: true, timeoutMs: 5000 }).status === 0,
+    { daemon: slapd },
+  );
 
   // 2. the KDB in LDAP, the service password stash, principals, keytabs, delegation
   const kdcProfile = join(state, 'kdc.conf');
   const ldapAuth = ['-D', LDAP_ADMIN_DN, '-w', LDAP_ADMIN_PW, '-H', uri];
-  run('kdb5_ldap_util', [...ldapAuth, 'create', '-subtrees', 'dc=example,dc=test', '-r', REALM, '-s', '-P', MASTER_PW],
-    { env: baseEnv(state, { KRB5_KDC_PROFILE: kdcProfile }) });
-  run('kdb5_ldap_util', [...ldapAuth, 'stashsrvpw', '-f', join(state, 'kdc', 'service.pw'), LDAP_ADMIN_DN],
-    { env: baseEnv(state, { KRB5_KDC_PROFILE: kdcProfile }), input: `${LDAP_ADMIN_PW}\n${LDAP_ADMIN_PW}\n` });
+  run('kdb5_ldap_util', [...ldapAuth, 'create', '-subtrees', 'dc=example,dc=test', '-r', REALM, '-s', '-P', MASTER_PW], {
+    env: baseEnv(state, { KRB5_KDC_PROFILE: kdcProfile }),
+  });
+  run('kdb5_ldap_util', [...ldapAuth, 'stashsrvpw', '-f', join(state, 'kdc', 'service.pw'), LDAP_ADMIN_DN], {
+    env: baseEnv(state, { KRB5_KDC_PROFILE: kdcProfile }),
+    input: `${LDAP_ADMIN_PW}\n${LDAP_ADMIN_PW}\n`,
+  });
 
   const kt = (name: string): string => join(state, 'keytabs', `${name}.keytab`);
   const byEnctype: Record<string, string> = {};
@@ -385,17 +415,19 @@ async function build(state: string, daemons: Daemon[], options: StartOptions): P
   }
 
   const delegationLdif = ['host/client.example.test', 'CLIENT$']
-    .map((p) => `dn: krbPrincipalName=${p}@${REALM},cn=${REALM},cn=krbContainer,dc=example,dc=test
+    .map(
+      (p) => `dn: krbPrincipalName=${p}@${REALM},cn=${REALM},cn=krbContainer,dc=example,dc=test
 changetype: modify
 add: krbAllowedToDelegateTo
 krbAllowedToDelegateTo: cifs/fs1.example.test@${REALM}
-`).join('\n');
+`,
+    )
+    .join('\n');
   run('ldapmodify', ['-x', ...ldapAuth], { input: delegationLdif });
 
   // 3. OTHER.TEST: DB2, its users, the cross-realm key (same principal name, hence same salt)
   const otherProfile = join(state, 'kdc2.conf');
-  run('kdb5_util', ['create', '-s', '-r', OTHER_REALM, '-P', MASTER_PW],
-    { env: baseEnv(state, { KRB5_KDC_PROFILE: otherProfile }) });
+  run('kdb5_util', ['create', '-s', '-r', OTHER_REALM, '-P', MASTER_PW], { env: baseEnv(state, { KRB5_KDC_PROFILE: otherProfile }) });
   const otherCmds = [
     `addprinc -pw ${CROSS_REALM_PW} -e aes256-cts-hmac-sha1-96:normal,aes128-cts-hmac-sha1-96:normal krbtgt/${REALM}@${OTHER_REALM}`,
     'addprinc -randkey host/probe.other.test',
@@ -411,17 +443,22 @@ krbAllowedToDelegateTo: cifs/fs1.example.test@${REALM}
 
   // 4. the two KDCs
   const kdc = startDaemon('krb5kdc', '/usr/sbin/krb5kdc', ['-n', '-r', REALM, '-P', join(state, 'run', 'krb5kdc.pid')], {
-    env: baseEnv(state, { KRB5_KDC_PROFILE: kdcProfile }), log: join(state, 'log', 'krb5kdc.out'), marker: 'krb5kdc',
+    env: baseEnv(state, { KRB5_KDC_PROFILE: kdcProfile }),
+    log: join(state, 'log', 'krb5kdc.out'),
+    marker: 'krb5kdc',
   });
   daemons.push(kdc);
-  const otherKdc = startDaemon('krb5kdc-other', '/usr/sbin/krb5kdc',
-    ['-n', '-r', OTHER_REALM, '-P', join(state, 'run', 'krb5kdc2.pid')], {
-      env: baseEnv(state, { KRB5_KDC_PROFILE: otherProfile }), log: join(state, 'log', 'krb5kdc2.out'), marker: 'krb5kdc',
-    });
+  const otherKdc = startDaemon('krb5kdc-other', '/usr/sbin/krb5kdc', ['-n', '-r', OTHER_REALM, '-P', join(state, 'run', 'krb5kdc2.pid')], {
+    env: baseEnv(state, { KRB5_KDC_PROFILE: otherProfile }),
+    log: join(state, 'log', 'krb5kdc2.out'),
+    marker: 'krb5kdc',
+  });
   daemons.push(otherKdc);
   const probe = (keytab: string, principal: string) => () =>
     run('kinit', ['-k', '-t', keytab, principal], {
-      env: baseEnv(state, { KRB5CCNAME: 'MEMORY:probe' }), allowFail: true, timeoutMs: 5000,
+      env: baseEnv(state, { KRB5CCNAME: 'MEMORY:probe' }),
+      allowFail: true,
+      timeoutMs: 5000,
     }).status === 0;
   await waitFor('krb5kdc EXAMPLE.TEST', probe(kt('client'), 'host/client.example.test'), { daemon: kdc });
   await waitFor('krb5kdc OTHER.TEST', probe(kt('other-probe'), `host/probe.other.test@${OTHER_REALM}`), { daemon: otherKdc });
@@ -430,16 +467,28 @@ krbAllowedToDelegateTo: cifs/fs1.example.test@${REALM}
   const gpConf = join(state, 'gssproxy', 'gssproxy.conf');
   const gpSocket = join(state, 'gssproxy', 'default.sock');
   const gpLog = join(state, 'log', 'gssproxy.out');
-  const gssproxy = startDaemon('gssproxy', '/usr/bin/unshare', [
-    '--mount', '--propagation', 'private', '/bin/sh', '-c',
-    'mount -t tmpfs -o mode=755,size=1m cu-gssproxy-run /run && exec /usr/sbin/gssproxy -i -d -c "$0" -s "$1"',
-    gpConf, gpSocket,
-  ], { env: baseEnv(state), log: gpLog, marker: gpConf });
+  const gssproxy = startDaemon(
+    'gssproxy',
+    '/usr/bin/unshare',
+    [
+      '--mount',
+      '--propagation',
+      'private',
+      '/bin/sh',
+      '-c',
+      'mount -t tmpfs -o mode=755,size=1m cu-gssproxy-run /run && exec /usr/sbin/gssproxy -i -d -c "$0" -s "$1"',
+      gpConf,
+      gpSocket,
+    ],
+    { env: baseEnv(state), log: gpLog, marker: gpConf },
+  );
   daemons.push(gssproxy);
   const noImpSocket = join(state, 'gssproxy', 'noimpersonate.sock');
-  await waitFor('gssproxy', () =>
-    existsSync(gpSocket) && existsSync(noImpSocket) && readFileSync(gpLog, 'utf8').includes('Initialization complete'),
-  { daemon: gssproxy });
+  await waitFor(
+    'gssproxy',
+    () => existsSync(gpSocket) && existsSync(noImpSocket) && readFileSync(gpLog, 'utf8').includes('Initialization complete'),
+    { daemon: gssproxy },
+  );
 
   return {
     stateDir: state,
@@ -493,9 +542,11 @@ export function runAs(
   args: string[],
   options: { env: NodeJS.ProcessEnv; input?: string; allowFail?: boolean },
 ): ReturnType<typeof run> {
-  return run('setpriv', [
-    `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--inh-caps=-all', '--', command, ...args,
-  ], options);
+  return run(
+    'setpriv',
+    [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--inh-caps=-all', '--', command, ...args],
+    options,
+  );
 }
 
 /**
@@ -561,7 +612,11 @@ export function ensureStormUsers(env: RealmEnv, count: number): RealmUser[] {
     const name = `storm${String(i).padStart(3, '0')}`;
     const local = ensureLocalUser(name, 3000 + i);
     const user: RealmUser = {
-      name, uid: local.uid, gid: local.gid, principal: `${name}@${REALM}`, password: `storm-secret-${i}`,
+      name,
+      uid: local.uid,
+      gid: local.gid,
+      principal: `${name}@${REALM}`,
+      password: `storm-secret-${i}`,
     };
     env.users[name] ??= user;
     out.push(user);
@@ -572,7 +627,8 @@ export function ensureStormUsers(env: RealmEnv, count: number): RealmUser[] {
     env: baseEnv(env.stateDir, { KRB5_KDC_PROFILE: join(env.stateDir, 'kdc.conf') }),
     input: missing.join('\n') + '\n',
   });
-  const bad = (r.stdout + r.stderr).split('\n')
+  const bad = (r.stdout + r.stderr)
+    .split('\n')
     .filter((l) => /error|fail/i.test(l) && !/already exists/i.test(l) && !/No policy specified/.test(l));
   if (bad.length > 0) throw new Error(`kadmin.local (storm users):\n${bad.join('\n')}`);
   return out;

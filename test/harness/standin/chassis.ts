@@ -10,7 +10,8 @@ import type { CallerProcess } from './harness.ts';
  * docs/kernel-key-protocol.md#example-payload: the cifs_spnego_msg payload for the stand-in's token
  * and session key with sec=krb5 (the stand-in source: test/harness/standin/source.ts).
  */
-export const PAYLOAD_7_4 = '0200000000000000100000003d000000000102030405060708090a0b0c0d0e0f' +
+export const PAYLOAD_7_4 =
+  '0200000000000000100000003d000000000102030405060708090a0b0c0d0e0f' +
   '603b06062b0601050502a031302fa00d300b06092a864886f712010202a21e041c601a06092a864886f71201020201006e0a30083006a0030201059f00' +
   '00000000';
 
@@ -48,8 +49,14 @@ export function useChassis(label: string, options: { workMode?: number; startCal
     return value;
   };
   return {
-    get bundles() { return ready(bundles, 'bundles'); },
-    get work() { return ready(work, 'work'); },
-    get caller() { return ready(caller, 'caller'); },
+    get bundles() {
+      return ready(bundles, 'bundles');
+    },
+    get work() {
+      return ready(work, 'work');
+    },
+    get caller() {
+      return ready(caller, 'caller');
+    },
   };
 }

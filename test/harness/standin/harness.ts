@@ -32,7 +32,10 @@ export function runBundle(bundle: string, args: string[], env: Record<string, st
 
 export function readJsonTrace(path: string): TraceRecord[] {
   if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as TraceRecord);
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as TraceRecord);
 }
 
 export function hex(n: number): string {
@@ -132,9 +135,7 @@ export function installRequestKeyLine(tag: string, line: string): RequestKeyLine
  */
 export function inSessionKeyring(script: string, asUser?: LocalUser): RunResult {
   const argv = ['keyctl', 'session', '-', '/bin/sh', '-c', script];
-  const cmd = asUser
-    ? ['setpriv', `--reuid=${asUser.uid}`, `--regid=${asUser.gid}`, '--clear-groups', ...argv]
-    : argv;
+  const cmd = asUser ? ['setpriv', `--reuid=${asUser.uid}`, `--regid=${asUser.gid}`, '--clear-groups', ...argv] : argv;
   const r = spawnSync(cmd[0] as string, cmd.slice(1), { encoding: 'utf8', timeout: 60_000 });
   if (r.error) throw r.error;
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
@@ -142,5 +143,7 @@ export function inSessionKeyring(script: string, asUser?: LocalUser): RunResult 
 
 /** The /proc/keys line of the key whose description contains `needle`, as seen by root. */
 export function procKeysLine(needle: string): string | undefined {
-  return readFileSync('/proc/keys', 'utf8').split('\n').find((l) => l.includes(needle));
+  return readFileSync('/proc/keys', 'utf8')
+    .split('\n')
+    .find((l) => l.includes(needle));
 }

@@ -61,25 +61,44 @@ export class StandInSource implements CredentialSource {
 
   async acquire(request: CredentialRequest): Promise<InitiatorToken> {
     const { trace } = request;
-    for (const [label, path] of [['process', '/proc/self/status'], ['main thread', '/proc/thread-self/status']] as const) {
+    for (const [label, path] of [
+      ['process', '/proc/self/status'],
+      ['main thread', '/proc/thread-self/status'],
+    ] as const) {
       const s = parseStatus(readCallerFile(path, { maxBytes: 65536 }).toString('utf8'));
-      trace.event('identity', `stand-in: ${label} status: Uid ${s.uid}, Gid ${s.gid}, Groups [${s.groups}], CapEff ${s.capEff}, CapPrm ${s.capPrm}, CapBnd ${s.capBnd}`, {
-        view: label, ...s,
-      });
+      trace.event(
+        'identity',
+        `stand-in: ${label} status: Uid ${s.uid}, Gid ${s.gid}, Groups [${s.groups}], CapEff ${s.capEff}, CapPrm ${s.capPrm}, CapBnd ${s.capBnd}`,
+        {
+          view: label,
+          ...s,
+        },
+      );
     }
-    const interfaces = readCallerFile('/proc/thread-self/net/dev', { maxBytes: 65536 }).toString('utf8')
-      .split('\n').slice(2).map((l) => l.split(':')[0]!.trim()).filter((n) => n !== '');
+    const interfaces = readCallerFile('/proc/thread-self/net/dev', { maxBytes: 65536 })
+      .toString('utf8')
+      .split('\n')
+      .slice(2)
+      .map((l) => l.split(':')[0]!.trim())
+      .filter((n) => n !== '');
     trace.event('identity', `stand-in: host name ${hostname()}, network interfaces ${interfaces.join(',')}`, {
-      hostname: hostname(), interfaces,
+      hostname: hostname(),
+      interfaces,
     });
     if (request.probedCcacheName !== undefined) {
       const path = ccachePath(request.probedCcacheName);
       const content = path === null ? null : readCallerFileIfExists(path, { maxBytes: 4096 });
-      trace.event('ccache', content === null
-        ? `stand-in: probed ccache ${request.probedCcacheName} not visible`
-        : `stand-in: probed ccache ${request.probedCcacheName} visible: ${JSON.stringify(content.toString('utf8').slice(0, 64))}`, {
-        path: path ?? request.probedCcacheName, visible: content !== null, content: content?.toString('utf8').slice(0, 64) ?? null,
-      });
+      trace.event(
+        'ccache',
+        content === null
+          ? `stand-in: probed ccache ${request.probedCcacheName} not visible`
+          : `stand-in: probed ccache ${request.probedCcacheName} visible: ${JSON.stringify(content.toString('utf8').slice(0, 64))}`,
+        {
+          path: path ?? request.probedCcacheName,
+          visible: content !== null,
+          content: content?.toString('utf8').slice(0, 64) ?? null,
+        },
+      );
     } else {
       trace.event('ccache', 'stand-in: no probed ccache name');
     }
@@ -96,7 +115,11 @@ export class StandInSource implements CredentialSource {
         error = e instanceof CallerFileError ? e.code : String(e);
         detail = ` (${(e as Error).message})`;
       }
-      trace.event('ccache', `stand-in: probe ${path} ${visible ? 'visible' : error ? 'unreadable' : 'not visible'}${detail}`, { path, visible, error });
+      trace.event('ccache', `stand-in: probe ${path} ${visible ? 'visible' : error ? 'unreadable' : 'not visible'}${detail}`, {
+        path,
+        visible,
+        error,
+      });
     }
     if (request.host.startsWith('fail-')) {
       throw new CredentialError(this.name, 'no-credentials', `stand-in told to fail for ${request.host}`);

@@ -20,7 +20,18 @@ import type { AdGuestConfig, Check } from '../shared/types.ts';
 import { keyOutcome } from './evidence.ts';
 import { canConnect, exec, mustExec, waitFor, type ExecResult } from './proc.ts';
 import { clearGssproxyCache, MACHINE_KEYTAB, restartGssproxy, STATE, type GuestUser } from './realm.ts';
-import { access, check, checkPositiveUpcall, finish, selected, startResult, upcallsFor, type AccessLine, type AccessRun, type ScenarioContext } from './scenarios.ts';
+import {
+  access,
+  check,
+  checkPositiveUpcall,
+  finish,
+  selected,
+  startResult,
+  upcallsFor,
+  type AccessLine,
+  type AccessRun,
+  type ScenarioContext,
+} from './scenarios.ts';
 
 export const AD_SCENARIO = '7-ad-dc-rbcd';
 const AD_KEYTAB = `${STATE}/keytabs/ad-machine.keytab`;
@@ -33,11 +44,18 @@ function adUser(ad: AdGuestConfig): GuestUser {
 async function bringUpNic(ad: AdGuestConfig, say: (l: string) => void): Promise<void> {
   await mustExec('modprobe', ['virtio_net']);
   const links = await mustExec('ip', ['-o', 'link', 'show']);
-  const nic = /^\d+: (\w+):/m.exec(links.stdout.split('\n').filter((l) => !/: lo:/.test(l)).join('\n'))?.[1];
+  const nic = /^\d+: (\w+):/m.exec(
+    links.stdout
+      .split('\n')
+      .filter((l) => !/: lo:/.test(l))
+      .join('\n'),
+  )?.[1];
   if (!nic) throw new Error(`no NIC in the guest:\n${links.stdout}`);
   await mustExec('ip', ['addr', 'add', `${ad.guestAddress}/${ad.prefixLength}`, 'dev', nic]);
   await mustExec('ip', ['link', 'set', nic, 'up']);
-  await waitFor(`the DC's KDC through guestfwd (${ad.dcAddress}:88)`, () => canConnect({ host: ad.dcAddress, port: 88 }, 3000), { timeoutMs: 30_000 });
+  await waitFor(`the DC's KDC through guestfwd (${ad.dcAddress}:88)`, () => canConnect({ host: ad.dcAddress, port: 88 }, 3000), {
+    timeoutMs: 30_000,
+  });
   say(`    ${nic} ${ad.guestAddress}/${ad.prefixLength} up; ${ad.dcAddress}:88 and :445 lead to the DC on the host`);
   // restrict=on: the user-mode network's host alias must lead nowhere, though the port listens
   // on the host's loopback (an unrestricted NIC would connect)
@@ -95,14 +113,23 @@ export async function switchToAdRealm(ad: AdGuestConfig, say: (l: string) => voi
 async function mountShare(ctx: ScenarioContext, ad: AdGuestConfig, options: string): Promise<ExecResult> {
   await mustExec('mkdir', ['-p', MOUNT_POINT]);
   ctx.say(`    mount -t cifs //${ad.dcHost}/${ad.share} ${MOUNT_POINT} -o ${options}`);
-  const r = await exec('mount', ['-t', 'cifs', `//${ad.dcHost}/${ad.share}`, MOUNT_POINT, '-o', options], { timeoutMs: ctx.config.accessTimeoutMs });
-  ctx.say(`    → ${r.timedOut ? 'timed out' : r.code === 0 ? 'mounted' : `failed (${r.code}): ${(r.stdout + r.stderr).trim()}`} in ${r.ms} ms`);
+  const r = await exec('mount', ['-t', 'cifs', `//${ad.dcHost}/${ad.share}`, MOUNT_POINT, '-o', options], {
+    timeoutMs: ctx.config.accessTimeoutMs,
+  });
+  ctx.say(
+    `    → ${r.timedOut ? 'timed out' : r.code === 0 ? 'mounted' : `failed (${r.code}): ${(r.stdout + r.stderr).trim()}`} in ${r.ms} ms`,
+  );
   return r;
 }
 
 function checkReadHello(checks: Check[], a: AccessRun, who: string, hello: string): AccessLine | undefined {
   const read = a.lines.find((l) => l.op === 'read');
-  check(checks, `${who} reads hello.txt from the DC's share`, read?.ok === true && read.detail === hello, read ? `${read.ok ? 'ok' : 'error'}: ${read.detail}` : 'no read');
+  check(
+    checks,
+    `${who} reads hello.txt from the DC's share`,
+    read?.ok === true && read.detail === hello,
+    read ? `${read.ok ? 'ok' : 'error'}: ${read.detail}` : 'no read',
+  );
   return read;
 }
 
@@ -123,7 +150,12 @@ export async function runAdScenario(ctx: ScenarioContext, ad: AdGuestConfig): Pr
   const r = startResult(ctx, AD_SCENARIO, `open(hello.txt) by ${alice.name} (impersonated)`, alice.uid);
   ctx.evidence.begin();
   const m = await mountShare(ctx, ad, options);
-  const mounted = check(r.checks, `root mounts the DC's share with ${ad.machineAccount}'s keytab`, m.code === 0, m.code === 0 ? `${m.ms} ms` : (m.stdout + m.stderr).trim());
+  const mounted = check(
+    r.checks,
+    `root mounts the DC's share with ${ad.machineAccount}'s keytab`,
+    m.code === 0,
+    m.code === 0 ? `${m.ms} ms` : (m.stdout + m.stderr).trim(),
+  );
   if (mounted) {
     const rootFile = adFileName('root', ctx.handler.name, ad.fileTag);
     const root = await access(ctx, null, [`read=${MOUNT_POINT}/hello.txt`, `write=${MOUNT_POINT}/pub/${rootFile}`]);
@@ -151,7 +183,9 @@ export async function runAdScenario(ctx: ScenarioContext, ad: AdGuestConfig): Pr
       r.checks,
       `the DC's smbd made ${alice.name}'s SID the owner of her file`,
       owner === ad.user.sid,
-      owner ? `OWNER:${owner}${owner === ad.user.sid ? ` (${alice.name})` : ` (expected ${ad.user.sid})`}` : (acl.stdout + acl.stderr).trim().slice(0, 200),
+      owner
+        ? `OWNER:${owner}${owner === ad.user.sid ? ` (${alice.name})` : ` (expected ${ad.user.sid})`}`
+        : (acl.stdout + acl.stderr).trim().slice(0, 200),
     );
   }
   const ev = ctx.evidence.end(ctx.handler.name, r.id);

@@ -3,7 +3,7 @@
 // and gssproxy's log. Kernel lines and wrapper records are joined into UpcallRecords: a kernel
 // line without a wrapper record is a request the kernel answered itself (a negative key).
 import type { HandlerName, UpcallRecord } from '../shared/types.ts';
-import { AppendedText, KernelLog, keyDescriptions, parseWrapperLog, type WrapperUpcall } from './logs.ts';
+import { AppendedText, type KernelLog, keyDescriptions, parseWrapperLog, type WrapperUpcall } from './logs.ts';
 import { GSSPROXY_LOG, KDC_LOG, LOG_DIR, SYSLOG } from './realm.ts';
 
 export const WRAPPER_LOG = `${LOG_DIR}/upcalls.log`;
@@ -126,7 +126,11 @@ export function describeUpcall(u: UpcallRecord): string {
   const outcome = keyOutcome(u);
   const state = u.keyStateAfterHandler ?? '?';
   const note =
-    outcome === 'uninstantiated' ? ' (handler left it: the kernel negates it for 60 s)' : outcome === 'negative' ? ' (negated by the handler)' : '';
+    outcome === 'uninstantiated'
+      ? ' (handler left it: the kernel negates it for 60 s)'
+      : outcome === 'negative'
+        ? ' (negated by the handler)'
+        : '';
   return (
     `${when}key description = ${desc}\n` +
     `      → upcall key ${u.serial}: handler exit ${u.exitStatus ?? '?'} after ${u.handlerMs ?? '?'} ms; key ${outcome} [${state}]${note}` +

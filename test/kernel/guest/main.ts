@@ -68,7 +68,9 @@ export async function main(configPath: string): Promise<number> {
       report.requestKeyLines[handler.name] = lines;
       installHandler(handler, lines);
       evidence.useTrace(handler.traceFile);
-      say(`\n######## handler ${handler.name}\n  request-key line (production): ${lines.production}\n  installed (logged):            ${lines.logged}`);
+      say(
+        `\n######## handler ${handler.name}\n  request-key line (production): ${lines.production}\n  installed (logged):            ${lines.logged}`,
+      );
       await timed(`scenarios with ${handler.name}`, () => runHandlerScenarios({ config, handler, evidence, say, results }));
     }
     // scenario 7 last: it switches the guest's realm, keytab and gssproxy to AD.TEST for good

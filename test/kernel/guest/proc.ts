@@ -107,7 +107,11 @@ export function isAlive(pid: number): boolean {
 }
 
 /** Poll every 100 ms; on timeout (or when `pid` died) throw with the tail of `log`. */
-export async function waitFor(what: string, check: () => boolean | Promise<boolean>, options: { timeoutMs: number; log?: string; pid?: number }): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  options: { timeoutMs: number; log?: string; pid?: number },
+): Promise<void> {
   const until = performance.now() + options.timeoutMs;
   while (performance.now() < until) {
     if (await check()) return;

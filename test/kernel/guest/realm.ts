@@ -185,7 +185,10 @@ async function startSlapd(): Promise<void> {
       '',
     ].join('\n'),
   );
-  writeFileSync(`${LDAP_DIR}/base.ldif`, 'dn: dc=example,dc=test\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example\n');
+  writeFileSync(
+    `${LDAP_DIR}/base.ldif`,
+    'dn: dc=example,dc=test\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example\n',
+  );
   await mustExec('slapadd', ['-q', '-f', `${LDAP_DIR}/slapd.conf`, '-l', `${LDAP_DIR}/base.ldif`]);
   const log = `${LOG_DIR}/slapd.log`;
   const pid = startDaemon('slapd', ['-d', '0', '-f', `${LDAP_DIR}/slapd.conf`, '-h', LDAPI_URI], log);
@@ -332,7 +335,16 @@ function startSyslog(): void {
 
 /** Build and start everything; returns per-step timings. */
 export async function startServices(timed: <T>(name: string, f: () => Promise<T> | T) => Promise<T>): Promise<void> {
-  for (const d of [STATE, `${STATE}/kdc`, `${STATE}/run`, KEYTABS, `${STATE}/gssproxy`, LOG_DIR, `${LOG_DIR}/upcall-out`, `${LOG_DIR}/trace`]) {
+  for (const d of [
+    STATE,
+    `${STATE}/kdc`,
+    `${STATE}/run`,
+    KEYTABS,
+    `${STATE}/gssproxy`,
+    LOG_DIR,
+    `${LOG_DIR}/upcall-out`,
+    `${LOG_DIR}/trace`,
+  ]) {
     mkdirSync(d, { recursive: true });
   }
   chmodSync(`${LOG_DIR}/trace`, 0o1777);
@@ -344,7 +356,22 @@ export async function startServices(timed: <T>(name: string, f: () => Promise<T>
   await timed('KDB + principals + keytabs + delegation', async () => {
     await mustExec(
       'kdb5_ldap_util',
-      ['-D', LDAP_ADMIN_DN, '-w', LDAP_ADMIN_PW, '-H', LDAPI_URI, 'create', '-subtrees', 'dc=example,dc=test', '-r', REALM, '-s', '-P', MASTER_PW],
+      [
+        '-D',
+        LDAP_ADMIN_DN,
+        '-w',
+        LDAP_ADMIN_PW,
+        '-H',
+        LDAPI_URI,
+        'create',
+        '-subtrees',
+        'dc=example,dc=test',
+        '-r',
+        REALM,
+        '-s',
+        '-P',
+        MASTER_PW,
+      ],
       { timeoutMs: 60_000 },
     );
     await createPrincipals();

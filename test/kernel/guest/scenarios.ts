@@ -14,11 +14,22 @@
 import { chmodSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { scenarioSelected, SCENARIOS } from '../shared/scenario-ids.ts';
 import type { Check, GuestConfig, HandlerSpec, ScenarioResult, UpcallRecord } from '../shared/types.ts';
-import { describeUpcall, EvidenceCollector, keyOutcome, type CaseEvidence } from './evidence.ts';
+import { describeUpcall, type EvidenceCollector, keyOutcome, type CaseEvidence } from './evidence.ts';
 import { keyTimeoutSeconds, parseProcKeys } from './logs.ts';
 import { exec, mustExec, type ExecResult } from './proc.ts';
 import { runUserNamespaceScenarios } from './userns.ts';
-import { clearGssproxyCache, FS_HOST, HELLO_TEXT, MACHINE_ACCOUNT, nameOfUid, REALM, SHARE, SMB_CONF, USERS, type GuestUser } from './realm.ts';
+import {
+  clearGssproxyCache,
+  FS_HOST,
+  HELLO_TEXT,
+  MACHINE_ACCOUNT,
+  nameOfUid,
+  REALM,
+  SHARE,
+  SMB_CONF,
+  USERS,
+  type GuestUser,
+} from './realm.ts';
 
 /** Delay before the identical retry: past the kernel's 1 s TLINK_ERROR_EXPIRE, inside a 60 s negative key. */
 const RETRY_DELAY_S = 1.3;
@@ -54,7 +65,12 @@ export function check(checks: Check[], name: string, ok: boolean, detail = ''): 
 }
 
 /** Run access.sh as `user` (root when null) with one process for all ops. */
-export async function access(ctx: ScenarioContext, user: GuestUser | null, ops: string[], extraEnv: Record<string, string> = {}): Promise<AccessRun> {
+export async function access(
+  ctx: ScenarioContext,
+  user: GuestUser | null,
+  ops: string[],
+  extraEnv: Record<string, string> = {},
+): Promise<AccessRun> {
   const env: NodeJS.ProcessEnv = {
     PATH: '/usr/bin:/bin',
     LANG: 'C',
@@ -75,7 +91,10 @@ export async function access(ctx: ScenarioContext, user: GuestUser | null, ops: 
     lines.push({ op: f[0], arg: f[1], ok: f[2] === 'ok', micros: Number(f[3]), detail: f.slice(4).join('\t') });
   }
   const who = user ? user.name : 'root';
-  for (const a of lines) ctx.say(`    ${who}: ${a.op} ${a.arg} → ${a.ok ? 'ok' : 'ERROR'} in ${(a.micros / 1000).toFixed(1)} ms${a.detail ? ` (${a.detail})` : ''}`);
+  for (const a of lines)
+    ctx.say(
+      `    ${who}: ${a.op} ${a.arg} → ${a.ok ? 'ok' : 'ERROR'} in ${(a.micros / 1000).toFixed(1)} ms${a.detail ? ` (${a.detail})` : ''}`,
+    );
   if (r.timedOut) ctx.say(`    ${who}: access timed out after ${ctx.config.accessTimeoutMs} ms (process left behind)`);
   else if (r.code !== 0) ctx.say(`    ${who}: access.sh exited ${r.code}: ${r.stderr.trim()}`);
   return { lines, exec: r };
@@ -129,7 +148,9 @@ export function finish(ctx: ScenarioContext, r: ScenarioResult, ev: CaseEvidence
   }
   r.ok = r.checks.length > 0 && r.checks.every((c) => c.ok);
   const time =
-    r.firstAccessMs === null ? '-' : `${r.firstAccessMs.toFixed(0)} ms${r.firstAccessHandlerMs === null ? '' : ` (handler ${r.firstAccessHandlerMs} ms)`}`;
+    r.firstAccessMs === null
+      ? '-'
+      : `${r.firstAccessMs.toFixed(0)} ms${r.firstAccessHandlerMs === null ? '' : ` (handler ${r.firstAccessHandlerMs} ms)`}`;
   ctx.say(`  ${r.ok ? 'PASS' : 'FAIL'} ${r.id} [${ctx.handler.name}] first access (${r.firstAccessWhat}): ${time}`);
   for (const c of r.checks) ctx.say(`      ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}${c.detail ? `: ${c.detail}` : ''}`);
   ctx.results.push(r);
@@ -163,13 +184,13 @@ export function tail(text: string, lines: number): string {
 }
 
 const KDC = {
-  asIssued: (p: string) => new RegExp(`AS_REQ .*ISSUE: .*${escape(p)} for krbtgt/${escape(REALM)}@${escape(REALM)}`),
-  tgsIssued: (p: string) => new RegExp(`TGS_REQ .*ISSUE: .*${escape(p)} for cifs/${escape(FS_HOST)}@${escape(REALM)}`),
-  protocolTransition: (p: string) => new RegExp(`PROTOCOL-TRANSITION s4u-client=${escape(p)}`),
-  constrainedDelegation: (p: string) => new RegExp(`CONSTRAINED-DELEGATION s4u-client=${escape(p)}`),
+  asIssued: (p: string) => new RegExp(`AS_REQ .*ISSUE: .*${escapeRegExp(p)} for krbtgt/${escapeRegExp(REALM)}@${escapeRegExp(REALM)}`),
+  tgsIssued: (p: string) => new RegExp(`TGS_REQ .*ISSUE: .*${escapeRegExp(p)} for cifs/${escapeRegExp(FS_HOST)}@${escapeRegExp(REALM)}`),
+  protocolTransition: (p: string) => new RegExp(`PROTOCOL-TRANSITION s4u-client=${escapeRegExp(p)}`),
+  constrainedDelegation: (p: string) => new RegExp(`CONSTRAINED-DELEGATION s4u-client=${escapeRegExp(p)}`),
 };
 
-function escape(s: string): string {
+function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\$]/g, '\\$&');
 }
 
@@ -197,7 +218,12 @@ export function checkPositiveUpcall(checks: Check[], ev: CaseEvidence, uid: numb
 
 function checkRead(checks: Check[], a: AccessRun, who: string): AccessLine | undefined {
   const read = a.lines.find((l) => l.op === 'read');
-  check(checks, `${who} reads hello.txt`, read?.ok === true && read.detail === HELLO_TEXT, read ? `${read.ok ? 'ok' : 'error'}: ${read.detail}` : 'no read');
+  check(
+    checks,
+    `${who} reads hello.txt`,
+    read?.ok === true && read.detail === HELLO_TEXT,
+    read ? `${read.ok ? 'ok' : 'error'}: ${read.detail}` : 'no read',
+  );
   return read;
 }
 
@@ -226,8 +252,12 @@ function phase(id: Phase['id']): Phase {
 async function mount(ctx: ScenarioContext, p: Phase): Promise<ExecResult> {
   await mustExec('mkdir', ['-p', p.mountPoint]);
   ctx.say(`    mount -t cifs //${FS_HOST}/share ${p.mountPoint} -o ${p.options}`);
-  const r = await exec('mount', ['-t', 'cifs', `//${FS_HOST}/share`, p.mountPoint, '-o', p.options], { timeoutMs: ctx.config.accessTimeoutMs });
-  ctx.say(`    → ${r.timedOut ? 'timed out' : r.code === 0 ? 'mounted' : `failed (${r.code}): ${(r.stdout + r.stderr).trim()}`} in ${r.ms} ms`);
+  const r = await exec('mount', ['-t', 'cifs', `//${FS_HOST}/share`, p.mountPoint, '-o', p.options], {
+    timeoutMs: ctx.config.accessTimeoutMs,
+  });
+  ctx.say(
+    `    → ${r.timedOut ? 'timed out' : r.code === 0 ? 'mounted' : `failed (${r.code}): ${(r.stdout + r.stderr).trim()}`} in ${r.ms} ms`,
+  );
   return r;
 }
 
@@ -270,11 +300,23 @@ async function phaseKrb5(ctx: ScenarioContext): Promise<void> {
   check(
     r1.checks,
     `root's upcall names user=${MACHINE_ACCOUNT} and is instantiated`,
-    rootUps.length === 1 && rootUps[0].kernelDescription?.includes(`;user=${MACHINE_ACCOUNT};`) === true && keyOutcome(rootUps[0]) === 'instantiated',
+    rootUps.length === 1 &&
+      rootUps[0].kernelDescription?.includes(`;user=${MACHINE_ACCOUNT};`) === true &&
+      keyOutcome(rootUps[0]) === 'instantiated',
     rootUps.map((u) => `${u.kernelDescription} → ${keyOutcome(u)}`).join('; ') || 'no upcall',
   );
-  check(r1.checks, `KDC issued a TGT to ${MACHINE_ACCOUNT} from the keytab`, KDC.asIssued(principal(MACHINE_ACCOUNT)).test(ev1.kdc), grepLines(ev1.kdc, 'AS_REQ'));
-  check(r1.checks, `KDC issued cifs/${FS_HOST} to ${MACHINE_ACCOUNT}`, KDC.tgsIssued(principal(MACHINE_ACCOUNT)).test(ev1.kdc), grepLines(ev1.kdc, 'TGS_REQ'));
+  check(
+    r1.checks,
+    `KDC issued a TGT to ${MACHINE_ACCOUNT} from the keytab`,
+    KDC.asIssued(principal(MACHINE_ACCOUNT)).test(ev1.kdc),
+    grepLines(ev1.kdc, 'AS_REQ'),
+  );
+  check(
+    r1.checks,
+    `KDC issued cifs/${FS_HOST} to ${MACHINE_ACCOUNT}`,
+    KDC.tgsIssued(principal(MACHINE_ACCOUNT)).test(ev1.kdc),
+    grepLines(ev1.kdc, 'TGS_REQ'),
+  );
   if (selected(ctx, r1.id)) finish(ctx, r1, ev1);
   if (!mounted) {
     ctx.say('    (mount failed: the rest of phase krb5 cannot run)');
@@ -319,7 +361,12 @@ async function phaseKrb5(ctx: ScenarioContext): Promise<void> {
     r.firstAccessMs = read?.ok ? read.micros / 1000 : null;
     checkWrite(r.checks, a, 'alice', f.server, alice.name);
     checkPositiveUpcall(r.checks, ev, alice.uid, 'alice');
-    check(r.checks, 'KDC: S4U2Self (PROTOCOL-TRANSITION) for alice', KDC.protocolTransition(principal(alice.name)).test(ev.kdc), grepLines(ev.kdc, 's4u'));
+    check(
+      r.checks,
+      'KDC: S4U2Self (PROTOCOL-TRANSITION) for alice',
+      KDC.protocolTransition(principal(alice.name)).test(ev.kdc),
+      grepLines(ev.kdc, 's4u'),
+    );
     check(r.checks, 'KDC: S4U2Proxy (CONSTRAINED-DELEGATION) for alice', KDC.constrainedDelegation(principal(alice.name)).test(ev.kdc));
     noteMachineAccountAsReq(r.checks, ev);
     finish(ctx, r, ev);
@@ -346,8 +393,14 @@ async function phaseKrb5(ctx: ScenarioContext): Promise<void> {
     const ev = ctx.evidence.end(ctx.handler.name, r.id);
     const reads = a.lines.filter((l) => l.op === 'read');
     r.firstAccessMs = reads[0] ? reads[0].micros / 1000 : null;
-    const refused = (l: AccessLine | undefined) => l?.ok === false && ['Permission denied', 'Required key not available'].includes(l.detail);
-    check(r.checks, 'first access fails with EACCES', reads[0]?.ok === false && reads[0].detail === 'Permission denied', reads[0]?.detail ?? 'no read');
+    const refused = (l: AccessLine | undefined) =>
+      l?.ok === false && ['Permission denied', 'Required key not available'].includes(l.detail);
+    check(
+      r.checks,
+      'first access fails with EACCES',
+      reads[0]?.ok === false && reads[0].detail === 'Permission denied',
+      reads[0]?.detail ?? 'no read',
+    );
     check(r.checks, 'immediate retry through the second mount fails (EACCES or ENOKEY)', refused(reads[1]), reads[1]?.detail ?? 'no retry');
     check(r.checks, `retry after ${RETRY_DELAY_S} s fails (EACCES or ENOKEY)`, refused(reads[2]), reads[2]?.detail ?? 'no retry');
     const kernelAsks = upcallsFor(ev, dave.uid).filter((u) => u.kernelDescription !== null);
@@ -362,17 +415,27 @@ async function phaseKrb5(ctx: ScenarioContext): Promise<void> {
     );
     // who negated, and for how long: the handler (key already negative when it exited) or the
     // kernel (still under construction when the handler exited → 60 s)
-    const handlerTimeout = first && keyOutcome(first) === 'negative' ? keyTimeoutSeconds(first.keyStateAfterHandler?.split(' ')[1] ?? '') : null;
+    const handlerTimeout =
+      first && keyOutcome(first) === 'negative' ? keyTimeoutSeconds(first.keyStateAfterHandler?.split(' ')[1] ?? '') : null;
     const negativeFor = handlerTimeout ?? 60;
     const negatedBy = handlerTimeout === null ? 'the kernel (60 s)' : `the handler (${first?.keyStateAfterHandler})`;
     check(
       r.checks,
       'no upcall for the immediate identical retry (negative key)',
       immediate !== undefined && immediate.serial === null,
-      immediate ? (immediate.serial === null ? `answered by the kernel; key negated by ${negatedBy}` : `upcall key ${immediate.serial}`) : 'no request',
+      immediate
+        ? immediate.serial === null
+          ? `answered by the kernel; key negated by ${negatedBy}`
+          : `upcall key ${immediate.serial}`
+        : 'no request',
     );
     if (negativeFor > RETRY_DELAY_S + 1) {
-      check(r.checks, `no upcall for the retry after ${RETRY_DELAY_S} s either`, late !== undefined && late.serial === null, late ? (late.serial === null ? 'answered by the kernel' : `upcall key ${late.serial}`) : 'no request');
+      check(
+        r.checks,
+        `no upcall for the retry after ${RETRY_DELAY_S} s either`,
+        late !== undefined && late.serial === null,
+        late ? (late.serial === null ? 'answered by the kernel' : `upcall key ${late.serial}`) : 'no request',
+      );
     } else {
       r.checks.push({
         name: `info: retry after ${RETRY_DELAY_S} s (negative timeout ${negativeFor} s)`,
@@ -383,9 +446,19 @@ async function phaseKrb5(ctx: ScenarioContext): Promise<void> {
     const desc = first?.kernelDescription;
     const negative = desc ? keysAfter.find((k) => k.description.startsWith(desc) && k.flags[5] === 'N') : undefined;
     if (negativeFor > RETRY_DELAY_S + 1) {
-      check(r.checks, 'the negative key is in /proc/keys', negative !== undefined, negative ? `${negative.flags}, ${negative.timeout} left` : 'none');
+      check(
+        r.checks,
+        'the negative key is in /proc/keys',
+        negative !== undefined,
+        negative ? `${negative.flags}, ${negative.timeout} left` : 'none',
+      );
     }
-    check(r.checks, 'KDC refused S4U2Self for the unknown user (gssproxy was asked)', /UNKNOWN_S4U2SELF_PRINCIPAL/.test(ev.kdc), grepLines(ev.kdc, 'S4U2SELF'));
+    check(
+      r.checks,
+      'KDC refused S4U2Self for the unknown user (gssproxy was asked)',
+      /UNKNOWN_S4U2SELF_PRINCIPAL/.test(ev.kdc),
+      grepLines(ev.kdc, 'S4U2SELF'),
+    );
     noteMachineAccountAsReq(r.checks, ev);
     finish(ctx, r, ev);
     await umount(ctx, second);
@@ -402,10 +475,20 @@ async function phaseKrb5(ctx: ScenarioContext): Promise<void> {
     r.firstAccessMs = read ? read.micros / 1000 : null;
     check(r.checks, 'access fails with EACCES', read?.ok === false && read.detail === 'Permission denied', read?.detail ?? 'no read');
     const ups = upcallsFor(ev, carol.uid).filter((u) => u.serial !== null);
-    check(r.checks, 'one upcall, no key', ups.length === 1 && keyOutcome(ups[0]) !== 'instantiated', ups.map((u) => keyOutcome(u)).join(', ') || 'no upcall');
+    check(
+      r.checks,
+      'one upcall, no key',
+      ups.length === 1 && keyOutcome(ups[0]) !== 'instantiated',
+      ups.map((u) => keyOutcome(u)).join(', ') || 'no upcall',
+    );
     check(r.checks, 'no ticket for carol to the share', !KDC.tgsIssued(principal(carol.name)).test(ev.kdc), grepLines(ev.kdc, 'carol'));
     check(r.checks, 'KDC: S4U2Self for carol happened', KDC.protocolTransition(principal(carol.name)).test(ev.kdc));
-    check(r.checks, 'KDC refused S4U2Proxy: EVIDENCE_TKT_NOT_FORWARDABLE', /EVIDENCE_TKT_NOT_FORWARDABLE/.test(ev.kdc), grepLines(ev.kdc, 'EVIDENCE'));
+    check(
+      r.checks,
+      'KDC refused S4U2Proxy: EVIDENCE_TKT_NOT_FORWARDABLE',
+      /EVIDENCE_TKT_NOT_FORWARDABLE/.test(ev.kdc),
+      grepLines(ev.kdc, 'EVIDENCE'),
+    );
     noteMachineAccountAsReq(r.checks, ev);
     finish(ctx, r, ev);
   }
@@ -453,7 +536,12 @@ async function phaseProtected(ctx: ScenarioContext, id: 'krb5i' | 'seal'): Promi
   ] as const) {
     checkPositiveUpcall(r.checks, ev, uid, who);
   }
-  check(r.checks, "KDC: bob's own TGS (ccache found through his environment)", KDC.tgsIssued(principal(bob.name)).test(ev.kdc), grepLines(ev.kdc, 'TGS_REQ'));
+  check(
+    r.checks,
+    "KDC: bob's own TGS (ccache found through his environment)",
+    KDC.tgsIssued(principal(bob.name)).test(ev.kdc),
+    grepLines(ev.kdc, 'TGS_REQ'),
+  );
   check(r.checks, 'KDC: no impersonation of bob', !KDC.protocolTransition(principal(bob.name)).test(ev.kdc));
   finish(ctx, r, ev);
   await umount(ctx, p);
@@ -488,17 +576,32 @@ async function checkProtection(ctx: ScenarioContext, checks: Check[], id: 'krb5i
   }
   const sessions = Object.values((r.sessions ?? {}) as Record<string, SmbStatusEntry>);
   const tcons = Object.values((r.tcons ?? {}) as Record<string, SmbStatusEntry>);
-  const summary = sessions.map((s) => `${s.username}: sign ${s.signing?.cipher ?? '-'}/${s.signing?.degree ?? '-'}, enc ${s.encryption?.cipher ?? '-'}/${s.encryption?.degree ?? '-'}`);
-  const tconSummary = tcons.map((t) => `${t.service}: enc ${t.encryption?.cipher ?? '-'}/${t.encryption?.degree ?? '-'}, sign ${t.signing?.cipher ?? '-'}`);
+  const summary = sessions.map(
+    (s) =>
+      `${s.username}: sign ${s.signing?.cipher ?? '-'}/${s.signing?.degree ?? '-'}, enc ${s.encryption?.cipher ?? '-'}/${s.encryption?.degree ?? '-'}`,
+  );
+  const tconSummary = tcons.map(
+    (t) => `${t.service}: enc ${t.encryption?.cipher ?? '-'}/${t.encryption?.degree ?? '-'}, sign ${t.signing?.cipher ?? '-'}`,
+  );
   ctx.say(`    smbstatus sessions: ${summary.join('; ')}`);
   ctx.say(`    smbstatus tree connects: ${tconSummary.join('; ')}`);
   for (const u of users) {
     const s = sessions.find((x) => x.username === u);
     if (id === 'krb5i') {
-      check(checks, `server: ${u}'s session is signed`, s !== undefined && (s.signing?.cipher ?? '-') !== '-' && s.signing?.degree !== 'none', s ? `${s.signing?.cipher}/${s.signing?.degree}` : 'no session');
+      check(
+        checks,
+        `server: ${u}'s session is signed`,
+        s !== undefined && (s.signing?.cipher ?? '-') !== '-' && s.signing?.degree !== 'none',
+        s ? `${s.signing?.cipher}/${s.signing?.degree}` : 'no session',
+      );
     } else {
       const enc = s?.encryption?.cipher;
-      check(checks, `server: ${u}'s session exists`, s !== undefined, s ? `session enc ${enc ?? '-'}/${s.encryption?.degree ?? '-'}` : 'no session');
+      check(
+        checks,
+        `server: ${u}'s session exists`,
+        s !== undefined,
+        s ? `session enc ${enc ?? '-'}/${s.encryption?.degree ?? '-'}` : 'no session',
+      );
     }
   }
   if (id === 'seal') {
@@ -522,7 +625,12 @@ function scenarioDescriptions(ctx: ScenarioContext, all: UpcallRecord[]): void {
   const kernelLines = all.filter((u) => u.kernelDescription !== null);
   check(r.checks, 'descriptions were captured from the kernel debug line', kernelLines.length > 0, `${kernelLines.length}`);
   const bad = kernelLines.filter((u) => !DESCRIPTION_SHAPE.test(u.kernelDescription ?? ''));
-  check(r.checks, 'fixed field order ver;host;ip4;sec;uid;creduid;user;pid', bad.length === 0, bad.map((u) => u.kernelDescription).join(' | '));
+  check(
+    r.checks,
+    'fixed field order ver;host;ip4;sec;uid;creduid;user;pid',
+    bad.length === 0,
+    bad.map((u) => u.kernelDescription).join(' | '),
+  );
   const withTarget = kernelLines.filter((u) => u.kernelDescription?.endsWith(';upcall_target=app'));
   check(
     r.checks,
@@ -531,7 +639,12 @@ function scenarioDescriptions(ctx: ScenarioContext, all: UpcallRecord[]): void {
     `${withTarget.length}/${kernelLines.length}`,
   );
   const mismatched = all.filter((u) => u.serial !== null && u.kernelDescription !== null && u.kernelDescription !== u.wrapperDescription);
-  check(r.checks, 'request-key passed the same description (%d) as the kernel logged', mismatched.length === 0, `${mismatched.length} mismatch(es)`);
+  check(
+    r.checks,
+    'request-key passed the same description (%d) as the kernel logged',
+    mismatched.length === 0,
+    `${mismatched.length} mismatch(es)`,
+  );
   const orphans = all.filter((u) => u.serial !== null && u.kernelDescription === null);
   check(r.checks, 'every upcall has a kernel debug line', orphans.length === 0, `${orphans.length} without`);
   const probe = all.find((u) => u.wrapperArgv !== null);
@@ -539,8 +652,12 @@ function scenarioDescriptions(ctx: ScenarioContext, all: UpcallRecord[]): void {
   // what request-key does with a macro inside a word decides how a request-key.d line may pass the
   // serial: measured with keyutils 1.6.3, it expands only whole words, so `key=%k` (and a
   // `--trace=…%k`) stays literal and the handlers take the serial as a word of its own
-  check(r.checks, 'request-key expands %k only as a whole word (key=%k stays literal)', probe !== undefined && !expanded && probe.wrapperArgv?.startsWith('key=%k ') === true,
-    probe ? `${probe.wrapperArgv}` : 'no upcall');
+  check(
+    r.checks,
+    'request-key expands %k only as a whole word (key=%k stays literal)',
+    probe !== undefined && !expanded && probe.wrapperArgv?.startsWith('key=%k ') === true,
+    probe ? `${probe.wrapperArgv}` : 'no upcall',
+  );
   finish(ctx, r, null);
 }
 

@@ -60,7 +60,8 @@ export async function startKernelAd(log: (l: string) => void): Promise<KernelAd 
 export function adQemuArgs(ad: KernelAd, relayScript: string): string[] {
   const { env } = ad.domain;
   if (/[, ]/.test(relayScript)) throw new Error(`${relayScript}: a guestfwd command path must not contain a comma or space`);
-  const fwd = (guestPort: number, hostPort: number) => `guestfwd=tcp:${DC_GUEST_ADDRESS}:${guestPort}-cmd:/usr/bin/python3 ${relayScript} ${hostPort}`;
+  const fwd = (guestPort: number, hostPort: number) =>
+    `guestfwd=tcp:${DC_GUEST_ADDRESS}:${guestPort}-cmd:/usr/bin/python3 ${relayScript} ${hostPort}`;
   return [
     '-netdev',
     ['user', 'id=adnet', 'restrict=on', 'ipv6=off', 'net=10.0.2.0/24', fwd(88, env.kdc.port), fwd(445, env.dc.smbPort)].join(','),
@@ -109,7 +110,11 @@ function size(path: string): number {
 
 function smbdLogs(ad: KernelAd): string[] {
   const dir = ad.domain.env.dc.logDir;
-  return existsSync(dir) ? readdirSync(dir).filter((f) => f.startsWith('log.')).map((f) => join(dir, f)) : [];
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.startsWith('log.'))
+        .map((f) => join(dir, f))
+    : [];
 }
 
 export function markAdLogs(ad: KernelAd): AdLogMark {
@@ -129,7 +134,14 @@ function since(path: string, offset: number): string {
  * (for the VM as a whole: both handlers' lines share one log window) smbd's session and the KDC's
  * S4U2Proxy lines, at least one per handler that ran the scenario.
  */
-export function addServerSideChecks(ad: KernelAd, mark: AdLogMark, config: AdGuestConfig, runDir: string, results: ScenarioResult[], log: (l: string) => void): void {
+export function addServerSideChecks(
+  ad: KernelAd,
+  mark: AdLogMark,
+  config: AdGuestConfig,
+  runDir: string,
+  results: ScenarioResult[],
+  log: (l: string) => void,
+): void {
   rmSync(join(runDir, KEYTAB_IN_RUN_DIR), { force: true });
   const mine = results.filter((r) => r.id === AD_SCENARIO_ID);
   if (mine.length === 0) return;
@@ -152,9 +164,15 @@ export function addServerSideChecks(ad: KernelAd, mark: AdLogMark, config: AdGue
         l.includes(`impersonatee=${user.principal}`) &&
         /flags=\S*cname-in-addl-tkt/.test(l),
     );
-  const machineAs = dcLog.split('\n').filter((l) => /^Kerberos: AS-REQ SUCCESS /.test(l) && l.includes(`${config.machineAccount}@${env.realm}`));
-  const rbcdNotV1 = !env.delegation.protocolTransition.includes(`cifs/${env.dc.hostName}`) && env.delegation.resourceBased.includes(`cifs/${env.dc.hostName}`);
-  log(`[AD DC] smbd: ${sessions.length} session(s) "${sessionLine}"; KDC: ${s4u2proxy.length} S4U2Proxy success(es) for cifs/${env.dc.hostName} impersonating ${user.principal}; ${machineAs.length} AS-REQ success(es) for ${config.machineAccount}`);
+  const machineAs = dcLog
+    .split('\n')
+    .filter((l) => /^Kerberos: AS-REQ SUCCESS /.test(l) && l.includes(`${config.machineAccount}@${env.realm}`));
+  const rbcdNotV1 =
+    !env.delegation.protocolTransition.includes(`cifs/${env.dc.hostName}`) &&
+    env.delegation.resourceBased.includes(`cifs/${env.dc.hostName}`);
+  log(
+    `[AD DC] smbd: ${sessions.length} session(s) "${sessionLine}"; KDC: ${s4u2proxy.length} S4U2Proxy success(es) for cifs/${env.dc.hostName} impersonating ${user.principal}; ${machineAs.length} AS-REQ success(es) for ${config.machineAccount}`,
+  );
   for (const r of mine) {
     const add = (c: Check) => {
       r.checks.push(c);
@@ -167,8 +185,16 @@ export function addServerSideChecks(ad: KernelAd, mark: AdLogMark, config: AdGue
     } catch {
       /* not written */
     }
-    add({ name: `DC side: ${user.name}'s file on the DC's disk is owned by uid ${user.uid}`, ok: owner === user.uid, detail: owner === null ? `${file}: missing` : `uid ${owner}` });
-    add({ name: `DC side: smbd logged the session as ${env.netbiosDomain}\\${user.name}`, ok: sessions.length >= mine.length, detail: `${sessions.length} line(s) for ${mine.length} handler(s)${sessions[0] ? `: ${sessions[0].trim()}` : ''}` });
+    add({
+      name: `DC side: ${user.name}'s file on the DC's disk is owned by uid ${user.uid}`,
+      ok: owner === user.uid,
+      detail: owner === null ? `${file}: missing` : `uid ${owner}`,
+    });
+    add({
+      name: `DC side: smbd logged the session as ${env.netbiosDomain}\\${user.name}`,
+      ok: sessions.length >= mine.length,
+      detail: `${sessions.length} line(s) for ${mine.length} handler(s)${sessions[0] ? `: ${sessions[0].trim()}` : ''}`,
+    });
     add({
       name: `DC side: KDC answered the S4U2Proxy for ${user.principal} to cifs/${env.dc.hostName}${rbcdNotV1 ? ` (RBCD: the target is not in ${config.machineAccount}'s msDS-AllowedToDelegateTo)` : ''}`,
       ok: rbcdNotV1 && s4u2proxy.length >= mine.length,

@@ -131,7 +131,8 @@ function cifsKnowsUpcallTarget(modulesDir: string): boolean {
 }
 
 export function prepareKernel(label: string, workDir: string, log: (line: string) => void, timings: Map<string, number>): KernelBuild {
-  const t = (name: string, start: number) => timings.set(`${label}: ${name}`, (timings.get(`${label}: ${name}`) ?? 0) + Math.round(performance.now() - start));
+  const t = (name: string, start: number) =>
+    timings.set(`${label}: ${name}`, (timings.get(`${label}: ${name}`) ?? 0) + Math.round(performance.now() - start));
   let start = performance.now();
   const release = resolveRelease(label);
   t('resolve', start);

@@ -52,7 +52,17 @@ export function ensurePackages(log: (line: string) => void): void {
     const install = () =>
       run(
         'apt-get',
-        ['-o', 'DPkg::Lock::Timeout=900', '-o', 'Dpkg::Options::=--force-confold', 'install', '-y', '-qq', '--no-install-recommends', ...missing],
+        [
+          '-o',
+          'DPkg::Lock::Timeout=900',
+          '-o',
+          'Dpkg::Options::=--force-confold',
+          'install',
+          '-y',
+          '-qq',
+          '--no-install-recommends',
+          ...missing,
+        ],
         { env, allowFail: true, timeoutMs: 900_000 },
       );
     let r = install();

@@ -29,19 +29,33 @@ export function summaryTable(outcomes: KernelOutcome[], handlers: HandlerName[],
     const ran = new Set(o.results.map((r) => r.handler));
     // every scenario asked for gets a row: one that produced no result shows as missing
     for (const id of scenarioIds) {
-      rows.push([o.release, id, ...handlers.map((h) => cell(o.results?.find((r) => r.id === id && r.handler === h), ran.has(h)))]);
+      rows.push([
+        o.release,
+        id,
+        ...handlers.map((h) =>
+          cell(
+            o.results?.find((r) => r.id === id && r.handler === h),
+            ran.has(h),
+          ),
+        ),
+      ]);
     }
     if (o.problem) rows.push([o.release, `problem: ${o.problem}`, ...handlers.map(() => '')]);
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const fmt = (r: string[]) => r.map((c, i) => (c ?? '').padEnd(widths[i])).join('  ').trimEnd();
+  const fmt = (r: string[]) =>
+    r
+      .map((c, i) => (c ?? '').padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   return [fmt(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt)].join('\n');
 }
 
 /** "what was timed" per scenario, from the first result that has it. */
 export function legend(outcomes: KernelOutcome[]): string {
   const seen = new Map<string, string>();
-  for (const o of outcomes) for (const r of o.results ?? []) if (!seen.has(r.id)) seen.set(r.id, `${r.id}: ${r.firstAccessWhat} — ${r.title}`);
+  for (const o of outcomes)
+    for (const r of o.results ?? []) if (!seen.has(r.id)) seen.set(r.id, `${r.id}: ${r.firstAccessWhat} — ${r.title}`);
   return [...seen.values()].join('\n');
 }
 

@@ -43,23 +43,43 @@ export function qemuArgs(o: VmOptions): string[] {
     ...o.extraKernelArgs,
   ].join(' ');
   return [
-    '-accel', 'tcg,thread=multi,tb-size=256',
-    '-cpu', 'max',
-    '-smp', String(o.cpus),
-    '-m', String(o.memoryMb),
-    '-machine', 'pc',
-    '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
-    '-kernel', o.vmlinux,
-    '-initrd', o.initrd,
-    '-append', append,
-    '-serial', `file:${join(o.runDir, 'console.log')}`,
-    '-chardev', 'stdio,id=out,signal=off',
-    '-serial', 'chardev:out',
-    '-fsdev', 'local,id=hostroot,path=/,security_model=passthrough,readonly=on,multidevs=remap',
-    '-device', 'virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot',
-    '-fsdev', `local,id=vmout,path=${o.runDir},security_model=passthrough`,
-    '-device', 'virtio-9p-pci,fsdev=vmout,mount_tag=vmout',
-    '-device', 'virtio-rng-pci',
+    '-accel',
+    'tcg,thread=multi,tb-size=256',
+    '-cpu',
+    'max',
+    '-smp',
+    String(o.cpus),
+    '-m',
+    String(o.memoryMb),
+    '-machine',
+    'pc',
+    '-nodefaults',
+    '-no-user-config',
+    '-display',
+    'none',
+    '-no-reboot',
+    '-kernel',
+    o.vmlinux,
+    '-initrd',
+    o.initrd,
+    '-append',
+    append,
+    '-serial',
+    `file:${join(o.runDir, 'console.log')}`,
+    '-chardev',
+    'stdio,id=out,signal=off',
+    '-serial',
+    'chardev:out',
+    '-fsdev',
+    'local,id=hostroot,path=/,security_model=passthrough,readonly=on,multidevs=remap',
+    '-device',
+    'virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot',
+    '-fsdev',
+    `local,id=vmout,path=${o.runDir},security_model=passthrough`,
+    '-device',
+    'virtio-9p-pci,fsdev=vmout,mount_tag=vmout',
+    '-device',
+    'virtio-rng-pci',
     ...o.extraQemuArgs,
   ];
 }
@@ -91,8 +111,7 @@ export function runVm(o: VmOptions): Promise<VmResult> {
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => {
       pending += chunk.replace(/\r/g, '');
-      let nl: number;
-      while ((nl = pending.indexOf('\n')) >= 0) {
+      for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
         o.onLine(pending.slice(0, nl));
         pending = pending.slice(nl + 1);
       }

@@ -37,8 +37,13 @@ function manPageExamples(file: string): Array<{ text: string; line: number }> {
     while (i < lines.length && lines[i] !== '.nf') i++;
     const start = i + 1;
     while (i + 1 < lines.length && lines[i + 1] !== '.fi') i++;
-    const text = lines.slice(start, i + 1).join('\n')
-      .replace(/\\-/g, '-').replace(/\\\(em/g, '\u2014').replace(/\\&/g, '').replace(/\\e/g, '\\');
+    const text = lines
+      .slice(start, i + 1)
+      .join('\n')
+      .replace(/\\-/g, '-')
+      .replace(/\\\(em/g, '\u2014')
+      .replace(/\\&/g, '')
+      .replace(/\\e/g, '\\');
     blocks.push({ text: text + '\n', line: start + 1 });
   }
   return blocks;
@@ -50,7 +55,15 @@ function check(name: string, text: string, mode = 0o644): { status: number; out:
   chmodSync(path, mode);
   let out = '';
   let err = '';
-  const status = runCheckConfig(path, (t) => { out += t; }, (t) => { err += t; });
+  const status = runCheckConfig(
+    path,
+    (t) => {
+      out += t;
+    },
+    (t) => {
+      err += t;
+    },
+  );
   return { status, out, err, path };
 }
 
@@ -63,7 +76,10 @@ describe('--check-config on the documented examples', () => {
     expect(man.length).toBeGreaterThan(0);
   });
 
-  for (const [source, blocks] of [['README.md', readme], ['docs/cifs-upcall.8', man]] as const) {
+  for (const [source, blocks] of [
+    ['README.md', readme],
+    ['docs/cifs-upcall.8', man],
+  ] as const) {
     blocks.forEach((b, n) => {
       it(`${source} example ${n + 1} (line ${b.line}) is ${asRoot ? 'valid' : 'refused for its owner (not run as root)'}`, () => {
         const r = check(`${source.replace(/\W/g, '_')}-${n}.conf`, b.text);
@@ -82,21 +98,24 @@ describe('--check-config on the documented examples', () => {
 
 describe.runIf(asRoot)('--check-config on broken files (as root, as an upcall reads them)', () => {
   it('names the file and the line of every problem, and exits 11', () => {
-    const r = check('broken.conf', [
-      '# a broken configuration',      // 1
-      '[global]   # comment after a header', // 2
-      'strategy = sometimes',           // 3
-      'timeout = 30 # after a blank: a comment', // 4
-      'timeout = 31',                   // 5
-      'kdc_timeout = 1#not-a-comment',  // 6
-      '[server]',                       // 7
-      'no equals sign here',            // 8
-      '[servers *.x]',                  // 9
-      'negative_timeout = 2.5',         // 10
-      'trace_level = some',             // 11
-      'stratgy = compat',               // 12
-      '',
-    ].join('\n'));
+    const r = check(
+      'broken.conf',
+      [
+        '# a broken configuration', // 1
+        '[global]   # comment after a header', // 2
+        'strategy = sometimes', // 3
+        'timeout = 30 # after a blank: a comment', // 4
+        'timeout = 31', // 5
+        'kdc_timeout = 1#not-a-comment', // 6
+        '[server]', // 7
+        'no equals sign here', // 8
+        '[servers *.x]', // 9
+        'negative_timeout = 2.5', // 10
+        'trace_level = some', // 11
+        'stratgy = compat', // 12
+        '',
+      ].join('\n'),
+    );
     expect(r.status).toBe(ExitCode.CONFIG);
     const lines = r.err.trimEnd().split('\n');
     expect(lines).toEqual([
@@ -132,7 +151,15 @@ describe.runIf(asRoot)('--check-config on broken files (as root, as an upcall re
   it('refuses a file writable by others and a missing file, naming the file', () => {
     expect(check('loose.conf', '[global]\n', 0o666).err).toMatch(/loose\.conf: writable by group or others: refusing it/);
     let err = '';
-    expect(runCheckConfig(join(scratch, 'absent.conf'), () => {}, (t) => { err += t; })).toBe(ExitCode.CONFIG);
+    expect(
+      runCheckConfig(
+        join(scratch, 'absent.conf'),
+        () => {},
+        (t) => {
+          err += t;
+        },
+      ),
+    ).toBe(ExitCode.CONFIG);
     expect(err).toContain('absent.conf: cannot open it: no such file');
   });
 

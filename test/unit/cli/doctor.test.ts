@@ -22,7 +22,7 @@ describe('request-key line selection', () => {
     expect(wildcardSkip('abc*', 'ab')).toBeNull();
   });
 
-  it('ours beats cifs-utils\' line by skipping fewer description characters, whatever the file order', () => {
+  it("ours beats cifs-utils' line by skipping fewer description characters, whatever the file order", () => {
     const files = [join(dir, 'rk1-cifs.spnego.conf'), join(dir, 'rk1-cifs-upcall.conf'), join(dir, 'rk1-main.conf')];
     writeFileSync(files[0]!, '# cifs-utils\ncreate cifs.spnego * * /usr/sbin/cifs.upcall %k\n');
     writeFileSync(files[1]!, 'create\tcifs.spnego\tver=0x2;*\t*\t/usr/sbin/cifs-upcall %k\n');
@@ -54,16 +54,20 @@ describe('request-key line selection', () => {
 
   it('finds the program behind env and node', () => {
     expect(requestKeyProgram(['create', 'cifs.spnego', '*', '*', '/usr/sbin/cifs-upcall', '%k']).program).toBe('/usr/sbin/cifs-upcall');
-    expect(requestKeyProgram(['create', 'cifs.spnego', '*', '*', '/usr/bin/env', 'GSS_USE_PROXY=yes', '/usr/sbin/cifs.upcall', '%k']).program).toBe('/usr/sbin/cifs.upcall');
-    expect(requestKeyProgram(['create', 'cifs.spnego', '*', '*', '/usr/bin/node', '/opt/x/dist/cifs-upcall.mjs', '--trace=/t', '%k']))
-      .toEqual({ program: '/opt/x/dist/cifs-upcall.mjs', args: ['--trace=/t', '%k'] });
+    expect(
+      requestKeyProgram(['create', 'cifs.spnego', '*', '*', '/usr/bin/env', 'GSS_USE_PROXY=yes', '/usr/sbin/cifs.upcall', '%k']).program,
+    ).toBe('/usr/sbin/cifs.upcall');
+    expect(
+      requestKeyProgram(['create', 'cifs.spnego', '*', '*', '/usr/bin/node', '/opt/x/dist/cifs-upcall.mjs', '--trace=/t', '%k']),
+    ).toEqual({ program: '/opt/x/dist/cifs-upcall.mjs', args: ['--trace=/t', '%k'] });
     expect(requestKeyProgram(['create', 'user', 'debug:loop:*', '*', '|/bin/cat']).program).toBe('/bin/cat');
   });
 });
 
 describe('gssproxy.conf sections', () => {
   it('service sections with their socket (default -s), repeated cred_store kept in order', () => {
-    const s = parseGssproxyConfig(`[gssproxy]
+    const s = parseGssproxyConfig(
+      `[gssproxy]
   debug_level = 1
 [service/nfs-client]
   mechs = krb5
@@ -75,7 +79,10 @@ describe('gssproxy.conf sections', () => {
   mechs = krb5
   socket = /var/lib/gssproxy/cifs-upcall.sock
   impersonate = true
-`, '/etc/gssproxy/x.conf', '/var/lib/gssproxy/default.sock');
+`,
+      '/etc/gssproxy/x.conf',
+      '/var/lib/gssproxy/default.sock',
+    );
     expect(s.map((x) => [x.name, x.socket])).toEqual([
       ['service/nfs-client', '/var/lib/gssproxy/default.sock'],
       ['service/cifs-upcall', '/var/lib/gssproxy/cifs-upcall.sock'],

@@ -23,8 +23,14 @@ const usage = (...argv: string[]): string => {
 describe('command line', () => {
   it('request-key\'s plain "%k" gives the defaults of cifs.upcall', () => {
     expect(run('689819400')).toMatchObject({
-      mode: 'kernel', keySerial: 689819400, keyType: 'cifs.spnego', legacyUid: false,
-      configPath: '/etc/cifs-upcall.conf', dnsExpireSeconds: 600, verbose: false, traceFormat: 'text',
+      mode: 'kernel',
+      keySerial: 689819400,
+      keyType: 'cifs.spnego',
+      legacyUid: false,
+      configPath: '/etc/cifs-upcall.conf',
+      dnsExpireSeconds: 600,
+      verbose: false,
+      traceFormat: 'text',
     });
     // nothing given: the configuration file (or the built-in defaults) decides every setting
     expect(run('689819400').settings).toEqual({});
@@ -36,7 +42,7 @@ describe('command line', () => {
     expect(o.settings).toEqual({ envProbe: false, krb5Conf: '/etc/k.conf', keytab: 'FILE:/etc/krb5.keytab', trustDns: true });
   });
 
-  it('-v/--version and -h/--help act where they appear, as cifs.upcall\'s -v', () => {
+  it("-v/--version and -h/--help act where they appear, as cifs.upcall's -v", () => {
     expect(parseCommandLine(['-v'])).toEqual({ mode: 'version' });
     expect(parseCommandLine(['--version', '--bogus'])).toEqual({ mode: 'version' });
     expect(parseCommandLine(['-h'])).toEqual({ mode: 'help' });
@@ -58,13 +64,21 @@ describe('command line', () => {
     expect(o.mode).toBe('replay');
     expect(o.replayKey).toEqual({ type: 'cifs.spnego', uid: 0, gid: 0, perm: 0x39010000, description: 'ver=0x2;host=a;sec=krb5;uid=0x0' });
     expect(o.payloadOut).toBe('/tmp/p');
-    expect(run('--replay=ver=0x2;host=a', '--key-owner=2101:100', '--key-type=user').replayKey)
-      .toMatchObject({ type: 'user', uid: 2101, gid: 100 });
+    expect(run('--replay=ver=0x2;host=a', '--key-owner=2101:100', '--key-type=user').replayKey).toMatchObject({
+      type: 'user',
+      uid: 2101,
+      gid: 100,
+    });
   });
 
   it('--replay with the full describe form keeps its header; --key-owner then conflicts', () => {
-    expect(run('--replay', 'cifs.spnego;1000;1000;39010000;ver=0x2;host=a').replayKey)
-      .toEqual({ type: 'cifs.spnego', uid: 1000, gid: 1000, perm: 0x39010000, description: 'ver=0x2;host=a' });
+    expect(run('--replay', 'cifs.spnego;1000;1000;39010000;ver=0x2;host=a').replayKey).toEqual({
+      type: 'cifs.spnego',
+      uid: 1000,
+      gid: 1000,
+      perm: 0x39010000,
+      description: 'ver=0x2;host=a',
+    });
     expect(usage('--replay', 'cifs.spnego;0;0;39010000;ver=0x2', '--key-owner', '1:1')).toMatch(/conflicts/);
   });
 
@@ -86,16 +100,23 @@ describe('command line', () => {
     expect(run('--negative-timeout=1', '7').settings.negativeTimeout).toBe(1);
     // the same range as negative_timeout in the file: 0 (expire at once) to a day, whole seconds
     expect(run('--negative-timeout=0', '7').settings.negativeTimeout).toBe(0);
-    expect(usage('--negative-timeout=86401', '7')).toMatch(/^--negative-timeout: expected a whole number of seconds from 0 to 86400, got "86401"$/);
+    expect(usage('--negative-timeout=86401', '7')).toMatch(
+      /^--negative-timeout: expected a whole number of seconds from 0 to 86400, got "86401"$/,
+    );
     expect(usage('--negative-timeout=1.5', '7')).toMatch(/whole number/);
     expect(usage('-e', 'soon', '7')).toMatch(/whole number/);
-    expect(run('--config=/c', '--strategy=local-first', '--gssproxy-socket=/s', '--verbose', '7'))
-      .toMatchObject({ configPath: '/c', settings: { strategy: 'local-first', gssproxySocket: '/s' }, verbose: true });
+    expect(run('--config=/c', '--strategy=local-first', '--gssproxy-socket=/s', '--verbose', '7')).toMatchObject({
+      configPath: '/c',
+      settings: { strategy: 'local-first', gssproxySocket: '/s' },
+      verbose: true,
+    });
     expect(usage('--key-type=a;b', '7')).toMatch(/not a key type/);
   });
 
   it('option values are validated while parsing, before any key or replay is touched', () => {
-    expect(usage('--strategy=foo', '7')).toBe('--strategy: expected one of compat, local-first, local-only, proxy-first, proxy-only, got "foo"');
+    expect(usage('--strategy=foo', '7')).toBe(
+      '--strategy: expected one of compat, local-first, local-only, proxy-first, proxy-only, got "foo"',
+    );
     expect(usage('--replay', 'ver=0x2;host=a', '--strategy=foo')).toMatch(/^--strategy: expected one of/);
     expect(usage('--gssproxy-socket=relative.sock', '7')).toMatch(/^--gssproxy-socket: expected an absolute path/);
     expect(usage('--json', '7')).toMatch(/only meaningful with --doctor/);
@@ -108,7 +129,11 @@ describe('command line', () => {
     expect(parseCommandLine(['--config', '/tmp/c.conf', '--check-config'])).toEqual({ mode: 'check-config', configPath: '/tmp/c.conf' });
     expect(usage('--check-config', '/a', '/b')).toMatch(/takes one file/);
     expect(usage('--config', '/a', '--check-config', '/b')).toMatch(/give one file/);
-    expect(parseCommandLine(['--doctor', '--config=/tmp/c.conf', '--json'])).toEqual({ mode: 'doctor', configPath: '/tmp/c.conf', json: true });
+    expect(parseCommandLine(['--doctor', '--config=/tmp/c.conf', '--json'])).toEqual({
+      mode: 'doctor',
+      configPath: '/tmp/c.conf',
+      json: true,
+    });
     expect(usage('--doctor', '12')).toMatch(/takes no operand/);
   });
 });
@@ -130,7 +155,17 @@ describe('exit statuses', () => {
     expect(new Set(codes).size).toBe(codes.length);
     const text = helpText('cifs-upcall');
     for (const e of EXIT_CODE_TABLE) expect(text).toContain(`${String(e.code).padStart(2)}  ${e.meaning}`);
-    for (const kind of ['key-access', 'key-refused', 'bad-description', 'identity', 'namespace', 'privileges', 'no-credentials', 'reply', 'internal'] as const) {
+    for (const kind of [
+      'key-access',
+      'key-refused',
+      'bad-description',
+      'identity',
+      'namespace',
+      'privileges',
+      'no-credentials',
+      'reply',
+      'internal',
+    ] as const) {
       expect(exitCodeFor(kind)).not.toBe(ExitCode.OK);
     }
     expect(exitCodeFor('key-refused')).toBe(3);

@@ -7,7 +7,7 @@ const hex = (b: Buffer) => b.toString('hex');
 const h = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
 describe('DER primitives for Kerberos (docs/kerberos.md#der-encoding)', () => {
-  it('Int32 and UInt32 are minimal two\'s complement', () => {
+  it("Int32 and UInt32 are minimal two's complement", () => {
     expect(hex(enc.toDer(enc.int32(5)))).toBe('020105');
     expect(hex(enc.toDer(enc.int32(0)))).toBe('020100');
     expect(hex(enc.toDer(enc.int32(-138)))).toBe('0202ff76');
@@ -34,7 +34,11 @@ describe('DER primitives for Kerberos (docs/kerberos.md#der-encoding)', () => {
   it('KerberosTime has whole seconds only', () => {
     const d = new Date(Date.UTC(2024, 1, 29, 13, 4, 5, 678));
     expect(enc.toDer(enc.kerberosTime(d)).toString('latin1')).toBe('\x18\x0f20240229130405Z');
-    expect(parseDer(enc.toDer(enc.kerberosTime(d)), 't').kerberosTime().toISOString()).toBe('2024-02-29T13:04:05.000Z');
+    expect(
+      parseDer(enc.toDer(enc.kerberosTime(d)), 't')
+        .kerberosTime()
+        .toISOString(),
+    ).toBe('2024-02-29T13:04:05.000Z');
     expect(() => parseDer(Buffer.from('\x18\x1320240229130405.678Z', 'latin1'), 't').kerberosTime()).toThrow(DecodeError);
     expect(() => parseDer(Buffer.from('\x18\x0f20241329130405Z', 'latin1'), 't').kerberosTime()).toThrow(/not a valid date/);
     expect(() => parseDer(Buffer.from('\x18\x0d240229130405Z', 'latin1'), 't').kerberosTime()).toThrow(DecodeError);
@@ -64,9 +68,23 @@ describe('DER primitives for Kerberos (docs/kerberos.md#der-encoding)', () => {
     expect(hex(enc.toDer(enc.explicit(0, enc.int32(5))))).toBe('a003020105');
     expect(hex(enc.toDer(enc.application(14, enc.sequence([]))))).toBe('6e023000');
     expect(hex(enc.toDer(enc.application(30, enc.sequence([]))))).toBe('7e023000');
-    expect(hex(enc.toDer(enc.taggedSequence([[0, enc.int32(5)], [1, undefined], [2, enc.int32(14)]]))))
-      .toBe('300aa003020105a20302010e');
-    expect(() => enc.taggedSequence([[1, enc.int32(1)], [0, enc.int32(1)]])).toThrow(RangeError);
+    expect(
+      hex(
+        enc.toDer(
+          enc.taggedSequence([
+            [0, enc.int32(5)],
+            [1, undefined],
+            [2, enc.int32(14)],
+          ]),
+        ),
+      ),
+    ).toBe('300aa003020105a20302010e');
+    expect(() =>
+      enc.taggedSequence([
+        [1, enc.int32(1)],
+        [0, enc.int32(1)],
+      ]),
+    ).toThrow(RangeError);
   });
 
   it('long-form lengths are minimal on encode and accepted non-minimal on decode', () => {
@@ -81,8 +99,7 @@ describe('DER primitives for Kerberos (docs/kerberos.md#der-encoding)', () => {
   it('pre-encoded DER is embedded verbatim, even non-minimal', () => {
     const raw = h('04820003616263');
     expect(hex(enc.toDer(enc.explicit(3, enc.preEncoded(raw))))).toBe('a30704820003616263');
-    expect(hex(enc.toDer(enc.sequence([enc.int32(1), enc.preEncoded(raw), enc.int32(2)]))))
-      .toBe('300d02010104820003616263020102');
+    expect(hex(enc.toDer(enc.sequence([enc.int32(1), enc.preEncoded(raw), enc.int32(2)])))).toBe('300d02010104820003616263020102');
   });
 
   it('OIDs', () => {

@@ -38,6 +38,7 @@ function listFiles(): string[] {
 }
 
 /** GitHub's heading anchor: lower case, punctuation other than `-` and `_` dropped, spaces to `-`. */
+// biome-ignore lint/suspicious/noExportsInTest: the self-tests below import it
 export function slug(heading: string): string {
   return heading
     .replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1')

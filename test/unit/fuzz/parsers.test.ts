@@ -33,10 +33,26 @@ async function verdictOf(t: FuzzTarget<unknown>, input: unknown): Promise<{ v: V
 describe('fuzz targets (brief)', () => {
   it('there is a target for every parser family the issue names', () => {
     const names = targets.map((t) => t.name);
-    for (const family of ['key-description.strict', 'key-description.c-reference', 'cifs_spnego_msg.decode', 'der.KrbError',
-      'spnego.NegotiationToken', 'xdr.ResInitSecContext', 'gssproxy.exported-context', 'gssproxy.lucid', 'ccache.FILE',
-      'ccache.KEYRING-payloads', 'ccache.KCM-replies', 'keytab', 'krb5.conf', 'cifs-upcall.conf', 'dns.message',
-      'resolv.conf', 'hosts', 'proc.environ']) {
+    for (const family of [
+      'key-description.strict',
+      'key-description.c-reference',
+      'cifs_spnego_msg.decode',
+      'der.KrbError',
+      'spnego.NegotiationToken',
+      'xdr.ResInitSecContext',
+      'gssproxy.exported-context',
+      'gssproxy.lucid',
+      'ccache.FILE',
+      'ccache.KEYRING-payloads',
+      'ccache.KCM-replies',
+      'keytab',
+      'krb5.conf',
+      'cifs-upcall.conf',
+      'dns.message',
+      'resolv.conf',
+      'hosts',
+      'proc.environ',
+    ]) {
       expect(names).toContain(family);
     }
     expect(new Set(names).size).toBe(names.length);
@@ -46,14 +62,21 @@ describe('fuzz targets (brief)', () => {
     it(`${target.name}: at least one seed is accepted, and no input crashes or hangs`, async () => {
       const seedVerdicts: Verdict[] = [];
       for (const s of target.seeds) seedVerdicts.push((await verdictOf(target, s)).v); // one at a time: some targets share a fake daemon
-      expect(seedVerdicts.some((v) => v.kind === 'accepted'), `${target.name}: no seed accepted`).toBe(true);
-      await fc.assert(fc.asyncProperty(target.input, async (input) => {
-        const { v, ms } = await verdictOf(target, input);
-        if (v.kind === 'crash') throw new Error(`${target.name} crashed on ${target.show(input)}: ${String(v.error)}`, { cause: v.error });
-        let fastest = ms;
-        for (let again = 0; again < 2 && fastest > SLOW_MS; again++) fastest = Math.min(fastest, (await verdictOf(target, input)).ms);
-        if (fastest > SLOW_MS) throw new Error(`${target.name} took ${fastest.toFixed(0)} ms (fastest of 3) on ${target.show(input)}`);
-      }), { numRuns: COVERED_ELSEWHERE.test(target.name) ? 40 : 150 });
+      expect(
+        seedVerdicts.some((v) => v.kind === 'accepted'),
+        `${target.name}: no seed accepted`,
+      ).toBe(true);
+      await fc.assert(
+        fc.asyncProperty(target.input, async (input) => {
+          const { v, ms } = await verdictOf(target, input);
+          if (v.kind === 'crash')
+            throw new Error(`${target.name} crashed on ${target.show(input)}: ${String(v.error)}`, { cause: v.error });
+          let fastest = ms;
+          for (let again = 0; again < 2 && fastest > SLOW_MS; again++) fastest = Math.min(fastest, (await verdictOf(target, input)).ms);
+          if (fastest > SLOW_MS) throw new Error(`${target.name} took ${fastest.toFixed(0)} ms (fastest of 3) on ${target.show(input)}`);
+        }),
+        { numRuns: COVERED_ELSEWHERE.test(target.name) ? 40 : 150 },
+      );
     });
   }
 });

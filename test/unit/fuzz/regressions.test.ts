@@ -43,8 +43,15 @@ describe('cifs-upcall.conf: [server]/[cgroup] glob matching (campaign seed 20260
   it('the matcher agrees with the RegExp semantics on short inputs (property)', () => {
     const alphabet = fc.constantFrom('a', 'b', '.', '*', '?', '\\', '[', 'é', '\n');
     const text = fc.array(fc.constantFrom('a', 'b', '.', '*', '?', 'é', '\n'), { maxLength: 12 }).map((a) => a.join(''));
-    fc.assert(fc.property(fc.array(alphabet, { maxLength: 8 }).map((a) => a.join('')), text, (p, t) => {
-      expect(globMatch(p, t)).toBe(globByRegExp(p, t));
-    }), { numRuns: 3000 });
+    fc.assert(
+      fc.property(
+        fc.array(alphabet, { maxLength: 8 }).map((a) => a.join('')),
+        text,
+        (p, t) => {
+          expect(globMatch(p, t)).toBe(globByRegExp(p, t));
+        },
+      ),
+      { numRuns: 3000 },
+    );
   });
 });

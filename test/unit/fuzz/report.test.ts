@@ -10,7 +10,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fuzzTargets } from '../../fuzz/targets.ts';
-import { entryModules, formatReportRow, parseReportRows, reportProblems, targetSources, type ReportRow, type TargetSources } from '../../fuzz/provenance.ts';
+import {
+  entryModules,
+  formatReportRow,
+  parseReportRows,
+  reportProblems,
+  targetSources,
+  type ReportRow,
+  type TargetSources,
+} from '../../fuzz/provenance.ts';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const names = fuzzTargets(join(tmpdir(), `cifs-upcall-fuzz-report-${process.pid}`)).map((t) => t.name);
@@ -36,7 +44,9 @@ describe('docs/fuzz-report.md against test/fuzz/targets.ts and src/', () => {
   it('the check fails on a missing row, a changed source, a short or failed run, and a stale target', () => {
     const some = names[0]!;
     const other = names[1]!;
-    const doctored = rows.filter((r) => r.name !== some).map((r) => (r.name === other ? { ...r, hash: '0000000000000000', hangs: 1, done: 10 } : r));
+    const doctored = rows
+      .filter((r) => r.name !== some)
+      .map((r) => (r.name === other ? { ...r, hash: '0000000000000000', hangs: 1, done: 10 } : r));
     doctored.push({ ...rows[0]!, name: 'no.such-target' });
     const problems = reportProblems(doctored, names, sources, MIN_INPUTS);
     expect(problems).toContainEqual(expect.stringMatching(new RegExp(`^${some.replace(/\./g, '\\.')}: no row`)));

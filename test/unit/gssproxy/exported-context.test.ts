@@ -3,16 +3,14 @@
 // (docs/gssproxy-protocol.md#exported-context, docs/gssproxy-protocol.md#lucid-context; gssproxy-test-vectors.json).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  ExportedContextError, parseExportedContext, sessionKeyFromExportedContext,
-} from '../../../src/gssproxy/exported-context.ts';
+import { ExportedContextError, parseExportedContext, sessionKeyFromExportedContext } from '../../../src/gssproxy/exported-context.ts';
 import { LucidContextError, parseLucidContext } from '../../../src/gssproxy/lucid.ts';
 import { decodeReply } from '../../../src/gssproxy/rpc.ts';
 import { decodeResInitSecContext } from '../../../src/gssproxy/protocol.ts';
 import { vector } from './vectors.ts';
 
 describe('MIT exported context (default export)', () => {
-  it('established context: fast path gives the initiator subkey = the acceptor\'s SSPI key (default_export_established)', () => {
+  it("established context: fast path gives the initiator subkey = the acceptor's SSPI key (default_export_established)", () => {
     const v = vector('default_export_established');
     const token = v.hex('exported_context_token_hex');
     const k = sessionKeyFromExportedContext(token);
@@ -104,15 +102,18 @@ describe('MIT exported context (default export)', () => {
       }
     }
     const token = vector('default_export_after_ap_rep').hex('exported_context_token_hex');
-    fc.assert(fc.property(fc.nat({ max: token.length - 1 }), fc.integer({ min: 0, max: 255 }), (at, byte) => {
-      const bad = Buffer.from(token);
-      bad[at] = byte;
-      try {
-        sessionKeyFromExportedContext(bad);
-      } catch (e) {
-        if (!(e instanceof ExportedContextError)) throw e;
-      }
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.nat({ max: token.length - 1 }), fc.integer({ min: 0, max: 255 }), (at, byte) => {
+        const bad = Buffer.from(token);
+        bad[at] = byte;
+        try {
+          sessionKeyFromExportedContext(bad);
+        } catch (e) {
+          if (!(e instanceof ExportedContextError)) throw e;
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('rejects a context without the KG_CONTEXT magic', () => {
@@ -137,7 +138,7 @@ describe('linux_lucid_v1 export', () => {
     expect(l.key.toString('hex')).toBe(v.get<string>('acceptor_sspi_session_key_hex'));
   });
 
-  it('reads a big-endian daemon\'s buffer too, and refuses the wrong byte order', () => {
+  it("reads a big-endian daemon's buffer too, and refuses the wrong byte order", () => {
     const le = vector('lucid_v1_established').hex('exported_context_token_hex');
     const be = Buffer.from(le);
     be.writeUInt32BE(le.readUInt32LE(0), 0);

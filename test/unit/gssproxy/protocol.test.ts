@@ -3,9 +3,20 @@
 import { describe, expect, it } from 'vitest';
 import { CredUsage, Oid, OptionName, OptionValue, Proc } from '../../../src/gssproxy/constants.ts';
 import {
-  decodeArgAcquireCred, decodeArgInitSecContext, decodeCallCtx, decodeName, decodeResGetCallContext,
-  decodeResInitSecContext, encodeArgAcquireCred, encodeArgGetCallContext, encodeArgInitSecContext, encodeCallCtx,
-  encodeName, hostbasedServiceName, stringUidName, type GssxCtx,
+  decodeArgAcquireCred,
+  decodeArgInitSecContext,
+  decodeCallCtx,
+  decodeName,
+  decodeResGetCallContext,
+  decodeResInitSecContext,
+  encodeArgAcquireCred,
+  encodeArgGetCallContext,
+  encodeArgInitSecContext,
+  encodeCallCtx,
+  encodeName,
+  hostbasedServiceName,
+  stringUidName,
+  type GssxCtx,
 } from '../../../src/gssproxy/protocol.ts';
 import { decodeReply, encodeCall } from '../../../src/gssproxy/rpc.ts';
 import { XdrEncodeError, XdrReader, XdrWriter } from '../../../src/gssproxy/xdr.ts';
@@ -21,9 +32,13 @@ const lucidCallCtx = { options: [{ option: OptionName.EXPORTED_CONTEXT_TYPE, val
 
 describe('encode: captured calls, byte for byte', () => {
   it('INIT_SEC_CONTEXT minimal (vector init_call_minimal): 168 bytes', () => {
-    const args = bytes((w) => encodeArgInitSecContext(w, {
-      targetName: hostbasedServiceName('cifs', 'fs1.example.com'), mechType: Oid.KRB5, reqFlags: 0n,
-    }));
+    const args = bytes((w) =>
+      encodeArgInitSecContext(w, {
+        targetName: hostbasedServiceName('cifs', 'fs1.example.com'),
+        mechType: Oid.KRB5,
+        reqFlags: 0n,
+      }),
+    );
     const wire = encodeCall(vector('init_call_minimal').get<number>('xid'), Proc.INIT_SEC_CONTEXT, args);
     expect(wire.length).toBe(168);
     expect(wire.toString('hex')).toBe(vector('init_call_minimal').hex('wire_hex').toString('hex'));
@@ -35,8 +50,7 @@ describe('encode: captured calls, byte for byte', () => {
 
   it('gssx_name for cifs@fs1.example.com, hostbased (gssx_name_hostbased)', () => {
     const v = vector('gssx_name_hostbased');
-    expect(bytes((w) => encodeName(w, hostbasedServiceName('cifs', v.get<string>('display').split('@')[1]!))))
-      .toEqual(v.hex('hex'));
+    expect(bytes((w) => encodeName(w, hostbasedServiceName('cifs', v.get<string>('display').split('@')[1]!)))).toEqual(v.hex('hex'));
   });
 
   it('gssx_name for uid 1500 as GSS_C_NT_STRING_UID_NAME, digits + NUL (gssx_name_string_uid_1500)', () => {
@@ -49,22 +63,37 @@ describe('encode: captured calls, byte for byte', () => {
 
   it('GET_CALL_CONTEXT probe, xid 0x42 (get_call_context_ping_call)', () => {
     const v = vector('get_call_context_ping_call');
-    const wire = encodeCall(v.get<number>('xid'), Proc.GET_CALL_CONTEXT, bytes((w) => encodeArgGetCallContext(w, {})));
+    const wire = encodeCall(
+      v.get<number>('xid'),
+      Proc.GET_CALL_CONTEXT,
+      bytes((w) => encodeArgGetCallContext(w, {})),
+    );
     expect(wire).toEqual(v.hex('hex'));
   });
 
   it('ACQUIRE_CRED as the interposer sends it (acquire_cred_interposer_style_call)', () => {
     const v = vector('acquire_cred_interposer_style_call');
-    const wire = encodeCall(v.get<number>('xid'), Proc.ACQUIRE_CRED,
-      bytes((w) => encodeArgAcquireCred(w, { credUsage: CredUsage.INITIATE })));
+    const wire = encodeCall(
+      v.get<number>('xid'),
+      Proc.ACQUIRE_CRED,
+      bytes((w) => encodeArgAcquireCred(w, { credUsage: CredUsage.INITIATE })),
+    );
     expect(wire).toEqual(v.hex('hex'));
   });
 
   it('ACQUIRE_CRED of a root caller naming uid 1500 (acquire_cred_root_trusted_string_uid_call)', () => {
     const v = vector('acquire_cred_root_trusted_string_uid_call');
-    const wire = encodeCall(v.get<number>('xid'), Proc.ACQUIRE_CRED, bytes((w) => encodeArgAcquireCred(w, {
-      desiredName: stringUidName(1500), desiredMechs: [Oid.KRB5], credUsage: CredUsage.INITIATE,
-    })));
+    const wire = encodeCall(
+      v.get<number>('xid'),
+      Proc.ACQUIRE_CRED,
+      bytes((w) =>
+        encodeArgAcquireCred(w, {
+          desiredName: stringUidName(1500),
+          desiredMechs: [Oid.KRB5],
+          credUsage: CredUsage.INITIATE,
+        }),
+      ),
+    );
     expect(wire).toEqual(v.hex('hex'));
     // and the daemon's view of those bytes
     const seen = decodeArgAcquireCred(new XdrReader(wire, 44));
@@ -74,9 +103,17 @@ describe('encode: captured calls, byte for byte', () => {
 
   it('INIT_SEC_CONTEXT asking for the lucid export (lucid_v1_established.call_wire_hex)', () => {
     const v = vector('lucid_v1_established');
-    const wire = encodeCall(3, Proc.INIT_SEC_CONTEXT, bytes((w) => encodeArgInitSecContext(w, {
-      callCtx: lucidCallCtx, targetName: hostbasedServiceName('cifs', 'fs1.example.com'), mechType: Oid.KRB5,
-    })));
+    const wire = encodeCall(
+      3,
+      Proc.INIT_SEC_CONTEXT,
+      bytes((w) =>
+        encodeArgInitSecContext(w, {
+          callCtx: lucidCallCtx,
+          targetName: hostbasedServiceName('cifs', 'fs1.example.com'),
+          mechType: Oid.KRB5,
+        }),
+      ),
+    );
     expect(wire).toEqual(v.hex('call_wire_hex'));
   });
 
@@ -93,15 +130,24 @@ describe('encode: captured calls, byte for byte', () => {
     // drop the raw copies: every field goes through the encoder
     const ctx = { ...arg.contextHandle! } as GssxCtx;
     delete ctx.raw;
-    const again = encodeCall(5, Proc.INIT_SEC_CONTEXT, bytes((w) => encodeArgInitSecContext(w, { ...arg, contextHandle: ctx })));
+    const again = encodeCall(
+      5,
+      Proc.INIT_SEC_CONTEXT,
+      bytes((w) => encodeArgInitSecContext(w, { ...arg, contextHandle: ctx })),
+    );
     expect(again).toEqual(wire);
   });
 
   it('refuses INIT_SEC_CONTEXT without a target name (the request that crashes gssproxy)', () => {
     expect(() => bytes((w) => encodeArgInitSecContext(w, { targetName: {}, mechType: Oid.KRB5 }))).toThrow(XdrEncodeError);
-    expect(() => bytes((w) => encodeArgInitSecContext(w, {
-      targetName: undefined as unknown as { displayName: Buffer }, mechType: Oid.KRB5,
-    }))).toThrow(/target name/);
+    expect(() =>
+      bytes((w) =>
+        encodeArgInitSecContext(w, {
+          targetName: undefined as unknown as { displayName: Buffer },
+          mechType: Oid.KRB5,
+        }),
+      ),
+    ).toThrow(/target name/);
   });
 });
 
@@ -174,11 +220,19 @@ describe('vector coverage', () => {
   it('every vector of gssproxy-test-vectors.json is exercised by these unit tests', () => {
     const covered = [
       // protocol.test.ts
-      'init_call_minimal', 'gssx_name_hostbased', 'gssx_name_string_uid_1500', 'gssx_call_ctx_lucid',
-      'get_call_context_ping_call', 'acquire_cred_interposer_style_call', 'acquire_cred_root_trusted_string_uid_call',
-      'lucid_v1_established', 'default_export_after_ap_rep', 'init_reply_minimal_example',
+      'init_call_minimal',
+      'gssx_name_hostbased',
+      'gssx_name_string_uid_1500',
+      'gssx_call_ctx_lucid',
+      'get_call_context_ping_call',
+      'acquire_cred_interposer_style_call',
+      'acquire_cred_root_trusted_string_uid_call',
+      'lucid_v1_established',
+      'default_export_after_ap_rep',
+      'init_reply_minimal_example',
       // exported-context.test.ts
-      'default_export_established', 'partial_export_mutual_pending',
+      'default_export_established',
+      'partial_export_mutual_pending',
     ];
     expect(vectorNames().sort()).toEqual([...covered].sort());
   });

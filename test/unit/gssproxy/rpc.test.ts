@@ -4,7 +4,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Proc } from '../../../src/gssproxy/constants.ts';
 import {
-  AcceptStat, MAX_RPC_SIZE, RecordAssembler, RpcFormatError, decodeReply, describeRefusal, encodeCall,
+  AcceptStat,
+  MAX_RPC_SIZE,
+  RecordAssembler,
+  RpcFormatError,
+  decodeReply,
+  describeRefusal,
+  encodeCall,
 } from '../../../src/gssproxy/rpc.ts';
 import { acceptedReply, deniedReply, fragmentedRecord, record } from '../../harness/gssproxy/gssproxy-fakes.ts';
 import { vector } from './vectors.ts';
@@ -13,8 +19,19 @@ describe('call (RFC 5531 §9, spec §1.4)', () => {
   it('header: xid, CALL, rpcvers 2, prog 400112, vers 1, proc, AUTH_NONE cred and verf', () => {
     const wire = encodeCall(0xdeadbeef, Proc.INIT_SEC_CONTEXT, Buffer.from('cafe0000', 'hex'));
     expect(wire.toString('hex')).toBe(
-      '8000002c' + 'deadbeef' + '00000000' + '00000002' + '00061af0' + '00000001' + '00000008' +
-      '00000000' + '00000000' + '00000000' + '00000000' + 'cafe0000');
+      '8000002c' +
+        'deadbeef' +
+        '00000000' +
+        '00000002' +
+        '00061af0' +
+        '00000001' +
+        '00000008' +
+        '00000000' +
+        '00000000' +
+        '00000000' +
+        '00000000' +
+        'cafe0000',
+    );
   });
 });
 
@@ -27,7 +44,12 @@ describe('reply (RFC 5531 §9, spec §1.5/§1.6)', () => {
   });
 
   it('every accepted non-success status', () => {
-    for (const [stat, text] of [[1, 'PROG_UNAVAIL'], [3, 'PROC_UNAVAIL'], [4, 'GARBAGE_ARGS'], [5, 'SYSTEM_ERR']] as const) {
+    for (const [stat, text] of [
+      [1, 'PROG_UNAVAIL'],
+      [3, 'PROC_UNAVAIL'],
+      [4, 'GARBAGE_ARGS'],
+      [5, 'SYSTEM_ERR'],
+    ] as const) {
       const reply = decodeReply(acceptedReply(9, stat).subarray(4));
       expect(reply.ok).toBe(false);
       if (!reply.ok) {
@@ -52,13 +74,16 @@ describe('reply (RFC 5531 §9, spec §1.5/§1.6)', () => {
     expect(() => decodeReply(Buffer.from('000000010000000100000007', 'hex'))).toThrow(/unknown reply_stat 7/);
     expect(() => decodeReply(Buffer.from('00000001000000010000000100000009', 'hex'))).toThrow(/unknown reject_stat/);
     expect(() => decodeReply(Buffer.from('000000010000', 'hex'))).toThrow(RpcFormatError);
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), (b) => {
-      try {
-        decodeReply(Buffer.from(b));
-      } catch (e) {
-        if (!(e instanceof RpcFormatError)) throw e;
-      }
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (b) => {
+        try {
+          decodeReply(Buffer.from(b));
+        } catch (e) {
+          if (!(e instanceof RpcFormatError)) throw e;
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 
@@ -66,18 +91,20 @@ describe('record marking (RFC 5531 §11)', () => {
   it('one record, split anywhere, comes out whole', () => {
     const body = vector('init_reply_minimal_example').hex('body_hex');
     const wire = record(body);
-    fc.assert(fc.property(fc.array(fc.nat({ max: wire.length }), { maxLength: 6 }), (cuts) => {
-      const points = [...new Set(cuts)].sort((a, b) => a - b);
-      const a = new RecordAssembler();
-      const out: Buffer[] = [];
-      let from = 0;
-      for (const p of [...points, wire.length]) {
-        out.push(...a.push(wire.subarray(from, p)));
-        from = p;
-      }
-      expect(out).toEqual([body]);
-      expect(a.buffered).toBe(0);
-    }));
+    fc.assert(
+      fc.property(fc.array(fc.nat({ max: wire.length }), { maxLength: 6 }), (cuts) => {
+        const points = [...new Set(cuts)].sort((a, b) => a - b);
+        const a = new RecordAssembler();
+        const out: Buffer[] = [];
+        let from = 0;
+        for (const p of [...points, wire.length]) {
+          out.push(...a.push(wire.subarray(from, p)));
+          from = p;
+        }
+        expect(out).toEqual([body]);
+        expect(a.buffered).toBe(0);
+      }),
+    );
   });
 
   it('fragments without the last-fragment bit are joined until the one with it', () => {
@@ -88,8 +115,10 @@ describe('record marking (RFC 5531 §11)', () => {
 
   it('two records in one chunk', () => {
     const a = new RecordAssembler();
-    expect(a.push(Buffer.concat([record(Buffer.from('aa', 'hex')), record(Buffer.from('bbcc', 'hex'))])))
-      .toEqual([Buffer.from('aa', 'hex'), Buffer.from('bbcc', 'hex')]);
+    expect(a.push(Buffer.concat([record(Buffer.from('aa', 'hex')), record(Buffer.from('bbcc', 'hex'))]))).toEqual([
+      Buffer.from('aa', 'hex'),
+      Buffer.from('bbcc', 'hex'),
+    ]);
   });
 
   it('a record above 1 MiB is refused as soon as its mark arrives', () => {

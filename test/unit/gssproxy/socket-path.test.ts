@@ -1,16 +1,17 @@
 // Socket selection order (docs/gssproxy-protocol.md#socket): --gssproxy-socket,
 // then the configuration file, then GSSPROXY_SOCKET, then /var/lib/gssproxy/default.sock.
 import { describe, expect, it } from 'vitest';
-import {
-  DEFAULT_GSSPROXY_SOCKET, GssproxySocketPathError, resolveGssproxySocket,
-} from '../../../src/gssproxy/socket-path.ts';
+import { DEFAULT_GSSPROXY_SOCKET, GssproxySocketPathError, resolveGssproxySocket } from '../../../src/gssproxy/socket-path.ts';
 
 describe('resolveGssproxySocket', () => {
   const env = { GSSPROXY_SOCKET: '/run/env.sock' };
 
   it('the option beats everything', () => {
-    expect(resolveGssproxySocket({ option: '/run/opt.sock', config: '/run/conf.sock', env }))
-      .toEqual({ path: '/run/opt.sock', origin: 'option', skipped: [] });
+    expect(resolveGssproxySocket({ option: '/run/opt.sock', config: '/run/conf.sock', env })).toEqual({
+      path: '/run/opt.sock',
+      origin: 'option',
+      skipped: [],
+    });
   });
 
   it('then the configuration file', () => {
@@ -38,7 +39,7 @@ describe('resolveGssproxySocket', () => {
     expect(() => resolveGssproxySocket({ config: './gp.sock' })).toThrow(/gssproxy_socket/);
   });
 
-  it('reads this process\'s environment when none is given', () => {
+  it("reads this process's environment when none is given", () => {
     const saved = process.env.GSSPROXY_SOCKET;
     process.env.GSSPROXY_SOCKET = '/run/from-process.sock';
     try {

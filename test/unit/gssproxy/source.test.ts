@@ -8,8 +8,14 @@ import { join } from 'node:path';
 import { CredentialError, type CredentialRequest } from '../../../src/credentials.ts';
 import { CredUsage, Oid, OptionName, OptionValue, Proc } from '../../../src/gssproxy/constants.ts';
 import {
-  decodeArgAcquireCred, decodeArgInitSecContext, decodeCtx, decodeResInitSecContext, encodeResAcquireCred,
-  encodeResInitSecContext, type GssxCred, type GssxCtx,
+  decodeArgAcquireCred,
+  decodeArgInitSecContext,
+  decodeCtx,
+  decodeResInitSecContext,
+  encodeResAcquireCred,
+  encodeResInitSecContext,
+  type GssxCred,
+  type GssxCtx,
 } from '../../../src/gssproxy/protocol.ts';
 import { decodeReply } from '../../../src/gssproxy/rpc.ts';
 import { GssproxySource, type GssproxySourceOptions } from '../../../src/gssproxy/source.ts';
@@ -17,8 +23,16 @@ import { GssRoutine, KRB5_TABLE_BASE } from '../../../src/gssproxy/status.ts';
 import { XdrReader, XdrWriter } from '../../../src/gssproxy/xdr.ts';
 import { MemoryTrace } from '../../../src/trace.ts';
 import {
-  acceptedReply, makeDeadSocket, socketDir, startClosingGssproxy, startFakeGssproxy, startGarbageGssproxy,
-  startHungGssproxy, successReply, type FakeGssproxy, type SeenCall,
+  acceptedReply,
+  makeDeadSocket,
+  socketDir,
+  startClosingGssproxy,
+  startFakeGssproxy,
+  startGarbageGssproxy,
+  startHungGssproxy,
+  successReply,
+  type FakeGssproxy,
+  type SeenCall,
 } from '../../harness/gssproxy/gssproxy-fakes.ts';
 import { vector } from './vectors.ts';
 
@@ -39,7 +53,10 @@ afterEach(async () => {
 
 function request(uid = 2001, signal = AbortSignal.timeout(10_000)): CredentialRequest & { trace: MemoryTrace } {
   return {
-    host: 'fs1.example.com', isMountSession: false, identity: { uid, gid: 100, username: 'alice' }, signal,
+    host: 'fs1.example.com',
+    isMountSession: false,
+    identity: { uid, gid: 100, username: 'alice' },
+    signal,
     trace: new MemoryTrace(),
   };
 }
@@ -60,7 +77,11 @@ function capturedContext(): { ctx: GssxCtx; token: Buffer } {
   return { ctx: res.contextHandle!, token: res.outputToken! };
 }
 
-function initResults(status: { majorStatus: number; minorStatus?: number; minorStatusString?: Buffer }, ctx: GssxCtx | null, token: Buffer | null): Buffer {
+function initResults(
+  status: { majorStatus: number; minorStatus?: number; minorStatusString?: Buffer },
+  ctx: GssxCtx | null,
+  token: Buffer | null,
+): Buffer {
   const w = new XdrWriter();
   encodeResInitSecContext(w, { status: { mech: Oid.KRB5, ...status }, contextHandle: ctx, outputToken: token });
   return Buffer.from(w.finish());
@@ -115,15 +136,26 @@ describe('the request gssproxy receives', () => {
     const credXdr = (() => {
       const w = new XdrWriter();
       const cred: GssxCred = {
-        desiredName: { displayName: Buffer.from('alice@EXAMPLE.COM'), nameType: Oid.KRB5_NT_PRINCIPAL_NAME, exportedName: Buffer.alloc(0), exportedCompositeName: Buffer.alloc(0), nameAttributes: [], extensions: [] },
-        elements: [], credHandleReference: Buffer.from('opaque-encrypted-handle'), needsRelease: false,
+        desiredName: {
+          displayName: Buffer.from('alice@EXAMPLE.COM'),
+          nameType: Oid.KRB5_NT_PRINCIPAL_NAME,
+          exportedName: Buffer.alloc(0),
+          exportedCompositeName: Buffer.alloc(0),
+          nameAttributes: [],
+          extensions: [],
+        },
+        elements: [],
+        credHandleReference: Buffer.from('opaque-encrypted-handle'),
+        needsRelease: false,
       };
       encodeResAcquireCred(w, { status: {}, outputCredHandle: cred });
       return Buffer.from(w.finish());
     })();
-    const s = await serve(startFakeGssproxy(path(), (call: SeenCall, conn) => {
-      conn.write(successReply(call.xid, call.proc === Proc.ACQUIRE_CRED ? credXdr : capturedInitResults()));
-    }));
+    const s = await serve(
+      startFakeGssproxy(path(), (call: SeenCall, conn) => {
+        conn.write(successReply(call.xid, call.proc === Proc.ACQUIRE_CRED ? credXdr : capturedInitResults()));
+      }),
+    );
     const token = await source(s.path, { effectiveUid: () => 0 }).acquire(request(2001));
     expect(s.calls.map((c) => c.proc)).toEqual([Proc.ACQUIRE_CRED, Proc.INIT_SEC_CONTEXT]);
     expect(s.connections).toBe(1);
@@ -143,8 +175,11 @@ describe('the request gssproxy receives', () => {
     const lucid = vector('lucid_v1_established');
     const { ctx } = capturedContext();
     const lucidCtx: GssxCtx = { ...ctx, raw: undefined, exportedContextToken: lucid.hex('exported_context_token_hex') };
-    const s = await serve(startFakeGssproxy(path(), (call, conn) =>
-      conn.write(successReply(call.xid, initResults({ majorStatus: 0 }, lucidCtx, lucid.hex('output_token_hex'))))));
+    const s = await serve(
+      startFakeGssproxy(path(), (call, conn) =>
+        conn.write(successReply(call.xid, initResults({ majorStatus: 0 }, lucidCtx, lucid.hex('output_token_hex')))),
+      ),
+    );
     const token = await source(s.path, { contextExport: 'lucid' }).acquire(request());
     const arg = decodeArgInitSecContext(new XdrReader(s.calls[0]!.args));
     expect(arg.callCtx!.options).toEqual([{ option: OptionName.EXPORTED_CONTEXT_TYPE, value: OptionValue.LINUX_LUCID_V1 }]);
@@ -220,10 +255,12 @@ describe('failures → CredentialError kinds', () => {
   });
 
   it('closed on INIT although a service matches (probe answered) → unreachable, "did it crash?"', async () => {
-    const s = await serve(startFakeGssproxy(path(), (call, conn) => {
-      if (call.proc === Proc.GET_CALL_CONTEXT) conn.write(successReply(call.xid, Buffer.alloc(44)));
-      else conn.end();
-    }));
+    const s = await serve(
+      startFakeGssproxy(path(), (call, conn) => {
+        if (call.proc === Proc.GET_CALL_CONTEXT) conn.write(successReply(call.xid, Buffer.alloc(44)));
+        else conn.end();
+      }),
+    );
     const e = await failure(source(s.path).acquire(request()));
     expect(e.kind).toBe('unreachable');
     expect(e.message).toMatch(/closed the connection while handling GSSX_INIT_SEC_CONTEXT although a service matches .* crash/);
@@ -237,22 +274,38 @@ describe('failures → CredentialError kinds', () => {
   });
 
   it('RPC SYSTEM_ERR → config, "gssproxy internal error — check its log"', async () => {
-    const s = await serve(startFakeGssproxy(path(), (call, conn) => {
-      const r = acceptedReply(call.xid, 5);
-      conn.write(r);
-    }));
+    const s = await serve(
+      startFakeGssproxy(path(), (call, conn) => {
+        const r = acceptedReply(call.xid, 5);
+        conn.write(r);
+      }),
+    );
     const e = await failure(source(s.path).acquire(request()));
     expect(e.kind).toBe('config');
     expect(e.message).toMatch(/^gssproxy internal error — check its log/);
   });
 
-  it('GSS NO_CRED → no-credentials; the KDC\'s reason → refused with that reason', async () => {
+  it("GSS NO_CRED → no-credentials; the KDC's reason → refused with that reason", async () => {
     const statuses = [
-      { majorStatus: GssRoutine.NO_CRED, minorStatus: KRB5_TABLE_BASE + 195, minorStatusString: Buffer.from('No credentials cache found\0') },
-      { majorStatus: GssRoutine.FAILURE, minorStatus: KRB5_TABLE_BASE + 13, minorStatusString: Buffer.from("KDC can't fulfill requested option\0") },
-      { majorStatus: GssRoutine.FAILURE, minorStatus: KRB5_TABLE_BASE + 7, minorStatusString: Buffer.from('Server cifs/fs1.example.com@EXAMPLE.COM not found in Kerberos database\0') },
+      {
+        majorStatus: GssRoutine.NO_CRED,
+        minorStatus: KRB5_TABLE_BASE + 195,
+        minorStatusString: Buffer.from('No credentials cache found\0'),
+      },
+      {
+        majorStatus: GssRoutine.FAILURE,
+        minorStatus: KRB5_TABLE_BASE + 13,
+        minorStatusString: Buffer.from("KDC can't fulfill requested option\0"),
+      },
+      {
+        majorStatus: GssRoutine.FAILURE,
+        minorStatus: KRB5_TABLE_BASE + 7,
+        minorStatusString: Buffer.from('Server cifs/fs1.example.com@EXAMPLE.COM not found in Kerberos database\0'),
+      },
     ];
-    const s = await serve(startFakeGssproxy(path(), (call, conn) => conn.write(successReply(call.xid, initResults(statuses.shift()!, null, null)))));
+    const s = await serve(
+      startFakeGssproxy(path(), (call, conn) => conn.write(successReply(call.xid, initResults(statuses.shift()!, null, null)))),
+    );
     const src = source(s.path);
     const e1 = await failure(src.acquire(request()));
     expect(e1.kind).toBe('no-credentials');
@@ -272,7 +325,9 @@ describe('failures → CredentialError kinds', () => {
     const partial = vector('partial_export_mutual_pending');
     const { ctx, token } = capturedContext();
     const pctx: GssxCtx = { ...ctx, raw: undefined, exportedContextToken: partial.hex('exported_context_token_hex'), open: false };
-    const s = await serve(startFakeGssproxy(path(), (call, conn) => conn.write(successReply(call.xid, initResults({ majorStatus: 1 }, pctx, token)))));
+    const s = await serve(
+      startFakeGssproxy(path(), (call, conn) => conn.write(successReply(call.xid, initResults({ majorStatus: 1 }, pctx, token)))),
+    );
     const e = await failure(source(s.path).acquire(request()));
     expect(e.kind).toBe('config');
     expect(e.message).toMatch(/CONTINUE_NEEDED.*MUTUAL_AUTH/);
@@ -293,7 +348,9 @@ describe('failures → CredentialError kinds', () => {
   it('a context whose export cannot be parsed → protocol', async () => {
     const { ctx, token } = capturedContext();
     const broken: GssxCtx = { ...ctx, raw: undefined, exportedContextToken: ctx.exportedContextToken.subarray(0, 60) };
-    const s = await serve(startFakeGssproxy(path(), (call, conn) => conn.write(successReply(call.xid, initResults({ majorStatus: 0 }, broken, token)))));
+    const s = await serve(
+      startFakeGssproxy(path(), (call, conn) => conn.write(successReply(call.xid, initResults({ majorStatus: 0 }, broken, token)))),
+    );
     const e = await failure(source(s.path).acquire(request()));
     expect(e.kind).toBe('protocol');
     expect(e.message).toMatch(/MIT exported context/);

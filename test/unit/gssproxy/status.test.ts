@@ -4,14 +4,26 @@ import { describe, expect, it } from 'vitest';
 import { Oid } from '../../../src/gssproxy/constants.ts';
 import type { GssxStatus } from '../../../src/gssproxy/protocol.ts';
 import {
-  GssRoutine, K5G_TABLE_BASE, KRB5_TABLE_BASE, classifyStatus, isGssError, majorName, renderStatus, statusText,
+  GssRoutine,
+  K5G_TABLE_BASE,
+  KRB5_TABLE_BASE,
+  classifyStatus,
+  isGssError,
+  majorName,
+  renderStatus,
+  statusText,
 } from '../../../src/gssproxy/status.ts';
 
 function status(majorStatus: number, minorStatus: number, majorText = '', minorText = ''): GssxStatus {
   const nul = (s: string) => (s ? Buffer.from(`${s}\0`) : Buffer.alloc(0));
   return {
-    majorStatus, minorStatus, mech: Oid.KRB5, majorStatusString: nul(majorText), minorStatusString: nul(minorText),
-    serverCtx: Buffer.alloc(0), options: [],
+    majorStatus,
+    minorStatus,
+    mech: Oid.KRB5,
+    majorStatusString: nul(majorText),
+    minorStatusString: nul(minorText),
+    serverCtx: Buffer.alloc(0),
+    options: [],
   };
 }
 
@@ -19,8 +31,12 @@ const UNSPECIFIED = 'Unspecified GSS failure.  Minor code may provide more infor
 
 describe('rendering', () => {
   it('server strings win, NUL stripped, "major: minor" (live: unknown server principal)', () => {
-    const s = status(GssRoutine.FAILURE, KRB5_TABLE_BASE + 7, UNSPECIFIED,
-      'Server cifs/nosuch.example.com@EXAMPLE.COM not found in Kerberos database');
+    const s = status(
+      GssRoutine.FAILURE,
+      KRB5_TABLE_BASE + 7,
+      UNSPECIFIED,
+      'Server cifs/nosuch.example.com@EXAMPLE.COM not found in Kerberos database',
+    );
     const r = renderStatus(s);
     expect(r.text).toBe(`${UNSPECIFIED}: Server cifs/nosuch.example.com@EXAMPLE.COM not found in Kerberos database`);
     expect(r.fromServer).toBe(true);
@@ -29,10 +45,12 @@ describe('rendering', () => {
   });
 
   it('falls back to local tables when the daemon sent no text', () => {
-    expect(renderStatus(status(GssRoutine.FAILURE, KRB5_TABLE_BASE + 13)).text)
-      .toBe(`${UNSPECIFIED}: KDC can't fulfill requested option (KDC_ERR_BADOPTION)`);
-    expect(renderStatus(status(GssRoutine.NO_CRED, K5G_TABLE_BASE)).minorText)
-      .toBe('Principal in credential cache does not match desired name (KG_CCACHE_NOMATCH)');
+    expect(renderStatus(status(GssRoutine.FAILURE, KRB5_TABLE_BASE + 13)).text).toBe(
+      `${UNSPECIFIED}: KDC can't fulfill requested option (KDC_ERR_BADOPTION)`,
+    );
+    expect(renderStatus(status(GssRoutine.NO_CRED, K5G_TABLE_BASE)).minorText).toBe(
+      'Principal in credential cache does not match desired name (KG_CCACHE_NOMATCH)',
+    );
     expect(renderStatus(status(GssRoutine.FAILURE, 22)).minorText).toBe('Invalid argument (EINVAL)');
     expect(renderStatus(status(GssRoutine.FAILURE, KRB5_TABLE_BASE + 156)).minorText).toMatch(/Cannot contact any KDC/);
     expect(renderStatus(status(GssRoutine.FAILURE, 0x12345678)).minorText).toBe('minor 0x12345678 (mech 1.2.840.113554.1.2.2)');
@@ -73,8 +91,9 @@ describe('classification for the upcall', () => {
     it(`${what} → ${kind}`, () => expect(classifyStatus(s).kind).toBe(kind));
   }
 
-  it('the reason is the KDC\'s words as the daemon sent them', () => {
-    expect(classifyStatus(status(GssRoutine.FAILURE, KRB5_TABLE_BASE + 13, UNSPECIFIED, "KDC can't fulfill requested option")).reason)
-      .toBe("KDC can't fulfill requested option");
+  it("the reason is the KDC's words as the daemon sent them", () => {
+    expect(classifyStatus(status(GssRoutine.FAILURE, KRB5_TABLE_BASE + 13, UNSPECIFIED, "KDC can't fulfill requested option")).reason).toBe(
+      "KDC can't fulfill requested option",
+    );
   });
 });

@@ -15,8 +15,19 @@ import { GssproxyTransport } from '../../../src/gssproxy/transport.ts';
 import { XdrWriter } from '../../../src/gssproxy/xdr.ts';
 import { MemoryTrace } from '../../../src/trace.ts';
 import {
-  acceptedReply, deniedReply, fragmentedRecord, makeDeadSocket, record, socketDir, startClosingGssproxy,
-  startBusyListener, startFakeGssproxy, startGarbageGssproxy, startHungGssproxy, successReply, type FakeGssproxy,
+  acceptedReply,
+  deniedReply,
+  fragmentedRecord,
+  makeDeadSocket,
+  record,
+  socketDir,
+  startClosingGssproxy,
+  startBusyListener,
+  startFakeGssproxy,
+  startGarbageGssproxy,
+  startHungGssproxy,
+  successReply,
+  type FakeGssproxy,
 } from '../../harness/gssproxy/gssproxy-fakes.ts';
 
 const { dir, cleanup } = socketDir();
@@ -104,10 +115,12 @@ describe('connection failures', () => {
   });
 
   it('a reused connection the daemon closed meanwhile is reopened and the call resent once', async () => {
-    const s = await serve(startFakeGssproxy(path(), (call, conn) => {
-      if (conn.index === 0 && s.calls.filter((c) => c.connection === 0).length === 2) conn.end();
-      else conn.write(successReply(call.xid, emptyResults()));
-    }));
+    const s = await serve(
+      startFakeGssproxy(path(), (call, conn) => {
+        if (conn.index === 0 && s.calls.filter((c) => c.connection === 0).length === 2) conn.end();
+        else conn.write(successReply(call.xid, emptyResults()));
+      }),
+    );
     const trace = new MemoryTrace();
     const client = new GssproxyClient({ socketPath: s.path, timeoutMs: 1000, trace });
     await client.getCallContext();
@@ -120,14 +133,16 @@ describe('connection failures', () => {
 
   it('a connection closed again after the resend is an error, not a loop', async () => {
     let first = true;
-    const s = await serve(startFakeGssproxy(path(), (call, conn) => {
-      if (first) {
-        first = false;
-        conn.write(successReply(call.xid, emptyResults()));
-      } else {
-        conn.end();
-      }
-    }));
+    const s = await serve(
+      startFakeGssproxy(path(), (call, conn) => {
+        if (first) {
+          first = false;
+          conn.write(successReply(call.xid, emptyResults()));
+        } else {
+          conn.end();
+        }
+      }),
+    );
     const client = new GssproxyClient({ socketPath: s.path, timeoutMs: 1000 });
     await client.getCallContext();
     const e = await failure(client.getCallContext());
@@ -167,38 +182,46 @@ describe('garbage and limits', () => {
   });
 
   it('a reply announcing more than 1 MiB is refused before its bytes arrive', async () => {
-    const s = await serve(startFakeGssproxy(path(), (_call, conn) => {
-      const mark = Buffer.alloc(4);
-      mark.writeUInt32BE((0x8000_0000 | (MAX_RPC_SIZE + 1)) >>> 0, 0);
-      conn.write(mark);
-    }));
+    const s = await serve(
+      startFakeGssproxy(path(), (_call, conn) => {
+        const mark = Buffer.alloc(4);
+        mark.writeUInt32BE((0x8000_0000 | (MAX_RPC_SIZE + 1)) >>> 0, 0);
+        conn.write(mark);
+      }),
+    );
     const e = await failure(new GssproxyTransport({ socketPath: s.path, timeoutMs: 5000 }).call(Proc.GET_CALL_CONTEXT, Buffer.alloc(12)));
     expect(e).toBeInstanceOf(GssproxyProtocolError);
   });
 
   it('a request above 1 MiB is refused locally, nothing is sent', async () => {
     const s = await serve(startHungGssproxy(path()));
-    const e = await failure(new GssproxyTransport({ socketPath: s.path, timeoutMs: 1000 }).call(Proc.INIT_SEC_CONTEXT, Buffer.alloc(MAX_RPC_SIZE)));
+    const e = await failure(
+      new GssproxyTransport({ socketPath: s.path, timeoutMs: 1000 }).call(Proc.INIT_SEC_CONTEXT, Buffer.alloc(MAX_RPC_SIZE)),
+    );
     expect(e).toMatchObject({ failure: 'too-large' });
     expect(s.calls.length).toBe(0);
   });
 
   it('a reply in several fragments is reassembled (RFC 5531 §11)', async () => {
-    const s = await serve(startFakeGssproxy(path(), (call, conn) => {
-      const full = successReply(call.xid, emptyResults());
-      conn.write(fragmentedRecord(full.subarray(4), 5));
-    }));
+    const s = await serve(
+      startFakeGssproxy(path(), (call, conn) => {
+        const full = successReply(call.xid, emptyResults());
+        conn.write(fragmentedRecord(full.subarray(4), 5));
+      }),
+    );
     const res = await new GssproxyClient({ socketPath: s.path, timeoutMs: 1000 }).getCallContext();
     expect(res.status.majorStatus).toBe(0);
   });
 
   it('RPC refusals throw GssproxyRpcError and keep the connection', async () => {
     const replies = [acceptedReply(0, 5), acceptedReply(0, 3), deniedReply(0, 1)];
-    const s = await serve(startFakeGssproxy(path(), (call, conn) => {
-      const r = replies.shift()!;
-      r.writeUInt32BE(call.xid, 4);
-      conn.write(r);
-    }));
+    const s = await serve(
+      startFakeGssproxy(path(), (call, conn) => {
+        const r = replies.shift()!;
+        r.writeUInt32BE(call.xid, 4);
+        conn.write(r);
+      }),
+    );
     const client = new GssproxyClient({ socketPath: s.path, timeoutMs: 1000 });
     const e1 = await failure(client.getCallContext());
     expect(e1).toBeInstanceOf(GssproxyRpcError);
@@ -212,9 +235,11 @@ describe('garbage and limits', () => {
 
 describe('one request in flight per connection', () => {
   it('concurrent calls on one client are queued, answered in order on one connection', async () => {
-    const s = await serve(startFakeGssproxy(path(), (call, conn) => {
-      setTimeout(() => conn.write(successReply(call.xid, emptyResults())), 20);
-    }));
+    const s = await serve(
+      startFakeGssproxy(path(), (call, conn) => {
+        setTimeout(() => conn.write(successReply(call.xid, emptyResults())), 20);
+      }),
+    );
     const client = new GssproxyClient({ socketPath: s.path, timeoutMs: 2000 });
     const results = await Promise.all(Array.from({ length: 6 }, () => client.getCallContext()));
     expect(results.length).toBe(6);

@@ -3,7 +3,9 @@
 // EXAMPLE.COM; keys on the acceptor side from python-gssapi (GSS_C_INQ_SSPI_SESSION_KEY).
 import { readFileSync } from 'node:fs';
 
-interface Vector { [key: string]: unknown }
+interface Vector {
+  [key: string]: unknown;
+}
 
 const raw = JSON.parse(readFileSync(new URL('./gssproxy-test-vectors.json', import.meta.url), 'utf8')) as Record<string, Vector>;
 

@@ -4,10 +4,27 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  decodeArgAcquireCred, decodeArgInitSecContext, decodeCred, decodeCtx, decodeName, decodeResAcquireCred,
-  decodeResGetCallContext, decodeResImportAndCanonName, decodeResIndicateMechs, decodeResInitSecContext,
-  decodeResReleaseHandle, decodeStatus, encodeArgAcquireCred, encodeArgInitSecContext, encodeCred, encodeCtx,
-  encodeName, encodeStatus, type GssxCred, type GssxCtx, type GssxName,
+  decodeArgAcquireCred,
+  decodeArgInitSecContext,
+  decodeCred,
+  decodeCtx,
+  decodeName,
+  decodeResAcquireCred,
+  decodeResGetCallContext,
+  decodeResImportAndCanonName,
+  decodeResIndicateMechs,
+  decodeResInitSecContext,
+  decodeResReleaseHandle,
+  decodeStatus,
+  encodeArgAcquireCred,
+  encodeArgInitSecContext,
+  encodeCred,
+  encodeCtx,
+  encodeName,
+  encodeStatus,
+  type GssxCred,
+  type GssxCtx,
+  type GssxName,
 } from '../../../src/gssproxy/protocol.ts';
 import { XdrDecodeError, XdrEncodeError, XdrReader, XdrWriter } from '../../../src/gssproxy/xdr.ts';
 import { vector } from './vectors.ts';
@@ -16,22 +33,42 @@ const bytes = (maxLength: number) => fc.uint8Array({ maxLength }).map((b) => Buf
 const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
 const option = fc.record({ option: bytes(30), value: bytes(30) });
 const name: fc.Arbitrary<GssxName> = fc.record({
-  displayName: bytes(40), nameType: bytes(12), exportedName: bytes(40), exportedCompositeName: bytes(20),
-  nameAttributes: fc.array(fc.record({ attr: bytes(10), value: bytes(10), extensions: fc.array(option, { maxLength: 2 }) }), { maxLength: 2 }),
+  displayName: bytes(40),
+  nameType: bytes(12),
+  exportedName: bytes(40),
+  exportedCompositeName: bytes(20),
+  nameAttributes: fc.array(fc.record({ attr: bytes(10), value: bytes(10), extensions: fc.array(option, { maxLength: 2 }) }), {
+    maxLength: 2,
+  }),
   extensions: fc.array(option, { maxLength: 2 }),
 });
 const cred: fc.Arbitrary<GssxCred> = fc.record({
   desiredName: name,
-  elements: fc.array(fc.record({
-    mn: name, mech: bytes(11), credUsage: fc.integer({ min: 1, max: 3 }), initiatorTimeRec: u64, acceptorTimeRec: u64,
-    options: fc.array(option, { maxLength: 2 }),
-  }), { maxLength: 2 }),
+  elements: fc.array(
+    fc.record({
+      mn: name,
+      mech: bytes(11),
+      credUsage: fc.integer({ min: 1, max: 3 }),
+      initiatorTimeRec: u64,
+      acceptorTimeRec: u64,
+      options: fc.array(option, { maxLength: 2 }),
+    }),
+    { maxLength: 2 },
+  ),
   credHandleReference: bytes(64),
   needsRelease: fc.boolean(),
 });
 const ctx: fc.Arbitrary<GssxCtx> = fc.record({
-  exportedContextToken: bytes(100), state: bytes(8), needsRelease: fc.boolean(), mech: bytes(11),
-  srcName: name, targName: name, lifetime: u64, ctxFlags: u64, locallyInitiated: fc.boolean(), open: fc.boolean(),
+  exportedContextToken: bytes(100),
+  state: bytes(8),
+  needsRelease: fc.boolean(),
+  mech: bytes(11),
+  srcName: name,
+  targName: name,
+  lifetime: u64,
+  ctxFlags: u64,
+  locallyInitiated: fc.boolean(),
+  open: fc.boolean(),
   options: fc.array(option, { maxLength: 2 }),
 });
 
@@ -49,8 +86,9 @@ function stripRaw<T extends { raw?: Buffer }>(v: T): T {
 
 describe('primitives (RFC 4506 §4)', () => {
   it('unsigned int, hyper and bool are big-endian words', () => {
-    expect(encode((w) => w.u32(0x01020304).u64(0x0102030405060708n).bool(true).bool(false)).toString('hex'))
-      .toBe('01020304' + '0102030405060708' + '00000001' + '00000000');
+    expect(encode((w) => w.u32(0x01020304).u64(0x0102030405060708n).bool(true).bool(false)).toString('hex')).toBe(
+      '01020304' + '0102030405060708' + '00000001' + '00000000',
+    );
   });
 
   it('opaque<> pads with zeros to a multiple of 4 (§4.10)', () => {
@@ -104,60 +142,97 @@ describe('primitives (RFC 4506 §4)', () => {
   });
 
   it('optional-data: presence word, then the value (§4.19)', () => {
-    expect(encode((w) => w.optional(null, (ww, v: number) => ww.u32(v)).optional(7, (ww, v) => ww.u32(v))).toString('hex'))
-      .toBe('00000000' + '00000001' + '00000007');
+    expect(encode((w) => w.optional(null, (ww, v: number) => ww.u32(v)).optional(7, (ww, v) => ww.u32(v))).toString('hex')).toBe(
+      '00000000' + '00000001' + '00000007',
+    );
   });
 });
 
 describe('round trips of the gssproxy structures', () => {
   it('gssx_name, gssx_status, gssx_cred, gssx_ctx', () => {
-    fc.assert(fc.property(name, (n) => {
-      const r = new XdrReader(encode((w) => encodeName(w, n)));
-      expect(decodeName(r)).toEqual(n);
-      r.done();
-    }));
-    fc.assert(fc.property(cred, (c) => {
-      const b = encode((w) => encodeCred(w, c));
-      const back = decodeCred(new XdrReader(b));
-      expect(stripRaw(back)).toEqual(c);
-      expect(back.raw).toEqual(b);
-      // a decoded cred is sent back byte for byte
-      expect(encode((w) => encodeCred(w, back))).toEqual(b);
-    }), { numRuns: 50 });
-    fc.assert(fc.property(ctx, (c) => {
-      const b = encode((w) => encodeCtx(w, c));
-      expect(stripRaw(decodeCtx(new XdrReader(b)))).toEqual(c);
-    }), { numRuns: 50 });
-    fc.assert(fc.property(fc.nat({ max: 0xffffffff }), fc.nat({ max: 0xffffffff }), bytes(40), bytes(40), (major, minor, s1, s2) => {
-      const st = { majorStatus: major, mech: Buffer.from('2a864886f712010202', 'hex'), minorStatus: minor,
-        majorStatusString: s1, minorStatusString: s2, serverCtx: Buffer.alloc(0), options: [] };
-      expect(decodeStatus(new XdrReader(encode((w) => encodeStatus(w, st))))).toEqual(st);
-    }));
+    fc.assert(
+      fc.property(name, (n) => {
+        const r = new XdrReader(encode((w) => encodeName(w, n)));
+        expect(decodeName(r)).toEqual(n);
+        r.done();
+      }),
+    );
+    fc.assert(
+      fc.property(cred, (c) => {
+        const b = encode((w) => encodeCred(w, c));
+        const back = decodeCred(new XdrReader(b));
+        expect(stripRaw(back)).toEqual(c);
+        expect(back.raw).toEqual(b);
+        // a decoded cred is sent back byte for byte
+        expect(encode((w) => encodeCred(w, back))).toEqual(b);
+      }),
+      { numRuns: 50 },
+    );
+    fc.assert(
+      fc.property(ctx, (c) => {
+        const b = encode((w) => encodeCtx(w, c));
+        expect(stripRaw(decodeCtx(new XdrReader(b)))).toEqual(c);
+      }),
+      { numRuns: 50 },
+    );
+    fc.assert(
+      fc.property(fc.nat({ max: 0xffffffff }), fc.nat({ max: 0xffffffff }), bytes(40), bytes(40), (major, minor, s1, s2) => {
+        const st = {
+          majorStatus: major,
+          mech: Buffer.from('2a864886f712010202', 'hex'),
+          minorStatus: minor,
+          majorStatusString: s1,
+          minorStatusString: s2,
+          serverCtx: Buffer.alloc(0),
+          options: [],
+        };
+        expect(decodeStatus(new XdrReader(encode((w) => encodeStatus(w, st))))).toEqual(st);
+      }),
+    );
   });
 
   it('ACQUIRE_CRED and INIT_SEC_CONTEXT arguments', () => {
-    fc.assert(fc.property(fc.option(cred, { nil: null }), fc.option(name, { nil: null }), fc.array(bytes(11), { maxLength: 3 }),
-      (inputCredHandle, desiredName, desiredMechs) => {
-        const arg = { inputCredHandle, desiredName, desiredMechs, credUsage: 1 };
-        const back = decodeArgAcquireCred(new XdrReader(encode((w) => encodeArgAcquireCred(w, arg))));
-        expect(back.desiredName).toEqual(desiredName);
-        expect(back.desiredMechs).toEqual(desiredMechs);
-        expect(back.inputCredHandle ? stripRaw(back.inputCredHandle) : null).toEqual(inputCredHandle);
-      }), { numRuns: 50 });
-    fc.assert(fc.property(name.filter((n) => n.displayName.length > 0), u64, fc.option(bytes(50), { nil: null }), (targetName, reqFlags, inputToken) => {
-      const arg = { targetName, mechType: Buffer.from('2a864886f712010202', 'hex'), reqFlags, inputToken };
-      const back = decodeArgInitSecContext(new XdrReader(encode((w) => encodeArgInitSecContext(w, arg))));
-      expect(back.targetName).toEqual(targetName);
-      expect(back.reqFlags).toBe(reqFlags);
-      expect(back.inputToken).toEqual(inputToken);
-    }), { numRuns: 50 });
+    fc.assert(
+      fc.property(
+        fc.option(cred, { nil: null }),
+        fc.option(name, { nil: null }),
+        fc.array(bytes(11), { maxLength: 3 }),
+        (inputCredHandle, desiredName, desiredMechs) => {
+          const arg = { inputCredHandle, desiredName, desiredMechs, credUsage: 1 };
+          const back = decodeArgAcquireCred(new XdrReader(encode((w) => encodeArgAcquireCred(w, arg))));
+          expect(back.desiredName).toEqual(desiredName);
+          expect(back.desiredMechs).toEqual(desiredMechs);
+          expect(back.inputCredHandle ? stripRaw(back.inputCredHandle) : null).toEqual(inputCredHandle);
+        },
+      ),
+      { numRuns: 50 },
+    );
+    fc.assert(
+      fc.property(
+        name.filter((n) => n.displayName.length > 0),
+        u64,
+        fc.option(bytes(50), { nil: null }),
+        (targetName, reqFlags, inputToken) => {
+          const arg = { targetName, mechType: Buffer.from('2a864886f712010202', 'hex'), reqFlags, inputToken };
+          const back = decodeArgInitSecContext(new XdrReader(encode((w) => encodeArgInitSecContext(w, arg))));
+          expect(back.targetName).toEqual(targetName);
+          expect(back.reqFlags).toBe(reqFlags);
+          expect(back.inputToken).toEqual(inputToken);
+        },
+      ),
+      { numRuns: 50 },
+    );
   });
 });
 
 describe('hostile input', () => {
   const decoders = [
-    decodeResInitSecContext, decodeResAcquireCred, decodeResGetCallContext, decodeResImportAndCanonName,
-    decodeResIndicateMechs, decodeResReleaseHandle,
+    decodeResInitSecContext,
+    decodeResAcquireCred,
+    decodeResGetCallContext,
+    decodeResImportAndCanonName,
+    decodeResIndicateMechs,
+    decodeResReleaseHandle,
   ];
 
   function onlyXdrErrors(input: Buffer): void {
@@ -173,17 +248,23 @@ describe('hostile input', () => {
   }
 
   it('random bytes', () => {
-    fc.assert(fc.property(bytes(300), (b) => onlyXdrErrors(b)), { numRuns: 3000 });
+    fc.assert(
+      fc.property(bytes(300), (b) => onlyXdrErrors(b)),
+      { numRuns: 3000 },
+    );
   });
 
   it('every truncation and single-byte corruption of the captured INIT_SEC_CONTEXT result', () => {
     const results = vector('init_reply_minimal_example').hex('body_hex').subarray(24);
     for (let n = 0; n < results.length; n += 3) onlyXdrErrors(results.subarray(0, n));
-    fc.assert(fc.property(fc.nat({ max: results.length - 1 }), fc.integer({ min: 0, max: 255 }), (at, v) => {
-      const bad = Buffer.from(results);
-      bad[at] = v;
-      onlyXdrErrors(bad);
-    }), { numRuns: 3000 });
+    fc.assert(
+      fc.property(fc.nat({ max: results.length - 1 }), fc.integer({ min: 0, max: 255 }), (at, v) => {
+        const bad = Buffer.from(results);
+        bad[at] = v;
+        onlyXdrErrors(bad);
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it('truncation errors name the field they hit', () => {

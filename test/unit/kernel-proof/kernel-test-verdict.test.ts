@@ -8,14 +8,28 @@ import type { HandlerName, ScenarioResult } from '../../kernel/shared/types.ts';
 
 function result(id: string, handler: HandlerName, ok = true): ScenarioResult {
   return {
-    kernelLabel: '6.12', kernelRelease: '6.12.0-test-amd64', handler, id, title: id, ok, firstAccessWhat: 'ls', firstAccessMs: 100,
-    firstAccessUid: 0, firstAccessHandlerMs: 50, checks: [], upcalls: [],
+    kernelLabel: '6.12',
+    kernelRelease: '6.12.0-test-amd64',
+    handler,
+    id,
+    title: id,
+    ok,
+    firstAccessWhat: 'ls',
+    firstAccessMs: 100,
+    firstAccessUid: 0,
+    firstAccessHandlerMs: 50,
+    checks: [],
+    upcalls: [],
   };
 }
 
 const full = { kernels: ['6.12'], handlers: ['stock', 'ours'] as HandlerName[], scenarioIds: ['1-a', '2-b'] };
-const outcome = (results: ScenarioResult[] | null, problem: string | null = null): KernelOutcome =>
-  ({ label: '6.12', release: '6.12.0-test-amd64', results, problem });
+const outcome = (results: ScenarioResult[] | null, problem: string | null = null): KernelOutcome => ({
+  label: '6.12',
+  release: '6.12.0-test-amd64',
+  results,
+  problem,
+});
 
 describe('kernel test verdict', () => {
   it('every cell ran and passed: no problem', () => {
@@ -40,7 +54,10 @@ describe('kernel test verdict', () => {
       '6.12.0-test-amd64 × 2-b × ours: missing (no result)',
     ]);
     expect(summaryTable([o], ['stock', 'ours'], ['1-a', '2-b'])).toMatch(/2-b +MISSING +MISSING/);
-    expect(verdictProblems([outcome(null, 'hard timeout after 600 s')], full)).toEqual(['6.12.0-test-amd64: hard timeout after 600 s', '6.12.0-test-amd64: no report']);
+    expect(verdictProblems([outcome(null, 'hard timeout after 600 s')], full)).toEqual([
+      '6.12.0-test-amd64: hard timeout after 600 s',
+      '6.12.0-test-amd64: no report',
+    ]);
     expect(verdictProblems([], full)).toEqual(['6.12: not run']);
   });
 });

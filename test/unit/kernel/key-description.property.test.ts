@@ -17,11 +17,9 @@ import { parseSpnegoDescriptionLikeC } from '../../reference/key-description-lik
 const alnum = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 const ldhLabel = fc.oneof(
   fc.constantFrom(...alnum),
-  fc.tuple(
-    fc.constantFrom(...alnum),
-    fc.string({ unit: fc.constantFrom(...`${alnum}-`), maxLength: 20 }),
-    fc.constantFrom(...alnum),
-  ).map(([a, mid, z]) => `${a}${mid}${z}`),
+  fc
+    .tuple(fc.constantFrom(...alnum), fc.string({ unit: fc.constantFrom(...`${alnum}-`), maxLength: 20 }), fc.constantFrom(...alnum))
+    .map(([a, mid, z]) => `${a}${mid}${z}`),
 );
 const hostName = fc.array(ldhLabel, { minLength: 1, maxLength: 5 }).map((l) => l.join('.'));
 const byte = fc.integer({ min: 0, max: 255 });
@@ -33,17 +31,26 @@ const ipv6Kernel = fc
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
 const userChars = `${alnum}@.-_\\/ =$!#%&*+?~äöüßé`;
 const userName = fc.string({ unit: fc.constantFrom(...userChars), minLength: 1, maxLength: 60 });
-const unknownField = fc.tuple(
-  fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz_'), minLength: 1, maxLength: 10 })
-    .filter((n) => !['ver', 'host', 'ip4', 'ip6', 'sec', 'uid', 'creduid', 'user', 'pid', 'upcall_target'].includes(n)),
-  fc.string({ unit: fc.constantFrom(...`${alnum}=.:`), maxLength: 10 }),
-).map(([name, value]) => ({ name, value }));
+const unknownField = fc
+  .tuple(
+    fc
+      .string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz_'), minLength: 1, maxLength: 10 })
+      .filter((n) => !['ver', 'host', 'ip4', 'ip6', 'sec', 'uid', 'creduid', 'user', 'pid', 'upcall_target'].includes(n)),
+    fc.string({ unit: fc.constantFrom(...`${alnum}=.:`), maxLength: 10 }),
+  )
+  .map(([name, value]) => ({ name, value }));
 
 const validDescription: fc.Arbitrary<SpnegoKeyDescription> = fc
   .record({
     version: fc.integer({ min: 0, max: 2 }),
     host: fc.oneof(hostName, ipv4),
-    ip: fc.option(fc.oneof(ipv4.map((ip) => ({ ip, ipFamily: 4 as const })), ipv6Kernel.map((ip) => ({ ip, ipFamily: 6 as const }))), { nil: undefined }),
+    ip: fc.option(
+      fc.oneof(
+        ipv4.map((ip) => ({ ip, ipFamily: 4 as const })),
+        ipv6Kernel.map((ip) => ({ ip, ipFamily: 6 as const })),
+      ),
+      { nil: undefined },
+    ),
     sec: fc.constantFrom('krb5' as const, 'mskrb5' as const),
     uid: fc.option(u32, { nil: undefined }),
     creduid: fc.option(u32, { nil: undefined }),
@@ -66,17 +73,37 @@ describe('key description properties', () => {
 
   it('the strict parse and the C reference agree on kernel-formatted descriptions', () => {
     fc.assert(
-      fc.property(validDescription.map((d) => ({ ...d, unknownFields: [] })), (d) => {
-        const text = `cifs.spnego;0;0;39010000;${formatSpnegoDescription(d)}`;
-        const c = parseSpnegoDescriptionLikeC(text);
-        expect(c.accepted).toBe(true);
-        if (!c.accepted) return;
-        const s = parseSpnegoDescription(splitDescribeString(text).description);
-        expect({ ver: c.decoded.ver, host: c.decoded.host, ip: c.decoded.ip, sec: c.decoded.sec, uid: c.decoded.uid,
-          creduid: c.decoded.creduid, user: c.decoded.user, pid: c.decoded.pid, t: c.decoded.upcallTarget })
-          .toEqual({ ver: s.version, host: s.host, ip: s.ip, sec: s.sec, uid: s.uid, creduid: s.creduid, user: s.user,
-            pid: s.pid, t: s.upcallTarget });
-      }),
+      fc.property(
+        validDescription.map((d) => ({ ...d, unknownFields: [] })),
+        (d) => {
+          const text = `cifs.spnego;0;0;39010000;${formatSpnegoDescription(d)}`;
+          const c = parseSpnegoDescriptionLikeC(text);
+          expect(c.accepted).toBe(true);
+          if (!c.accepted) return;
+          const s = parseSpnegoDescription(splitDescribeString(text).description);
+          expect({
+            ver: c.decoded.ver,
+            host: c.decoded.host,
+            ip: c.decoded.ip,
+            sec: c.decoded.sec,
+            uid: c.decoded.uid,
+            creduid: c.decoded.creduid,
+            user: c.decoded.user,
+            pid: c.decoded.pid,
+            t: c.decoded.upcallTarget,
+          }).toEqual({
+            ver: s.version,
+            host: s.host,
+            ip: s.ip,
+            sec: s.sec,
+            uid: s.uid,
+            creduid: s.creduid,
+            user: s.user,
+            pid: s.pid,
+            t: s.upcallTarget,
+          });
+        },
+      ),
       { numRuns: 1000 },
     );
   });
@@ -84,7 +111,10 @@ describe('key description properties', () => {
   it('the describe header round-trips', () => {
     fc.assert(
       fc.property(
-        fc.string({ unit: fc.constantFrom(...`${alnum}._-`), minLength: 1, maxLength: 20 }), u32, u32, u32,
+        fc.string({ unit: fc.constantFrom(...`${alnum}._-`), minLength: 1, maxLength: 20 }),
+        u32,
+        u32,
+        u32,
         fc.string({ maxLength: 200 }),
         (type, uid, gid, perm, description) => {
           const k = { type, uid, gid, perm, description };
@@ -107,10 +137,32 @@ describe('key description properties', () => {
     const garbage = fc.oneof(
       fc.string({ maxLength: 300 }),
       fc.string({ unit: 'binary', maxLength: 300 }),
-      fc.array(fc.oneof(
-        fc.constantFrom('ver=', 'host=', 'ip4=', 'ip6=', 'sec=', 'uid=', 'creduid=', 'user=', 'pid=', 'upcall_target=', '0x', ';', '=', '-', ':', '.'),
-        fc.string({ maxLength: 8 }),
-      ), { maxLength: 40 }).map((parts) => parts.join('')),
+      fc
+        .array(
+          fc.oneof(
+            fc.constantFrom(
+              'ver=',
+              'host=',
+              'ip4=',
+              'ip6=',
+              'sec=',
+              'uid=',
+              'creduid=',
+              'user=',
+              'pid=',
+              'upcall_target=',
+              '0x',
+              ';',
+              '=',
+              '-',
+              ':',
+              '.',
+            ),
+            fc.string({ maxLength: 8 }),
+          ),
+          { maxLength: 40 },
+        )
+        .map((parts) => parts.join('')),
       // valid descriptions with random damage
       fc.tuple(validDescription, fc.nat(), fc.string({ maxLength: 5 })).map(([d, at, junk]) => {
         const s = formatSpnegoDescription(d);

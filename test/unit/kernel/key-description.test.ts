@@ -11,7 +11,12 @@ import {
   splitDescribeString,
   type SpnegoKeyDescription,
 } from '../../../src/kernel/key-description.ts';
-import { credentialUidLikeC, parseSpnegoDescriptionLikeC, strtolLikeC, type CDecodedDescription } from '../../reference/key-description-like-c.ts';
+import {
+  credentialUidLikeC,
+  parseSpnegoDescriptionLikeC,
+  strtolLikeC,
+  type CDecodedDescription,
+} from '../../reference/key-description-like-c.ts';
 
 const PREFIX = 'cifs.spnego;0;0;39010000;';
 
@@ -40,7 +45,10 @@ describe('KEYCTL_DESCRIBE header', () => {
     const line = 'cifs.spnego;0;0;39010000;ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x0;creduid=0x0;user=root;pid=0x1e3';
     const k = splitDescribeString(line);
     expect(k).toEqual({
-      type: 'cifs.spnego', uid: 0, gid: 0, perm: 0x39010000,
+      type: 'cifs.spnego',
+      uid: 0,
+      gid: 0,
+      perm: 0x39010000,
       description: 'ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x0;creduid=0x0;user=root;pid=0x1e3',
     });
     expect(formatDescribeString(k)).toBe(line);
@@ -52,8 +60,15 @@ describe('KEYCTL_DESCRIBE header', () => {
   });
 
   it('refuses headers that are not type;uid;gid;perm', () => {
-    for (const bad of ['ver=0x2;host=a', 'x;1;2;3', 'cifs.spnego;-1;0;39010000;x', 'cifs.spnego;0;0;3901;x', ';0;0;39010000;x',
-      'cifs.spnego;01;0;39010000;x', 'cifs.spnego;4294967296;0;39010000;x']) {
+    for (const bad of [
+      'ver=0x2;host=a',
+      'x;1;2;3',
+      'cifs.spnego;-1;0;39010000;x',
+      'cifs.spnego;0;0;3901;x',
+      ';0;0;39010000;x',
+      'cifs.spnego;01;0;39010000;x',
+      'cifs.spnego;4294967296;0;39010000;x',
+    ]) {
       expect(() => splitDescribeString(bad), bad).toThrow(KeyDescriptionError);
     }
   });
@@ -63,13 +78,30 @@ describe('realistic kernel descriptions (V1–V8)', () => {
   it('V1 — static krb5 mount by root, IPv4 (expected decisions)', () => {
     const desc = 'ver=0x2;host=FS1.Example.COM;ip4=10.0.0.5;sec=krb5;uid=0x0;creduid=0x0;pid=0x1092;upcall_target=app';
     const c = likeC(desc);
-    expect(c).toMatchObject({ ver: 2, host: 'FS1.Example.COM', ip: '10.0.0.5', sec: 'krb5', uid: 0, creduid: 0, pid: 4242, upcallTarget: 'app' });
+    expect(c).toMatchObject({
+      ver: 2,
+      host: 'FS1.Example.COM',
+      ip: '10.0.0.5',
+      sec: 'krb5',
+      uid: 0,
+      creduid: 0,
+      pid: 4242,
+      upcallTarget: 'app',
+    });
     expect(c.user).toBeUndefined();
     expect(c.have).toBe(0x17f);
     expect(credentialUidLikeC(c, false)).toBe(0);
     expect(strict(desc)).toEqual({
-      version: 2, host: 'FS1.Example.COM', ip: '10.0.0.5', ipFamily: 4, sec: 'krb5', uid: 0, creduid: 0,
-      pid: 4242, upcallTarget: 'app', unknownFields: [],
+      version: 2,
+      host: 'FS1.Example.COM',
+      ip: '10.0.0.5',
+      ipFamily: 4,
+      sec: 'krb5',
+      uid: 0,
+      creduid: 0,
+      pid: 4242,
+      upcallTarget: 'app',
+      unknownFields: [],
     });
   });
 
@@ -81,15 +113,24 @@ describe('realistic kernel descriptions (V1–V8)', () => {
   });
 
   it('V3 — root mount with a keytab principal in user= (have 0x1ff)', () => {
-    const desc = 'ver=0x2;host=nas.example.com;ip4=192.0.2.20;sec=krb5;uid=0x0;creduid=0x0;user=svc-backup@EXAMPLE.COM;pid=0x309;upcall_target=app';
+    const desc =
+      'ver=0x2;host=nas.example.com;ip4=192.0.2.20;sec=krb5;uid=0x0;creduid=0x0;user=svc-backup@EXAMPLE.COM;pid=0x309;upcall_target=app';
     expect(likeC(desc).have).toBe(0x1ff);
     expect(strict(desc)).toMatchObject({ user: 'svc-backup@EXAMPLE.COM', pid: 777, host: 'nas.example.com' });
   });
 
   it('V4 — IPv6, uid 1000 files, credentials of 1001, mount target', () => {
-    const desc = 'ver=0x2;host=fs6.example.com;ip6=2001:0db8:0000:0000:0000:0000:0000:0010;sec=krb5;uid=0x3e8;creduid=0x3e9;pid=0x7a69;upcall_target=mount';
+    const desc =
+      'ver=0x2;host=fs6.example.com;ip6=2001:0db8:0000:0000:0000:0000:0000:0010;sec=krb5;uid=0x3e8;creduid=0x3e9;pid=0x7a69;upcall_target=mount';
     const d = strict(desc);
-    expect(d).toMatchObject({ ip: '2001:0db8:0000:0000:0000:0000:0000:0010', ipFamily: 6, uid: 1000, creduid: 1001, pid: 31337, upcallTarget: 'mount' });
+    expect(d).toMatchObject({
+      ip: '2001:0db8:0000:0000:0000:0000:0000:0010',
+      ipFamily: 6,
+      uid: 1000,
+      creduid: 1001,
+      pid: 31337,
+      upcallTarget: 'mount',
+    });
     expect(credentialUid(d, false).uid).toBe(1001);
     expect(credentialUid(d, true).uid).toBe(1000);
     expect(likeC(desc).ip).toBe('2001:0db8:0000:0000:0000:0000:0000:0010');
@@ -128,9 +169,20 @@ describe('realistic kernel descriptions (V1–V8)', () => {
 describe('edge and negative cases', () => {
   const base = (over: Record<string, string | null>): string => {
     const fields: Record<string, string | null> = {
-      ver: '0x2', host: 'fs1.example.com', ip4: '10.0.0.5', sec: 'krb5', uid: '0x3e8', creduid: '0x3e8', pid: '0x2f1a', upcall_target: 'app', ...over,
+      ver: '0x2',
+      host: 'fs1.example.com',
+      ip4: '10.0.0.5',
+      sec: 'krb5',
+      uid: '0x3e8',
+      creduid: '0x3e8',
+      pid: '0x2f1a',
+      upcall_target: 'app',
+      ...over,
     };
-    return Object.entries(fields).filter(([, v]) => v !== null).map(([k, v]) => `${k}=${v}`).join(';');
+    return Object.entries(fields)
+      .filter(([, v]) => v !== null)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(';');
   };
 
   it('ver=0x3: C "incompatible kernel upcall version: 0x3" [live]; strict refuses ver', () => {
@@ -150,7 +202,11 @@ describe('edge and negative cases', () => {
   });
 
   it('no sec= (and no upcall_target): C have 0x7b [live]; strict names sec', () => {
-    expect(parseSpnegoDescriptionLikeC(PREFIX + base({ sec: null, upcall_target: null }))).toMatchObject({ accepted: false, stage: 'required', have: 0x7b });
+    expect(parseSpnegoDescriptionLikeC(PREFIX + base({ sec: null, upcall_target: null }))).toMatchObject({
+      accepted: false,
+      stage: 'required',
+      have: 0x7b,
+    });
     expect(refusal(base({ sec: null })).field).toBe('sec');
   });
 
@@ -300,44 +356,137 @@ describe('descriptions captured from real kernels', () => {
   const v6 = '0000:0000:0000:0000:0000:0000:0000:0001';
   const captured: Array<[string, Expect]> = [
     // Debian 6.1.192, "stock" and "hook" phases
-    ['ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x0;creduid=0x0;user=root;pid=0x116', [0, 0, 'root', 0x116, v4, 'unspecified']],
-    ['ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x3e8;creduid=0x3e8;user=root;pid=0x155', [1000, 1000, 'root', 0x155, v4, 'unspecified']],
-    ['ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x3e9;creduid=0x3e9;user=root;pid=0x186', [1001, 1001, 'root', 0x186, v4, 'unspecified']],
-    ['ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x3ea;creduid=0x3ea;user=root;pid=0x1b3', [1002, 1002, 'root', 0x1b3, v4, 'unspecified']],
-    ['ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x0;creduid=0x0;user=root;pid=0x1e3', [0, 0, 'root', 0x1e3, v4, 'unspecified']],
-    ['ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x3e8;creduid=0x3e8;user=root;pid=0x20f', [1000, 1000, 'root', 0x20f, v4, 'unspecified']],
-    ['ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x3e9;creduid=0x3e9;user=root;pid=0x252', [1001, 1001, 'root', 0x252, v4, 'unspecified']],
-    ['ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x3ea;creduid=0x3ea;user=root;pid=0x291', [1002, 1002, 'root', 0x291, v4, 'unspecified']],
-    ['ver=0x2;host=fs1.example.test;ip6=0000:0000:0000:0000:0000:0000:0000:0001;sec=krb5;uid=0x0;creduid=0x0;user=root;pid=0x2b9', [0, 0, 'root', 0x2b9, v6, 'unspecified']],
-    ['ver=0x2;host=fs1.example.test;ip6=0000:0000:0000:0000:0000:0000:0000:0001;sec=krb5;uid=0x3e8;creduid=0x3e8;user=root;pid=0x2e0', [1000, 1000, 'root', 0x2e0, v6, 'unspecified']],
-    ['ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x3e9;creduid=0x3e8;user=user1;pid=0x307', [1001, 1000, 'user1', 0x307, v4, 'unspecified']],
+    [
+      'ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x0;creduid=0x0;user=root;pid=0x116',
+      [0, 0, 'root', 0x116, v4, 'unspecified'],
+    ],
+    [
+      'ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x3e8;creduid=0x3e8;user=root;pid=0x155',
+      [1000, 1000, 'root', 0x155, v4, 'unspecified'],
+    ],
+    [
+      'ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x3e9;creduid=0x3e9;user=root;pid=0x186',
+      [1001, 1001, 'root', 0x186, v4, 'unspecified'],
+    ],
+    [
+      'ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x3ea;creduid=0x3ea;user=root;pid=0x1b3',
+      [1002, 1002, 'root', 0x1b3, v4, 'unspecified'],
+    ],
+    [
+      'ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x0;creduid=0x0;user=root;pid=0x1e3',
+      [0, 0, 'root', 0x1e3, v4, 'unspecified'],
+    ],
+    [
+      'ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x3e8;creduid=0x3e8;user=root;pid=0x20f',
+      [1000, 1000, 'root', 0x20f, v4, 'unspecified'],
+    ],
+    [
+      'ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x3e9;creduid=0x3e9;user=root;pid=0x252',
+      [1001, 1001, 'root', 0x252, v4, 'unspecified'],
+    ],
+    [
+      'ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x3ea;creduid=0x3ea;user=root;pid=0x291',
+      [1002, 1002, 'root', 0x291, v4, 'unspecified'],
+    ],
+    [
+      'ver=0x2;host=fs1.example.test;ip6=0000:0000:0000:0000:0000:0000:0000:0001;sec=krb5;uid=0x0;creduid=0x0;user=root;pid=0x2b9',
+      [0, 0, 'root', 0x2b9, v6, 'unspecified'],
+    ],
+    [
+      'ver=0x2;host=fs1.example.test;ip6=0000:0000:0000:0000:0000:0000:0000:0001;sec=krb5;uid=0x3e8;creduid=0x3e8;user=root;pid=0x2e0',
+      [1000, 1000, 'root', 0x2e0, v6, 'unspecified'],
+    ],
+    [
+      'ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x3e9;creduid=0x3e8;user=user1;pid=0x307',
+      [1001, 1000, 'user1', 0x307, v4, 'unspecified'],
+    ],
     // Debian 6.12.117 (backport)
-    ['ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x0;creduid=0x0;user=root;pid=0x145;upcall_target=app', [0, 0, 'root', 0x145, v4, 'app']],
-    ['ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x3e8;creduid=0x3e8;user=root;pid=0x177;upcall_target=app', [1000, 1000, 'root', 0x177, v4, 'app']],
-    ['ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x3e9;creduid=0x3e9;user=root;pid=0x1a8;upcall_target=app', [1001, 1001, 'root', 0x1a8, v4, 'app']],
-    ['ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x3ea;creduid=0x3ea;user=root;pid=0x1d5;upcall_target=app', [1002, 1002, 'root', 0x1d5, v4, 'app']],
-    ['ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x0;creduid=0x0;user=root;pid=0x205;upcall_target=app', [0, 0, 'root', 0x205, v4, 'app']],
-    ['ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x3e8;creduid=0x3e8;user=root;pid=0x231;upcall_target=app', [1000, 1000, 'root', 0x231, v4, 'app']],
-    ['ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x3e9;creduid=0x3e9;user=root;pid=0x274;upcall_target=app', [1001, 1001, 'root', 0x274, v4, 'app']],
-    ['ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x3ea;creduid=0x3ea;user=root;pid=0x2b3;upcall_target=app', [1002, 1002, 'root', 0x2b3, v4, 'app']],
-    ['ver=0x2;host=fs1.example.test;ip6=0000:0000:0000:0000:0000:0000:0000:0001;sec=krb5;uid=0x0;creduid=0x0;user=root;pid=0x2db;upcall_target=app', [0, 0, 'root', 0x2db, v6, 'app']],
-    ['ver=0x2;host=fs1.example.test;ip6=0000:0000:0000:0000:0000:0000:0000:0001;sec=krb5;uid=0x3e8;creduid=0x3e8;user=root;pid=0x302;upcall_target=app', [1000, 1000, 'root', 0x302, v6, 'app']],
-    ['ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x3e9;creduid=0x3e8;user=user1;pid=0x329;upcall_target=app', [1001, 1000, 'user1', 0x329, v4, 'app']],
-    ['ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x0;creduid=0x0;user=root;pid=0x360;upcall_target=mount', [0, 0, 'root', 0x360, v4, 'mount']],
+    [
+      'ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x0;creduid=0x0;user=root;pid=0x145;upcall_target=app',
+      [0, 0, 'root', 0x145, v4, 'app'],
+    ],
+    [
+      'ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x3e8;creduid=0x3e8;user=root;pid=0x177;upcall_target=app',
+      [1000, 1000, 'root', 0x177, v4, 'app'],
+    ],
+    [
+      'ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x3e9;creduid=0x3e9;user=root;pid=0x1a8;upcall_target=app',
+      [1001, 1001, 'root', 0x1a8, v4, 'app'],
+    ],
+    [
+      'ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x3ea;creduid=0x3ea;user=root;pid=0x1d5;upcall_target=app',
+      [1002, 1002, 'root', 0x1d5, v4, 'app'],
+    ],
+    [
+      'ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x0;creduid=0x0;user=root;pid=0x205;upcall_target=app',
+      [0, 0, 'root', 0x205, v4, 'app'],
+    ],
+    [
+      'ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x3e8;creduid=0x3e8;user=root;pid=0x231;upcall_target=app',
+      [1000, 1000, 'root', 0x231, v4, 'app'],
+    ],
+    [
+      'ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x3e9;creduid=0x3e9;user=root;pid=0x274;upcall_target=app',
+      [1001, 1001, 'root', 0x274, v4, 'app'],
+    ],
+    [
+      'ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x3ea;creduid=0x3ea;user=root;pid=0x2b3;upcall_target=app',
+      [1002, 1002, 'root', 0x2b3, v4, 'app'],
+    ],
+    [
+      'ver=0x2;host=fs1.example.test;ip6=0000:0000:0000:0000:0000:0000:0000:0001;sec=krb5;uid=0x0;creduid=0x0;user=root;pid=0x2db;upcall_target=app',
+      [0, 0, 'root', 0x2db, v6, 'app'],
+    ],
+    [
+      'ver=0x2;host=fs1.example.test;ip6=0000:0000:0000:0000:0000:0000:0000:0001;sec=krb5;uid=0x3e8;creduid=0x3e8;user=root;pid=0x302;upcall_target=app',
+      [1000, 1000, 'root', 0x302, v6, 'app'],
+    ],
+    [
+      'ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x3e9;creduid=0x3e8;user=user1;pid=0x329;upcall_target=app',
+      [1001, 1000, 'user1', 0x329, v4, 'app'],
+    ],
+    [
+      'ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x0;creduid=0x0;user=root;pid=0x360;upcall_target=mount',
+      [0, 0, 'root', 0x360, v4, 'mount'],
+    ],
     // earlier 6.1 run: multiuser,cruid=1000,uid=1001,username=user1
-    ['ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x3e9;creduid=0x3e8;user=user1;pid=0x308', [1001, 1000, 'user1', 0x308, v4, 'unspecified']],
-    ['ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x0;creduid=0x0;user=user1;pid=0x308', [0, 0, 'user1', 0x308, v4, 'unspecified']],
+    [
+      'ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x3e9;creduid=0x3e8;user=user1;pid=0x308',
+      [1001, 1000, 'user1', 0x308, v4, 'unspecified'],
+    ],
+    [
+      'ver=0x2;host=fs1.example.test;ip4=127.0.0.2;sec=krb5;uid=0x0;creduid=0x0;user=user1;pid=0x308',
+      [0, 0, 'user1', 0x308, v4, 'unspecified'],
+    ],
   ];
 
   it.each(captured)('%s', (desc, [uid, creduid, user, pid, ip, target]) => {
     const d = strict(desc);
     expect(d).toEqual({
-      version: 2, host: 'fs1.example.test', ip, ipFamily: ip === v4 ? 4 : 6, sec: 'krb5', uid, creduid, user, pid,
-      upcallTarget: target, unknownFields: [],
+      version: 2,
+      host: 'fs1.example.test',
+      ip,
+      ipFamily: ip === v4 ? 4 : 6,
+      sec: 'krb5',
+      uid,
+      creduid,
+      user,
+      pid,
+      upcallTarget: target,
+      unknownFields: [],
     });
     const c = likeC(desc);
-    expect({ ver: c.ver, host: c.host, ip: c.ip, sec: c.sec, uid: c.uid, creduid: c.creduid, user: c.user, pid: c.pid, t: c.upcallTarget })
-      .toEqual({ ver: 2, host: 'fs1.example.test', ip, sec: 'krb5', uid, creduid, user, pid, t: target });
+    expect({
+      ver: c.ver,
+      host: c.host,
+      ip: c.ip,
+      sec: c.sec,
+      uid: c.uid,
+      creduid: c.creduid,
+      user: c.user,
+      pid: c.pid,
+      t: c.upcallTarget,
+    }).toEqual({ ver: 2, host: 'fs1.example.test', ip, sec: 'krb5', uid, creduid, user, pid, t: target });
   });
 });
 

@@ -16,10 +16,13 @@ const BLOB = Buffer.from(
 );
 /** C output, 97 bytes = 20 + 16 + 61, ending in C's 4 padding bytes */
 const C_PAYLOAD = Buffer.from(
-  '02000000' + '00000000' + '10000000' + '3d000000' +
-  '000102030405060708090a0b0c0d0e0f' +
-  '603b06062b0601050502a031302fa00d300b06092a864886f712010202a21e041c601a06092a864886f71201020201006e0a30083006a0030201059f00' +
-  '00000000',
+  '02000000' +
+    '00000000' +
+    '10000000' +
+    '3d000000' +
+    '000102030405060708090a0b0c0d0e0f' +
+    '603b06062b0601050502a031302fa00d300b06092a864886f712010202a21e041c601a06092a864886f71201020201006e0a30083006a0030201059f00' +
+    '00000000',
   'hex',
 );
 
@@ -54,10 +57,12 @@ describe('cifs_spnego_msg (docs/kernel-key-protocol.md#the-payload)', () => {
   });
 
   it('accepts a blob of exactly 65535 bytes and refuses 65536 (SMB 16-bit length)', () => {
-    expect(encodeCifsSpnegoMessage({ sessionKey: SESSION_KEY, securityBlob: Buffer.alloc(MAX_SECURITY_BLOB_BYTES, 1) }).length)
-      .toBe(20 + 16 + 65535);
-    expect(() => encodeCifsSpnegoMessage({ sessionKey: SESSION_KEY, securityBlob: Buffer.alloc(65536, 1) }))
-      .toThrow(/exceeds the SMB security buffer limit of 65535/);
+    expect(encodeCifsSpnegoMessage({ sessionKey: SESSION_KEY, securityBlob: Buffer.alloc(MAX_SECURITY_BLOB_BYTES, 1) }).length).toBe(
+      20 + 16 + 65535,
+    );
+    expect(() => encodeCifsSpnegoMessage({ sessionKey: SESSION_KEY, securityBlob: Buffer.alloc(65536, 1) })).toThrow(
+      /exceeds the SMB security buffer limit of 65535/,
+    );
   });
 
   it('refuses a reply version other than 2 (the kernel rejects it: EKEYREJECTED)', () => {

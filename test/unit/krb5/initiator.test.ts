@@ -10,7 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CredentialError, type CredentialRequest } from '../../../src/credentials.ts';
-import { CcacheSource, KeytabSource, cifsServicePrincipal, credentialKindOfKdcError, type Krb5SourceOptions } from '../../../src/krb5/initiator.ts';
+import {
+  CcacheSource,
+  KeytabSource,
+  cifsServicePrincipal,
+  credentialKindOfKdcError,
+  type Krb5SourceOptions,
+} from '../../../src/krb5/initiator.ts';
 import { Krb5Config } from '../../../src/krb5/config/krb5-config.ts';
 import { encodeFileCcache } from '../../../src/krb5/ccache/marshal.ts';
 import { encryptionType } from '../../../src/krb5/crypto/index.ts';
@@ -31,7 +37,9 @@ const now = (): number => Math.floor(Date.now() / 1000);
 
 function conf(name: string, extra = '', domainRealm = true): string {
   const path = join(dir, name);
-  writeFileSync(path, `[libdefaults]
+  writeFileSync(
+    path,
+    `[libdefaults]
   default_realm = EXAMPLE.TEST
   dns_lookup_kdc = false
   dns_lookup_realm = false
@@ -42,16 +50,27 @@ ${extra}
   EXAMPLE.TEST = {
     kdc = 127.0.0.1:9
   }
-${domainRealm ? '[domain_realm]\n  .example.test = EXAMPLE.TEST\n' : ''}`);
+${domainRealm ? '[domain_realm]\n  .example.test = EXAMPLE.TEST\n' : ''}`,
+  );
   return path;
 }
 
 function tgt(client: Principal, endTime: number): Credential {
   const server = { nameType: 2, components: ['krbtgt', client.realm], realm: client.realm };
   return {
-    client, server, key: { enctype: 18, value: encryptionType(18).randomKey() }, authTime: endTime - 36000, startTime: endTime - 36000,
-    endTime, renewTill: 0, isSkey: false, flags: 0, addresses: [], authData: [],
-    ticket: encodeTicket({ server, encPart: { etype: 18, kvno: 1, cipher: Buffer.alloc(50, 3) } }), secondTicket: Buffer.alloc(0),
+    client,
+    server,
+    key: { enctype: 18, value: encryptionType(18).randomKey() },
+    authTime: endTime - 36000,
+    startTime: endTime - 36000,
+    endTime,
+    renewTill: 0,
+    isSkey: false,
+    flags: 0,
+    addresses: [],
+    authData: [],
+    ticket: encodeTicket({ server, encPart: { etype: 18, kvno: 1, cipher: Buffer.alloc(50, 3) } }),
+    secondTicket: Buffer.alloc(0),
   };
 }
 
@@ -63,13 +82,22 @@ function cache(name: string, principal: Principal, credentials: Credential[]): s
 
 function request(o: Partial<CredentialRequest> = {}): CredentialRequest & { trace: MemoryTrace } {
   return {
-    host: 'fs1.example.test', isMountSession: false, identity: { uid, gid, username: 'tester' },
-    signal: AbortSignal.timeout(10_000), trace: new MemoryTrace(), ...o,
+    host: 'fs1.example.test',
+    isMountSession: false,
+    identity: { uid, gid, username: 'tester' },
+    signal: AbortSignal.timeout(10_000),
+    trace: new MemoryTrace(),
+    ...o,
   } as CredentialRequest & { trace: MemoryTrace };
 }
 
 async function failure(p: Promise<unknown>): Promise<CredentialError> {
-  const e = await p.then(() => { throw new Error('succeeded'); }, (x: unknown) => x);
+  const e = await p.then(
+    () => {
+      throw new Error('succeeded');
+    },
+    (x: unknown) => x,
+  );
   expect(e).toBeInstanceOf(CredentialError);
   return e as CredentialError;
 }
@@ -111,7 +139,9 @@ describe('CcacheSource without the KDC', () => {
     expect(e.kind).toBe('no-credentials');
     expect(e.source).toBe('ccache');
     expect(e.message).toMatch(new RegExp(`^credential cache FILE:${dir}/krb5cc_${uid} does not exist: .*ENOENT`));
-    expect(r.trace.messages('ccache')[0]).toBe(`credential cache FILE:${dir}/krb5cc_${uid} (default_ccache_name FILE:${dir}/krb5cc_%{uid} of krb5.conf for uid ${uid})`);
+    expect(r.trace.messages('ccache')[0]).toBe(
+      `credential cache FILE:${dir}/krb5cc_${uid} (default_ccache_name FILE:${dir}/krb5cc_%{uid} of krb5.conf for uid ${uid})`,
+    );
   });
 
   it('the probed KRB5CCNAME wins over the default', async () => {
@@ -125,13 +155,17 @@ describe('CcacheSource without the KDC', () => {
     const s = sources(conf('k3.conf'));
     const e = await failure(s.ccache.acquire(request({ probedCcacheName: cache('expired', alice, [tgt(alice, now() - 7200)]) })));
     expect(e.kind).toBe('no-credentials');
-    expect(e.message).toMatch(/^TGT krbtgt\/EXAMPLE\.TEST@EXAMPLE\.TEST in FILE:.* expired 2 h ago \(at \S+\), and there is no valid ticket for cifs\/fs1\.example\.test@EXAMPLE\.TEST$/);
+    expect(e.message).toMatch(
+      /^TGT krbtgt\/EXAMPLE\.TEST@EXAMPLE\.TEST in FILE:.* expired 2 h ago \(at \S+\), and there is no valid ticket for cifs\/fs1\.example\.test@EXAMPLE\.TEST$/,
+    );
     expect(s.exchanges).toEqual([]);
   });
 
   it('no TGT at all', async () => {
     const e = await failure(sources(conf('k4.conf')).ccache.acquire(request({ probedCcacheName: cache('empty', alice, []) })));
-    expect(e.message).toMatch(/\(alice@EXAMPLE\.TEST\) holds neither a valid ticket for cifs\/fs1\.example\.test@EXAMPLE\.TEST nor a TGT krbtgt\/EXAMPLE\.TEST@EXAMPLE\.TEST$/);
+    expect(e.message).toMatch(
+      /\(alice@EXAMPLE\.TEST\) holds neither a valid ticket for cifs\/fs1\.example\.test@EXAMPLE\.TEST nor a TGT krbtgt\/EXAMPLE\.TEST@EXAMPLE\.TEST$/,
+    );
   });
 
   it('a valid cifs/ ticket (7.2+): used with zero KDC traffic, even with the TGT expired; the token opens with the service key', async () => {
@@ -147,7 +181,9 @@ describe('CcacheSource without the KDC', () => {
     const tok = openToken(t.gssToken, serviceKey);
     expect(tok.ticket.key.keyvalue).toEqual(svc.key.value);
     expect(tok.authenticator.subkey).toEqual({ keytype: 17, keyvalue: t.sessionKey });
-    expect(r.trace.messages('ccache').some((m) => m.startsWith('accepted: valid ticket cifs/fs1.example.test@EXAMPLE.TEST until'))).toBe(true);
+    expect(r.trace.messages('ccache').some((m) => m.startsWith('accepted: valid ticket cifs/fs1.example.test@EXAMPLE.TEST until'))).toBe(
+      true,
+    );
   });
 
   it('a ticket stored under the referral name cifs/<host>@ is found when [domain_realm] names the realm', async () => {
@@ -159,7 +195,7 @@ describe('CcacheSource without the KDC', () => {
     expect(s.exchanges).toEqual([]);
   });
 
-  it('a cached ticket whose session key is outside default_tgs_enctypes is not used (MIT\'s filter); the expired TGT then ends it', async () => {
+  it("a cached ticket whose session key is outside default_tgs_enctypes is not used (MIT's filter); the expired TGT then ends it", async () => {
     const svc = mintedCredential({ client: alice, server: fs1, sessionEnctype: 23, serviceKey });
     const s = sources(conf('k7.conf', '  default_tgs_enctypes = aes256-cts-hmac-sha1-96'));
     const e = await failure(s.ccache.acquire(request({ probedCcacheName: cache('rc4svc', alice, [tgt(alice, now() - 60), svc]) })));
@@ -194,7 +230,7 @@ describe('CcacheSource without the KDC', () => {
 });
 
 describe('KeytabSource refusals', () => {
-  it('not the mount\'s own session: refused before anything is read', async () => {
+  it("not the mount's own session: refused before anything is read", async () => {
     const s = sources(join(dir, 'never-read.conf'));
     const r = request({ mountUser: 'CLIENT$', isMountSession: false });
     const e = await failure(s.keytab.acquire(r));
@@ -224,8 +260,20 @@ describe('KeytabSource refusals', () => {
     expect(e.message).toMatch(new RegExp(`^keytab FILE:${dir}/absent\\.keytab: .*ENOENT`));
     expect(r.trace.messages('keytab')).toContain(`keytab FILE:${dir}/absent.keytab (default_keytab_name)`);
     const kt = join(dir, 'other.keytab');
-    writeFileSync(kt, encodeKeytab([{ principal: { nameType: 1, components: ['HOST$'], realm: 'EXAMPLE.TEST' }, timestamp: 0, kvno: 1, key: { enctype: 18, value: Buffer.alloc(32, 1) } }]));
-    const e2 = await failure(sources(conf('t4.conf'), { keytabName: kt }).keytab.acquire(request({ isMountSession: true, mountUser: 'CLIENT$@EXAMPLE.TEST' })));
+    writeFileSync(
+      kt,
+      encodeKeytab([
+        {
+          principal: { nameType: 1, components: ['HOST$'], realm: 'EXAMPLE.TEST' },
+          timestamp: 0,
+          kvno: 1,
+          key: { enctype: 18, value: Buffer.alloc(32, 1) },
+        },
+      ]),
+    );
+    const e2 = await failure(
+      sources(conf('t4.conf'), { keytabName: kt }).keytab.acquire(request({ isMountSession: true, mountUser: 'CLIENT$@EXAMPLE.TEST' })),
+    );
     expect(e2.kind).toBe('no-credentials');
     expect(e2.message).toBe(`keytab ${kt} holds no key for CLIENT$@EXAMPLE.TEST`);
     expect(s.exchanges).toEqual([]);
@@ -234,9 +282,20 @@ describe('KeytabSource refusals', () => {
 
 describe('CredentialError kind of a KDC refusal (docs/kerberos.md#krb-error-handling)', () => {
   it.each([
-    [7, 'tgs', 'service-unknown'], [7, 'as', 'config'], [32, 'tgs', 'no-credentials'], [6, 'as', 'no-credentials'],
-    [24, 'as', 'no-credentials'], [6, 'tgs', 'refused'], [14, 'tgs', 'config'], [37, 'tgs', 'refused'], [13, 'tgs', 'refused'],
-    [18, 'tgs', 'refused'], [20, 'tgs', 'refused'], [31, 'tgs', 'refused'], [41, 'tgs', 'refused'], [60, 'tgs', 'refused'],
+    [7, 'tgs', 'service-unknown'],
+    [7, 'as', 'config'],
+    [32, 'tgs', 'no-credentials'],
+    [6, 'as', 'no-credentials'],
+    [24, 'as', 'no-credentials'],
+    [6, 'tgs', 'refused'],
+    [14, 'tgs', 'config'],
+    [37, 'tgs', 'refused'],
+    [13, 'tgs', 'refused'],
+    [18, 'tgs', 'refused'],
+    [20, 'tgs', 'refused'],
+    [31, 'tgs', 'refused'],
+    [41, 'tgs', 'refused'],
+    [60, 'tgs', 'refused'],
   ] as const)('code %i in %s → %s', (code, stage, kind) => {
     expect(credentialKindOfKdcError(code, stage)).toBe(kind);
   });

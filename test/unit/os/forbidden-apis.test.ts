@@ -41,6 +41,7 @@ const DYNAMIC_IMPORT_ALLOWED = [/^src\/cli\//];
 const REQUIRE_ALLOWED = [/^src\/os\/native\.ts$/];
 
 /** Blank out comments and string contents, keeping line structure (so `// dns.lookup` is fine). */
+// biome-ignore lint/suspicious/noExportsInTest: checked by its own cases below
 export function stripCommentsAndStrings(source: string): string {
   let out = '';
   let i = 0;
@@ -117,11 +118,12 @@ const FORBIDDEN_MODULES = new Map<string, string>([
   ['dns', 'getaddrinfo/NSS; use src/net/dns'],
   ['dns/promises', 'getaddrinfo/NSS; use src/net/dns'],
   ['child_process', 'no processes are started by an upcall'],
-  ['worker_threads', 'other threads are not in the caller\'s namespaces'],
+  ['worker_threads', "other threads are not in the caller's namespaces"],
   ['cluster', 'no processes are started by an upcall'],
 ]);
 const FS_ALLOWED_NAMES = new Set(['constants', 'Stats', 'Dirent', 'BigIntStats', 'StatsBase', 'PathLike', 'Mode']);
 
+// biome-ignore lint/suspicious/noExportsInTest: checked by its own cases below
 export function violations(path: string, original: string): string[] {
   const found: string[] = [];
   const source = stripCommentsAndStrings(original);
@@ -145,7 +147,12 @@ export function violations(path: string, original: string): string[] {
           found.push(`${path}: imports fs.${imported} (only *Sync functions: the libuv pool may be in the host namespace)`);
         }
       }
-      const ns = /(?:\*\s+as\s+|^)([A-Za-z_$][\w$]*)/.exec(clause.replace(/\{[^}]*\}/, '').replace(/,/g, ' ').trim());
+      const ns = /(?:\*\s+as\s+|^)([A-Za-z_$][\w$]*)/.exec(
+        clause
+          .replace(/\{[^}]*\}/, '')
+          .replace(/,/g, ' ')
+          .trim(),
+      );
       if (ns && ns[1] && ns[1] !== 'type') {
         for (const use of source.matchAll(new RegExp(`\\b${ns[1]}\\.([A-Za-z_$][\\w$]*)`, 'g'))) {
           const member = use[1] as string;
@@ -194,24 +201,28 @@ describe('forbidden APIs under src/ (namespace rule)', () => {
       ['src/cli/x.ts', "import { readFile } from 'node:fs/promises';"],
       ['src/net/x.ts', "import { lookup } from 'node:dns';"],
       ['src/net/x.ts', "import dns from 'dns';\ndns.lookup('h', () => {});"],
-      ['src/krb5/x.ts', "const u = os.userInfo();"],
+      ['src/krb5/x.ts', 'const u = os.userInfo();'],
       ['src/krb5/x.ts', "import { homedir } from 'node:os';"],
       ['src/gssproxy/x.ts', "import { spawn } from 'node:child_process';"],
       ['src/gssproxy/x.ts', "import { Worker } from 'node:worker_threads';"],
       ['src/pipeline/x.ts', "const m = await import('./late.ts');"],
-      ['src/krb5/x.ts', "const r = createRequire(import.meta.url);"],
+      ['src/krb5/x.ts', 'const r = createRequire(import.meta.url);'],
       ['src/pipeline/x.ts', 'process.setuid(1000);'],
     ];
     for (const [path, code] of cases) expect(violations(path, code), code).not.toEqual([]);
     // and stays quiet about what is allowed
-    expect(violations('src/os/x.ts', "import { readFileSync, constants, type Stats } from 'node:fs';\n// dns.lookup is banned\nconst s = 'os.userInfo()';")).toEqual([]);
+    expect(
+      violations(
+        'src/os/x.ts',
+        "import { readFileSync, constants, type Stats } from 'node:fs';\n// dns.lookup is banned\nconst s = 'os.userInfo()';",
+      ),
+    ).toEqual([]);
     expect(violations('src/cli/x.ts', "const m = await import('./sources.ts');")).toEqual([]);
     expect(violations('src/krb5/x.ts', "import type { Stats } from 'node:fs';\ntype T = typeof import('./y.ts');")).toEqual([]);
   });
 
   it('no module under src/ breaks the rule', () => {
-    const problems = sourceFiles(join(root, 'src')).flatMap((file) =>
-      violations(relative(root, file), readFileSync(file, 'utf8')));
+    const problems = sourceFiles(join(root, 'src')).flatMap((file) => violations(relative(root, file), readFileSync(file, 'utf8')));
     expect(problems).toEqual([]);
   });
 

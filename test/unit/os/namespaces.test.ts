@@ -3,11 +3,7 @@
 import { spawn } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  inspectStayingNamespaces,
-  NAMESPACE_ENTRY_ORDER,
-  openTargetNamespaces,
-} from '../../../src/os/namespaces.ts';
+import { inspectStayingNamespaces, NAMESPACE_ENTRY_ORDER, openTargetNamespaces } from '../../../src/os/namespaces.ts';
 import { lookupHostPasswd, PasswdLookupError } from '../../../src/os/passwd.ts';
 import { recordNamespaceEntered } from '../../../src/os/upcall-state.ts';
 
@@ -47,7 +43,10 @@ describe('namespace files (docs/cifs-upcall-behaviour.md#namespaces order)', () 
     } finally {
       opened.close();
     }
-    expect(inspectStayingNamespaces(child.pid!).map((s) => [s.type, s.targetInode === s.ownInode])).toEqual([['user', true], ['time', true]]);
+    expect(inspectStayingNamespaces(child.pid!).map((s) => [s.type, s.targetInode === s.ownInode])).toEqual([
+      ['user', true],
+      ['time', true],
+    ]);
   });
 
   it('a pid that does not exist: every type absent (the pipeline refuses before this)', () => {

@@ -7,7 +7,7 @@ import { formatCapabilityMask, readBoundingSet } from '../../../src/os/privilege
 import { correlationPrefix } from '../../../src/os/syslog.ts';
 
 describe('privilege helpers', () => {
-  it('reads this thread\'s bounding set exactly as /proc/thread-self/status shows it', () => {
+  it("reads this thread's bounding set exactly as /proc/thread-self/status shows it", () => {
     const status = readFileSync('/proc/thread-self/status', 'utf8');
     const capBnd = /^CapBnd:\s*([0-9a-f]+)$/m.exec(status)![1];
     expect(formatCapabilityMask(readBoundingSet())).toBe(capBnd);

@@ -25,7 +25,9 @@ function sleeper(env: Record<string, string>): number {
 describe('/proc/<pid>/stat', () => {
   it('counts fields after the last ")" (comm may hold spaces and parentheses)', () => {
     // shape of a kworker line as read on this machine (test-environments probe, 6.18)
-    const s = parseProcessStat('12 (kworker/u8:0+events_unbound) S 2 0 0 0 -1 69238880 0 0 0 0 0 23 0 0 20 0 1 0 30 0 0 18446744073709551615 0 0');
+    const s = parseProcessStat(
+      '12 (kworker/u8:0+events_unbound) S 2 0 0 0 -1 69238880 0 0 0 0 0 23 0 0 20 0 1 0 30 0 0 18446744073709551615 0 0',
+    );
     expect(s).toMatchObject({ pid: 12, comm: 'kworker/u8:0+events_unbound', state: 'S', ppid: 2, flags: 69238880, startTime: 30n });
     expect(isKernelThread(s)).toBe(true);
     const odd = parseProcessStat('77 (a) b (c)) R 1 0 0 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 1 0 123456 0 0');

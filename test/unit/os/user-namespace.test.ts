@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { mapHostId, parseIdMap, UserNamespaceError } from '../../../src/os/user-namespace.ts';
 
 describe('parseIdMap', () => {
-  it('reads the kernel\'s right-aligned columns', () => {
+  it("reads the kernel's right-aligned columns", () => {
     expect(parseIdMap('         0     100000      65536\n')).toEqual([{ inside: 0, outside: 100000, count: 65536 }]);
     expect(parseIdMap('         0          0 4294967295\n')).toEqual([{ inside: 0, outside: 0, count: 4294967295 }]);
   });

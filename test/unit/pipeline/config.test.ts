@@ -33,8 +33,7 @@ describe('config file', () => {
   });
 
   it('server sections match host globs case-insensitively and beat cgroup sections', () => {
-    const settings = resolveSettings(config,
-      { host: 'n17.hpc.example.com', cgroup: '/kubepods.slice/pod-1/ctr' }, {});
+    const settings = resolveSettings(config, { host: 'n17.hpc.example.com', cgroup: '/kubepods.slice/pod-1/ctr' }, {});
     expect(settings.strategy).toBe('proxy-only');
     expect(settings.gssproxySocket).toBe('/var/lib/kubelet/gssproxy.sock');
     expect(resolveSettings(config, { host: 'fs9.example.com' }, {}).envProbe).toBe(false);

@@ -6,8 +6,11 @@ import { MemoryTrace } from '../../../src/trace.ts';
 
 function request(host: string): CredentialRequest {
   return {
-    host, isMountSession: false, identity: { uid: 2001, gid: 100, username: 'alice' },
-    signal: new AbortController().signal, trace: new MemoryTrace(),
+    host,
+    isMountSession: false,
+    identity: { uid: 2001, gid: 100, username: 'alice' },
+    signal: new AbortController().signal,
+    trace: new MemoryTrace(),
   };
 }
 
@@ -60,8 +63,7 @@ describe('host forms', () => {
 
   it('-t is tried even when the short name does not resolve (differs from C)', async () => {
     const r = resolver({}, { '2001:0db8:0000:0000:0000:0000:0000:0010': 'fs6.example.com' });
-    expect(await allForms('fs6', r, true, '2001:0db8:0000:0000:0000:0000:0000:0010'))
-      .toEqual(['fs6', 'fs6.example.com']);
+    expect(await allForms('fs6', r, true, '2001:0db8:0000:0000:0000:0000:0000:0010')).toEqual(['fs6', 'fs6.example.com']);
   });
 
   it('a canonical name without a domain ends the forms; address literals are never guessed', async () => {

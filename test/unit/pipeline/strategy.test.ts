@@ -15,8 +15,11 @@ type Behaviour = 'ok' | CredentialFailureKind | ((host: string) => 'ok' | Creden
 
 function token(source: string, host: string): InitiatorToken {
   return {
-    gssToken: Buffer.from(source), sessionKey: Buffer.alloc(16), enctype: 17,
-    clientPrincipal: `${source}@T`, servicePrincipal: `cifs/${host}@T`,
+    gssToken: Buffer.from(source),
+    sessionKey: Buffer.alloc(16),
+    enctype: 17,
+    clientPrincipal: `${source}@T`,
+    servicePrincipal: `cifs/${host}@T`,
   };
 }
 
@@ -34,8 +37,10 @@ function scripted(name: SourceName, behaviour: Behaviour, calls: string[]): () =
 
 function request(trace = new MemoryTrace(), keytabAllowed = true): CredentialRequest {
   return {
-    host: 'fs1.example.test', identity: { uid: 2001, gid: 100, username: 'alice' },
-    signal: new AbortController().signal, trace,
+    host: 'fs1.example.test',
+    identity: { uid: 2001, gid: 100, username: 'alice' },
+    signal: new AbortController().signal,
+    trace,
     ...(keytabAllowed ? { isMountSession: true, mountUser: 'CLIENT$' } : { isMountSession: false, mountUser: 'root' }),
   };
 }
@@ -49,7 +54,10 @@ async function runStrategy(
   const sources: Partial<Record<SourceName, () => Promise<CredentialSource>>> = {};
   for (const [name, b] of Object.entries(behaviours) as [SourceName, Behaviour][]) sources[name] = scripted(name, b, calls);
   const s = new StrategySource({
-    strategy, sources, keytabFallback: 'mount-session', hostForms: options.hostForms ?? exactHostOnly,
+    strategy,
+    sources,
+    keytabFallback: 'mount-session',
+    hostForms: options.hostForms ?? exactHostOnly,
   });
   const trace = new MemoryTrace();
   try {
@@ -76,7 +84,9 @@ describe('strategy plans', () => {
   it('local-first: a TGS failure falls back to impersonation', async () => {
     const r = await runStrategy('local-first', { ccache: 'unreachable', gssproxy: 'ok' }, { keytabAllowed: false });
     expect(r.calls).toEqual(['ccache:fs1.example.test', 'gssproxy:fs1.example.test']);
-    expect(r.trace.messages('strategy').join('\n')).toMatch(/keytab skipped: user=root is the mount's identity, and uid 2001 is not the mount's own session/);
+    expect(r.trace.messages('strategy').join('\n')).toMatch(
+      /keytab skipped: user=root is the mount's identity, and uid 2001 is not the mount's own session/,
+    );
   });
 
   it('local-only never asks gssproxy', async () => {
@@ -109,8 +119,11 @@ describe('strategy plans', () => {
         return previous.length === 1 ? 'fs1.example.test.corp' : null;
       },
     };
-    const r = await runStrategy('local-first',
-      { ccache: (h) => (h === 'fs1.example.test' ? 'service-unknown' : 'ok') }, { hostForms: forms, keytabAllowed: false });
+    const r = await runStrategy(
+      'local-first',
+      { ccache: (h) => (h === 'fs1.example.test' ? 'service-unknown' : 'ok') },
+      { hostForms: forms, keytabAllowed: false },
+    );
     expect(r.calls).toEqual(['ccache:fs1.example.test', 'ccache:fs1.example.test.corp']);
     expect(asked).toBe(1);
     const none = await runStrategy('local-first', { ccache: 'refused' }, { hostForms: forms, keytabAllowed: false });
@@ -120,10 +133,15 @@ describe('strategy plans', () => {
   it('does not create sources it never asks', async () => {
     let created = 0;
     const s = new StrategySource({
-      strategy: 'local-first', keytabFallback: 'mount-session', hostForms: exactHostOnly,
+      strategy: 'local-first',
+      keytabFallback: 'mount-session',
+      hostForms: exactHostOnly,
       sources: {
         ccache: async () => ({ name: 'ccache', acquire: async (req) => token('ccache', req.host) }),
-        gssproxy: async () => { created++; throw new Error('must not load'); },
+        gssproxy: async () => {
+          created++;
+          throw new Error('must not load');
+        },
       },
     });
     await s.acquire(request(new MemoryTrace(), false));

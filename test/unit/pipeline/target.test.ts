@@ -27,12 +27,15 @@ describe('where the upcall runs', () => {
   });
 
   it('V2 with -E: switch, no probe', () => {
-    const r = decide('ver=0x2;host=fs1.example.com;ip4=10.0.0.5;sec=krb5;uid=0x3e8;creduid=0x3e8;pid=0x2f1a;upcall_target=app', { envProbe: false });
+    const r = decide('ver=0x2;host=fs1.example.com;ip4=10.0.0.5;sec=krb5;uid=0x3e8;creduid=0x3e8;pid=0x2f1a;upcall_target=app', {
+      envProbe: false,
+    });
     expect(r.plan).toMatchObject({ namespaces: 'caller', envProbe: false, envProbeReason: '-E/--no-env-probe given' });
   });
 
   it('V4: upcall_target=mount → own namespaces, no probe; uid 1001 (1000 with -l)', () => {
-    const desc = 'ver=0x2;host=fs6.example.com;ip6=2001:0db8:0000:0000:0000:0000:0000:0010;sec=krb5;uid=0x3e8;creduid=0x3e9;pid=0x7a69;upcall_target=mount';
+    const desc =
+      'ver=0x2;host=fs6.example.com;ip6=2001:0db8:0000:0000:0000:0000:0000:0010;sec=krb5;uid=0x3e8;creduid=0x3e9;pid=0x7a69;upcall_target=mount';
     const r = decide(desc);
     expect(r.uid).toBe(1001);
     expect(r.plan).toMatchObject({ namespaces: 'own', envProbe: false });

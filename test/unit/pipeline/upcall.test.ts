@@ -3,12 +3,7 @@
 // proven by the integration tests (chassis-*, parity, userns-gssproxy) and the QEMU proof.
 import { describe, expect, it } from 'vitest';
 import { exitCodeFor } from '../../../src/cli/exit-codes.ts';
-import {
-  CredentialError,
-  type CredentialRequest,
-  type CredentialSource,
-  type InitiatorToken,
-} from '../../../src/credentials.ts';
+import { CredentialError, type CredentialRequest, type CredentialSource, type InitiatorToken } from '../../../src/credentials.ts';
 import { ReplayKey } from '../../../src/kernel/key.ts';
 import type { OpenedNamespaces } from '../../../src/os/namespaces.ts';
 import type { PasswdEntry } from '../../../src/os/passwd.ts';
@@ -47,7 +42,10 @@ interface Calls {
 
 function world(over: Partial<World> = {}): World {
   return {
-    passwd: { 2001: { name: 'alice', uid: 2001, gid: 100, dir: '/home/alice', shell: '/bin/sh' }, 0: { name: 'root', uid: 0, gid: 0, dir: '/root', shell: '/bin/sh' } },
+    passwd: {
+      2001: { name: 'alice', uid: 2001, gid: 100, dir: '/home/alice', shell: '/bin/sh' },
+      0: { name: 'root', uid: 0, gid: 0, dir: '/root', shell: '/bin/sh' },
+    },
     threads: { [CALLER]: { pid: CALLER, comm: 'cat', state: 'S', startTime: 100n } },
     reference: 200n,
     userns: {},
@@ -74,14 +72,25 @@ function scriptedSystem(w: World, calls: Calls): UpcallSystem {
       const ns = w.userns[pid];
       return ns
         ? { callerInode: 4026532999, ownInode: OWN_USERNS, foreign: true, uidMap: parseIdMap(ns.uidMap), gidMap: parseIdMap(ns.gidMap) }
-        : { callerInode: OWN_USERNS, ownInode: OWN_USERNS, foreign: false, uidMap: parseIdMap('0 0 4294967295'), gidMap: parseIdMap('0 0 4294967295') };
+        : {
+            callerInode: OWN_USERNS,
+            ownInode: OWN_USERNS,
+            foreign: false,
+            uidMap: parseIdMap('0 0 4294967295'),
+            gidMap: parseIdMap('0 0 4294967295'),
+          };
     },
     readThreadCredentials(pid) {
       const c = w.credentials[pid];
       return c ? { uids: [c.uid, c.uid, c.uid, c.uid], gids: [c.gid, c.gid, c.gid, c.gid] } : null;
     },
     openTargetNamespaces(pid): OpenedNamespaces {
-      return { pid, decisions: [{ type: 'mnt', ownInode: 1, targetInode: 2, action: 'enter' }], toEnter: [{ type: 'mnt', flag: 0x20000, fd: -1 }], close() {} };
+      return {
+        pid,
+        decisions: [{ type: 'mnt', ownInode: 1, targetInode: 2, action: 'enter' }],
+        toEnter: [{ type: 'mnt', flag: 0x20000, fd: -1 }],
+        close() {},
+      };
     },
     inspectStayingNamespaces: () => [],
     enterNamespaces(opened) {
@@ -96,8 +105,21 @@ function scriptedSystem(w: World, calls: Calls): UpcallSystem {
       calls.dropped.push(target);
       const { uid, gid } = target;
       return {
-        uid, gid, ruid: uid, euid: uid, suid: uid, rgid: gid, egid: gid, sgid: gid, groups: [],
-        effective: 0n, permitted: 0n, inheritable: 0n, bounding: 0n, boundingTrimmed: false, noNewPrivs: false,
+        uid,
+        gid,
+        ruid: uid,
+        euid: uid,
+        suid: uid,
+        rgid: gid,
+        egid: gid,
+        sgid: gid,
+        groups: [],
+        effective: 0n,
+        permitted: 0n,
+        inheritable: 0n,
+        bounding: 0n,
+        boundingTrimmed: false,
+        noNewPrivs: false,
       };
     },
   };
@@ -124,8 +146,21 @@ function source(name: string, outcome: 'ok' | CredentialError, seen: CredentialR
 }
 
 function description(fields: Record<string, string> = {}): string {
-  const all = { ver: '0x2', host: 'FS1.example.test', ip4: '127.0.0.2', sec: 'krb5', uid: '0x7d1', creduid: '0x7d1', pid: `0x${CALLER.toString(16)}`, upcall_target: 'app', ...fields };
-  return Object.entries(all).filter(([, v]) => v !== '').map(([k, v]) => `${k}=${v}`).join(';');
+  const all = {
+    ver: '0x2',
+    host: 'FS1.example.test',
+    ip4: '127.0.0.2',
+    sec: 'krb5',
+    uid: '0x7d1',
+    creduid: '0x7d1',
+    pid: `0x${CALLER.toString(16)}`,
+    upcall_target: 'app',
+    ...fields,
+  };
+  return Object.entries(all)
+    .filter(([, v]) => v !== '')
+    .map(([k, v]) => `${k}=${v}`)
+    .join(';');
 }
 
 async function upcall(opts: {
@@ -141,7 +176,13 @@ async function upcall(opts: {
   negativeFromConfig?: number;
 }) {
   const calls: Calls = { passwd: [], entered: [], dropped: [], logged: [] };
-  const key = new ReplayKey({ type: opts.type ?? 'cifs.spnego', uid: opts.owner?.uid ?? 0, gid: opts.owner?.gid ?? 0, perm: 0x3f010000, description: opts.desc ?? description() });
+  const key = new ReplayKey({
+    type: opts.type ?? 'cifs.spnego',
+    uid: opts.owner?.uid ?? 0,
+    gid: opts.owner?.gid ?? 0,
+    perm: 0x3f010000,
+    description: opts.desc ?? description(),
+  });
   const trace = new MemoryTrace();
   const log: UpcallLog = {
     error: (m) => calls.logged.push(['err', m]),
@@ -150,19 +191,31 @@ async function upcall(opts: {
     debug: (m) => calls.logged.push(['debug', m]),
   };
   const factories = Object.fromEntries((opts.sources ?? [source('ccache', 'ok')]).map((s) => [s.name, async () => s]));
-  const strategy = new StrategySource({ strategy: opts.strategy ?? 'local-first', sources: factories, keytabFallback: 'mount-session', hostForms: exactHostOnly });
-  const settings = resolveSettings(NO_CONFIG, { host: '' }, opts.negativeFromConfig !== undefined ? { negativeTimeout: opts.negativeFromConfig } : {});
-  const prepared: string[] = [];
-  const outcome = await runUpcall({ ...DEFAULT_UPCALL_OPTIONS, replay: true, ...opts.options }, {
-    key,
-    trace,
-    log,
-    system: scriptedSystem(opts.w ?? world(), calls),
-    prepare: async (context) => {
-      prepared.push(context.host);
-      return { settings, source: strategy };
-    },
+  const strategy = new StrategySource({
+    strategy: opts.strategy ?? 'local-first',
+    sources: factories,
+    keytabFallback: 'mount-session',
+    hostForms: exactHostOnly,
   });
+  const settings = resolveSettings(
+    NO_CONFIG,
+    { host: '' },
+    opts.negativeFromConfig !== undefined ? { negativeTimeout: opts.negativeFromConfig } : {},
+  );
+  const prepared: string[] = [];
+  const outcome = await runUpcall(
+    { ...DEFAULT_UPCALL_OPTIONS, replay: true, ...opts.options },
+    {
+      key,
+      trace,
+      log,
+      system: scriptedSystem(opts.w ?? world(), calls),
+      prepare: async (context) => {
+        prepared.push(context.host);
+        return { settings, source: strategy };
+      },
+    },
+  );
   return { outcome, key, trace, calls, prepared, errors: calls.logged.filter(([l]) => l === 'err').map(([, m]) => m) };
 }
 
@@ -181,14 +234,19 @@ describe('the whole upcall, scripted', () => {
     expect(r.calls.passwd).toEqual([2001]);
     expect(r.calls.entered).toEqual([CALLER]);
     expect(r.calls.dropped).toEqual([{ uid: 2001, gid: 100 }]);
-    expect(seen[0]).toMatchObject({ host: 'fs1.example.test', isMountSession: false, probedCcacheName: 'FILE:/tmp/krb5cc_alice', identity: { uid: 2001, gid: 100, username: 'alice' } });
+    expect(seen[0]).toMatchObject({
+      host: 'fs1.example.test',
+      isMountSession: false,
+      probedCcacheName: 'FILE:/tmp/krb5cc_alice',
+      identity: { uid: 2001, gid: 100, username: 'alice' },
+    });
     expect(seen[0]?.identity.namespaceIds).toBeUndefined();
     const areas = r.trace.records.map((t) => t.area);
     expect(areas.indexOf('identity')).toBeLessThan(areas.indexOf('ns'));
     expect(r.trace.messages('result').at(-1)).toBe('payload produced (replay: no key instantiated)');
   });
 
-  it('upcall_target=mount: no namespace entered, no probe, the mount\'s own session', async () => {
+  it("upcall_target=mount: no namespace entered, no probe, the mount's own session", async () => {
     const seen: CredentialRequest[] = [];
     const r = await upcall({ desc: description({ upcall_target: 'mount' }), sources: [source('ccache', 'ok', seen)] });
     expect(r.outcome.ok).toBe(true);
@@ -226,7 +284,7 @@ describe('refused after the key is trusted: negated for the negative timeout', (
     expect(r.calls.passwd).toEqual([]);
   });
 
-  it.each(['app', 'mount'])('pid 0 (upcall_target=%s): exit 6, stock\'s line, before the passwd lookup', async (target) => {
+  it.each(['app', 'mount'])("pid 0 (upcall_target=%s): exit 6, stock's line, before the passwd lookup", async (target) => {
     const r = await upcall({ desc: description({ pid: '0x0', upcall_target: target }) });
     expect(failure(r)).toMatchObject({ kind: 'namespace', exit: 6 });
     expect(r.errors).toContain('map_id(pid=0, map=uid_map, id=2001): No such file or directory');
@@ -257,7 +315,10 @@ describe('refused after the key is trusted: negated for the negative timeout', (
   });
 
   it('the negative timeout comes from the configuration when it sets one', async () => {
-    const r = await upcall({ sources: [source('ccache', new CredentialError('ccache', 'no-credentials', 'no cache'))], negativeFromConfig: 2 });
+    const r = await upcall({
+      sources: [source('ccache', new CredentialError('ccache', 'no-credentials', 'no cache'))],
+      negativeFromConfig: 2,
+    });
     expect(failure(r)).toMatchObject({ kind: 'no-credentials', exit: 8 });
     expect(r.key.negatedFor).toBe(2);
   });
@@ -270,14 +331,18 @@ describe('callers in another user namespace (docs/user-namespaces.md)', () => {
 
   it('a mapped uid and gid: the source gets the namespace ids for naming, the drop uses the host ids', async () => {
     const seen: CredentialRequest[] = [];
-    const r = await upcall({ desc: asHost, w: world({ passwd: { 102002: hostUser }, userns: { [CALLER]: container } }), sources: [source('ccache', 'ok', seen)] });
+    const r = await upcall({
+      desc: asHost,
+      w: world({ passwd: { 102002: hostUser }, userns: { [CALLER]: container } }),
+      sources: [source('ccache', 'ok', seen)],
+    });
     expect(r.outcome.ok).toBe(true);
     expect(seen[0]?.identity).toEqual({ uid: 102002, gid: 100100, username: 'ct-bob', namespaceIds: { uid: 2002, gid: 100 } });
     expect(r.calls.dropped).toEqual([{ uid: 102002, gid: 100100 }]);
     expect(r.calls.logged).toContainEqual(['debug', 'host 102002:100100 -> NS 2002:100']);
   });
 
-  it('an unmapped uid: exit 5, stock\'s line, no source asked, nothing entered', async () => {
+  it("an unmapped uid: exit 5, stock's line, no source asked, nothing entered", async () => {
     const seen: CredentialRequest[] = [];
     const r = await upcall({ w: world({ userns: { [CALLER]: container } }), sources: [source('gssproxy', 'ok', seen)] });
     expect(failure(r)).toMatchObject({ kind: 'identity', exit: 5 });
@@ -292,7 +357,7 @@ describe('callers in another user namespace (docs/user-namespaces.md)', () => {
     expect(failure(r)).toMatchObject({ kind: 'identity', exit: 5 });
   });
 
-  it('an unmapped primary gid: exit 5, stock\'s line', async () => {
+  it("an unmapped primary gid: exit 5, stock's line", async () => {
     const r = await upcall({ w: world({ userns: { [CALLER]: { uidMap: '2001 2001 1', gidMap: '0 100000 65536' } } }) });
     expect(failure(r)).toMatchObject({ kind: 'identity', exit: 5 });
     expect(r.errors).toContain('GID 100 not mapped in this namespace (unsupported)');
@@ -319,7 +384,7 @@ describe('callers in another user namespace (docs/user-namespaces.md)', () => {
     expect(r.errors).toContain('failed to retrieve GID from UID 102002');
   });
 
-  it('upcall_target=mount is not judged by the pid\'s namespace (cifs-utils 7.4+ semantics)', async () => {
+  it("upcall_target=mount is not judged by the pid's namespace (cifs-utils 7.4+ semantics)", async () => {
     const r = await upcall({ desc: description({ upcall_target: 'mount' }), w: world({ userns: { [CALLER]: container } }) });
     expect(r.outcome.ok).toBe(true);
   });
@@ -329,26 +394,34 @@ describe('the credential sources', () => {
   it('asked in order; the first token wins; a failure falls through to the next', async () => {
     const first: CredentialRequest[] = [];
     const second: CredentialRequest[] = [];
-    const r = await upcall({ sources: [source('ccache', new CredentialError('ccache', 'no-credentials', 'no cache'), first), source('gssproxy', 'ok', second)] });
+    const r = await upcall({
+      sources: [source('ccache', new CredentialError('ccache', 'no-credentials', 'no cache'), first), source('gssproxy', 'ok', second)],
+    });
     expect(r.outcome.ok).toBe(true);
     expect(r.trace.messages('strategy')).toContain('gssproxy succeeded: alice@EXAMPLE.TEST → cifs/fs1.example.test@EXAMPLE.TEST');
     expect(first).toHaveLength(1);
     expect(second).toHaveLength(1);
   });
 
-  it('all fail: exit 8 with each source\'s reason', async () => {
-    const r = await upcall({ sources: [
-      source('ccache', new CredentialError('ccache', 'no-credentials', 'no credential cache (FILE:/tmp/krb5cc_2001)')),
-      source('gssproxy', new CredentialError('gssproxy', 'refused', 'alice@EXAMPLE.TEST may not be delegated')),
-    ] });
+  it("all fail: exit 8 with each source's reason", async () => {
+    const r = await upcall({
+      sources: [
+        source('ccache', new CredentialError('ccache', 'no-credentials', 'no credential cache (FILE:/tmp/krb5cc_2001)')),
+        source('gssproxy', new CredentialError('gssproxy', 'refused', 'alice@EXAMPLE.TEST may not be delegated')),
+      ],
+    });
     expect(failure(r)).toMatchObject({ kind: 'no-credentials', exit: 8 });
-    expect(failure(r).message).toBe('Unable to obtain service ticket for alice (uid 2001) to cifs/fs1.example.test: ccache: no credential cache (FILE:/tmp/krb5cc_2001); gssproxy: alice@EXAMPLE.TEST may not be delegated');
+    expect(failure(r).message).toBe(
+      'Unable to obtain service ticket for alice (uid 2001) to cifs/fs1.example.test: ccache: no credential cache (FILE:/tmp/krb5cc_2001); gssproxy: alice@EXAMPLE.TEST may not be delegated',
+    );
   });
 
   it('no source configured: exit 8', async () => {
     const r = await upcall({ sources: [] });
     expect(failure(r)).toMatchObject({ kind: 'no-credentials', exit: 8 });
-    expect(failure(r).message).toBe('Unable to obtain service ticket for alice (uid 2001) to cifs/fs1.example.test: no credential source was applicable');
+    expect(failure(r).message).toBe(
+      'Unable to obtain service ticket for alice (uid 2001) to cifs/fs1.example.test: no credential source was applicable',
+    );
   });
 
   it('a token that is not an RFC 2743 initial context token: exit 9', async () => {
@@ -357,7 +430,7 @@ describe('the credential sources', () => {
     expect(failure(r)).toMatchObject({ kind: 'reply', exit: 9 });
   });
 
-  it('the keytab rule: only uid 0 or upcall_target=mount is the mount\'s own session, and only with user=', async () => {
+  it("the keytab rule: only uid 0 or upcall_target=mount is the mount's own session, and only with user=", async () => {
     const asked: boolean[] = [];
     const variants: Array<Record<string, string>> = [
       { user: 'CLIENT$' }, // alice on a multiuser mount: never the mount's identity
@@ -382,10 +455,17 @@ describe('the credential sources', () => {
   ] as const)('strategy %s asks %j (%s)', async (strategy, expected, _why) => {
     const order: string[] = [];
     const recording = (name: string, outcome: 'ok' | CredentialError): CredentialSource => ({
-      name, acquire: async (request) => { order.push(name); return source(name, outcome).acquire(request); },
+      name,
+      acquire: async (request) => {
+        order.push(name);
+        return source(name, outcome).acquire(request);
+      },
     });
     // the cache holds a TGT but the KDC refuses it ('refused'); gssproxy would succeed
-    await upcall({ strategy, sources: [recording('ccache', new CredentialError('ccache', 'refused', 'TGS refused')), recording('gssproxy', 'ok')] });
+    await upcall({
+      strategy,
+      sources: [recording('ccache', new CredentialError('ccache', 'refused', 'TGS refused')), recording('gssproxy', 'ok')],
+    });
     expect(order).toEqual(expected);
   });
 
@@ -409,10 +489,12 @@ describe('--replay --pid: replaying a description copied from syslog', () => {
     const r = await upcall({ w, options: { replayPid: LIVE } });
     expect(r.outcome.ok).toBe(true);
     expect(r.calls.entered).toEqual([LIVE]);
-    expect(r.trace.messages('ns')).toContain(`replay: the description's pid ${CALLER} replaced by --pid ${LIVE} (bash, uid 2001): its namespaces and environment are used`);
+    expect(r.trace.messages('ns')).toContain(
+      `replay: the description's pid ${CALLER} replaced by --pid ${LIVE} (bash, uid 2001): its namespaces and environment are used`,
+    );
   });
 
-  it('another user\'s process is refused: exit 6, nothing entered', async () => {
+  it("another user's process is refused: exit 6, nothing entered", async () => {
     const w = world({ threads: { [LIVE]: { pid: LIVE, comm: 'bash', startTime: 50n } }, credentials: { [LIVE]: { uid: 2002, gid: 100 } } });
     const r = await upcall({ w, options: { replayPid: LIVE } });
     expect(failure(r)).toMatchObject({ kind: 'namespace', exit: 6 });

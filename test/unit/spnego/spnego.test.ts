@@ -1,8 +1,16 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
-  KRB5_MECH_OID, MS_KRB5_MECH_OID, NegState, NTLMSSP_OID, cifsSpnegoInitToken, decodeNegotiationToken,
-  encodeNegTokenInit, encodeNegTokenResp, frameKrb5ApReq, mechName,
+  KRB5_MECH_OID,
+  MS_KRB5_MECH_OID,
+  NegState,
+  NTLMSSP_OID,
+  cifsSpnegoInitToken,
+  decodeNegotiationToken,
+  encodeNegTokenInit,
+  encodeNegTokenResp,
+  frameKrb5ApReq,
+  mechName,
 } from '../../../src/spnego/index.ts';
 import { DecodeError } from '../../../src/der/errors.ts';
 
@@ -36,15 +44,30 @@ describe('cifs.upcall SPNEGO NegTokenInit', () => {
 
   // token = 6e followed by aa × (n − 1)
   const longForm: [number, number, string, number, string, string][] = [
-    [100, 115, '607106092a864886f7120102020100', 151,
+    [
+      100,
+      115,
+      '607106092a864886f7120102020100',
+      151,
       '60819406062b0601050502a08189308186a00d300b06092a864886f712010202a275047360710609',
-      '3ae6be12253717454560745baf356cc14f19f6e2b6319b97b2f772eba9c9c637'],
-    [1500, 1517, '608205e906092a864886f7120102020100', 1560,
+      '3ae6be12253717454560745baf356cc14f19f6e2b6319b97b2f772eba9c9c637',
+    ],
+    [
+      1500,
+      1517,
+      '608205e906092a864886f7120102020100',
+      1560,
       '6082061406062b0601050502a082060830820604a00d300b06092a864886f712010202a28205f104',
-      'e1564daaa921e3e69283f56958415e28266d70bf16e89e07234dc7007b2a549c'],
-    [70000, 70018, '608301117d06092a864886f7120102020100', 70066,
+      'e1564daaa921e3e69283f56958415e28266d70bf16e89e07234dc7007b2a549c',
+    ],
+    [
+      70000,
+      70018,
+      '608301117d06092a864886f7120102020100',
+      70066,
       '60830111ad06062b0601050502a0830111a0308301119ba00d300b06092a864886f712010202a283',
-      '9fb07807a20ae9f8c8e5985737cc11a8da23cb8b6828d0786e7365cc72d88444'],
+      '9fb07807a20ae9f8c8e5985737cc11a8da23cb8b6828d0786e7365cc72d88444',
+    ],
   ];
   it.each(longForm)('long-form lengths, n = %i', (n, gssLength, gssStart, spnegoLength, spnegoStart, sha256) => {
     const apReq = Buffer.alloc(n, 0xaa);
@@ -74,23 +97,25 @@ describe('cifs.upcall SPNEGO NegTokenInit', () => {
 describe('SPNEGO decoding', () => {
   it('the cifs.upcall token decodes to one mech and the GSS token', () => {
     expect(decodeNegotiationToken(h(spnegoMsKrb5))).toEqual({
-      kind: 'negTokenInit', mechTypes: [MS_KRB5_MECH_OID], mechToken: h(gssVector),
+      kind: 'negTokenInit',
+      mechTypes: [MS_KRB5_MECH_OID],
+      mechToken: h(gssVector),
     });
   });
 
   it("MIT acceptor's final answer (docs/kerberos.md#spnego): accept-completed, supportedMech krb5", () => {
     const resp = decodeNegotiationToken(h('a1143012a0030a0100a10b06092a864886f712010202'));
     expect(resp).toEqual({ kind: 'negTokenResp', negState: NegState.ACCEPT_COMPLETED, supportedMech: KRB5_MECH_OID });
-    expect(encodeNegTokenResp({ negState: 0, supportedMech: KRB5_MECH_OID }).toString('hex'))
-      .toBe('a1143012a0030a0100a10b06092a864886f712010202');
+    expect(encodeNegTokenResp({ negState: 0, supportedMech: KRB5_MECH_OID }).toString('hex')).toBe(
+      'a1143012a0030a0100a10b06092a864886f712010202',
+    );
   });
 
   it('MIT SPNEGO initiator shape (docs/kerberos.md#spnego) decodes: header bytes of a 0x2fc-byte token', () => {
     // 60 82 02f8 06 06 2b0601050502 a0 82 02ec 30 82 02e8 a0 0d 30 0b 06 09 <krb5> a2 82 02d5 04 82 02d1 <0x2d1 bytes>
     const inner = Buffer.alloc(0x2d1, 0x42);
     const token = encodeNegTokenInit({ mechTypes: [KRB5_MECH_OID], mechToken: inner });
-    expect(token.subarray(0, 39).toString('hex'))
-      .toBe('608202f806062b0601050502a08202ec308202e8a00d300b06092a864886f712010202a28202d5');
+    expect(token.subarray(0, 39).toString('hex')).toBe('608202f806062b0601050502a08202ec308202e8a00d300b06092a864886f712010202a28202d5');
     expect(token.length).toBe(0x2f8 + 4);
   });
 
@@ -105,7 +130,9 @@ describe('SPNEGO decoding', () => {
     expect(d).toEqual({
       kind: 'negTokenInit',
       mechTypes: [MS_KRB5_MECH_OID, KRB5_MECH_OID, '1.3.6.1.4.1.311.2.2.30', NTLMSSP_OID],
-      reqFlags: 0x60000000, mechToken: Buffer.from('abc'), mechListMIC: Buffer.from('mic'),
+      reqFlags: 0x60000000,
+      mechToken: Buffer.from('abc'),
+      mechListMIC: Buffer.from('mic'),
     });
     expect(mechName(MS_KRB5_MECH_OID)).toBe('mskrb5');
   });

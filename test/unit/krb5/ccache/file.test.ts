@@ -71,7 +71,8 @@ describe('storing (fcc_store: one append in the file version)', () => {
       const path = copy(name);
       const before = readFileSync(path);
       const service = parseFileCcache(readFileSync(join(fixtures, 'file-v4-service.ccache'))).records.at(-1)!.credential;
-      const cred = v === 1 ? { ...service, client: { ...service.client, nameType: 0 }, server: { ...service.server, nameType: 0 } } : service;
+      const cred =
+        v === 1 ? { ...service, client: { ...service.client, nameType: 0 }, server: { ...service.server, nameType: 0 } } : service;
       await new FileCredentialCache(path).store(cred);
       const after = readFileSync(path);
       expect(after).toEqual(Buffer.concat([before, encodeCredential(cred, v as 1 | 2 | 3 | 4)]));
@@ -127,7 +128,7 @@ describe('safety refusals', () => {
     expect(e.message).toMatch(new RegExp(`owned by uid ${process.geteuid?.()}, not by uid ${someoneElse}`));
   });
 
-  it.runIf(isRoot)('a symlink planted to another user\'s cache is refused by the owner check of the target', async () => {
+  it.runIf(isRoot)("a symlink planted to another user's cache is refused by the owner check of the target", async () => {
     const victimsView = copy('file-v4-tgt', 'foreign');
     chownSync(victimsView, 65534, 65534);
     chmodSync(victimsView, 0o600);
@@ -137,7 +138,7 @@ describe('safety refusals', () => {
     expect(e.message).toMatch(/owned by uid 65534, not by uid 0/);
   });
 
-  it('a symlink to one\'s own cache is followed, as libkrb5 does', async () => {
+  it("a symlink to one's own cache is followed, as libkrb5 does", async () => {
     const own = copy('file-v4-tgt');
     const link = join(scratch, `own-link-${Math.random().toString(36).slice(2)}`);
     symlinkSync(own, link);

@@ -7,7 +7,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CcacheError, KcmError } from '../../../../src/krb5/ccache/errors.ts';
+import { type CcacheError, KcmError } from '../../../../src/krb5/ccache/errors.ts';
 import { isUnsupportedKcmCode, KcmConnection, KcmOp, KrbCcacheCode, openKcmCcache } from '../../../../src/krb5/ccache/kcm.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'cu-kcm-unit-'));
@@ -68,7 +68,9 @@ describe('KCM client robustness', () => {
       head.writeUInt32BE(10 * 1024 * 1024 + 1, 0);
       sock.write(head);
     });
-    await expect(new KcmConnection({ socketPath: path }).call(KcmOp.NOOP, Buffer.alloc(0))).rejects.toThrow(/above the 10485760-byte limit/);
+    await expect(new KcmConnection({ socketPath: path }).call(KcmOp.NOOP, Buffer.alloc(0))).rejects.toThrow(
+      /above the 10485760-byte limit/,
+    );
   });
 
   it('a non-zero transport status is a KcmError with that code', async () => {
@@ -94,17 +96,23 @@ describe('KCM client robustness', () => {
   it('no reply within the timeout, or an abort, ends the call', async () => {
     const path = await scripted(() => undefined);
     const started = Date.now();
-    const e = (await new KcmConnection({ socketPath: path, timeoutMs: 200 }).call(KcmOp.NOOP, Buffer.alloc(0)).catch((x: unknown) => x)) as CcacheError;
+    const e = (await new KcmConnection({ socketPath: path, timeoutMs: 200 })
+      .call(KcmOp.NOOP, Buffer.alloc(0))
+      .catch((x: unknown) => x)) as CcacheError;
     expect(e.message).toMatch(/no reply to NOOP within 200 ms/);
     expect(Date.now() - started).toBeLessThan(2000);
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 50);
-    const a = (await new KcmConnection({ socketPath: path, signal: ac.signal }).call(KcmOp.NOOP, Buffer.alloc(0)).catch((x: unknown) => x)) as CcacheError;
+    const a = (await new KcmConnection({ socketPath: path, signal: ac.signal })
+      .call(KcmOp.NOOP, Buffer.alloc(0))
+      .catch((x: unknown) => x)) as CcacheError;
     expect(a.message).toMatch(/aborted/);
   });
 
   it('a missing socket says so', async () => {
-    const e = (await new KcmConnection({ socketPath: join(scratch, 'none.sock') }).call(KcmOp.NOOP, Buffer.alloc(0)).catch((x: unknown) => x)) as CcacheError;
+    const e = (await new KcmConnection({ socketPath: join(scratch, 'none.sock') })
+      .call(KcmOp.NOOP, Buffer.alloc(0))
+      .catch((x: unknown) => x)) as CcacheError;
     expect(e.failure).toBe('unreachable');
     expect(e.message).toMatch(/no socket \(is the KCM daemon running\?\)/);
     await expect(new KcmConnection({ socketPath: '-' }).call(KcmOp.NOOP, Buffer.alloc(0))).rejects.toThrow(/KCM is disabled/);
@@ -116,7 +124,9 @@ describe('KCM client robustness', () => {
       sock.end(reply(0, Buffer.from(`n${i}\0`))); // answer, then close like an idle timeout
     });
     const server = servers.at(-1)!;
-    server.on('connection', () => { connections++; });
+    server.on('connection', () => {
+      connections++;
+    });
     const conn = new KcmConnection({ socketPath: path });
     expect(await conn.call(KcmOp.GET_DEFAULT_CACHE, Buffer.alloc(0))).toEqual(Buffer.from('n0\0'));
     await new Promise((r) => setTimeout(r, 50));
@@ -139,7 +149,9 @@ describe('KCM client robustness', () => {
   });
 
   it('unsupported-operation codes are the three MIT recognizes', () => {
-    expect([KrbCcacheCode.KRB5_FCC_INTERNAL, KrbCcacheCode.KRB5_CC_IO, KrbCcacheCode.KRB5_CC_NOSUPP].every(isUnsupportedKcmCode)).toBe(true);
+    expect([KrbCcacheCode.KRB5_FCC_INTERNAL, KrbCcacheCode.KRB5_CC_IO, KrbCcacheCode.KRB5_CC_NOSUPP].every(isUnsupportedKcmCode)).toBe(
+      true,
+    );
     expect(isUnsupportedKcmCode(KrbCcacheCode.KRB5_FCC_NOFILE)).toBe(false);
   });
 });

@@ -66,11 +66,25 @@ export function klistTime(seconds: number): string {
 /** MIT klist flags_string letters for a TicketFlags word. */
 export function klistFlags(flags: number): string {
   const table: [number, string][] = [
-    [0x40000000, 'F'], [0x20000000, 'f'], [0x10000000, 'P'], [0x08000000, 'p'], [0x04000000, 'D'],
-    [0x02000000, 'd'], [0x01000000, 'i'], [0x00800000, 'R'], [0x00400000, 'I'], [0x00100000, 'H'],
-    [0x00200000, 'A'], [0x00080000, 'T'], [0x00040000, 'O'], [0x00008000, 'a'],
+    [0x40000000, 'F'],
+    [0x20000000, 'f'],
+    [0x10000000, 'P'],
+    [0x08000000, 'p'],
+    [0x04000000, 'D'],
+    [0x02000000, 'd'],
+    [0x01000000, 'i'],
+    [0x00800000, 'R'],
+    [0x00400000, 'I'],
+    [0x00100000, 'H'],
+    [0x00200000, 'A'],
+    [0x00080000, 'T'],
+    [0x00040000, 'O'],
+    [0x00008000, 'a'],
   ];
-  return table.filter(([bit]) => (flags & bit) !== 0).map(([, l]) => l).join('');
+  return table
+    .filter(([bit]) => (flags & bit) !== 0)
+    .map(([, l]) => l)
+    .join('');
 }
 
 const ETYPE_NAMES: Record<number, string> = {

@@ -32,7 +32,15 @@ function expectMatchesKlist(name: string): void {
   const { credentials, config } = classifyRecords(parsed.records.map((r) => r.credential));
   expect(unparsePrincipal(parsed.principal)).toBe(klist.principal);
   expect(credentials.map((c) => asKlistTicket(c, true))).toEqual(
-    klist.tickets.map((t) => ({ start: t.start, expires: t.expires, server: t.server, renewUntil: t.renewUntil, flags: t.flags, skey: t.etypes![0] })));
+    klist.tickets.map((t) => ({
+      start: t.start,
+      expires: t.expires,
+      server: t.server,
+      renewUntil: t.renewUntil,
+      flags: t.flags,
+      skey: t.etypes![0],
+    })),
+  );
   expect(config.map((c) => ({ key: c.key, principal: c.principal, value: c.value.toString('latin1') }))).toEqual(klist.config);
 }
 
@@ -81,12 +89,14 @@ describe('FILE v4 written by MIT kinit (fixtures/file-v4-tgt.ccache)', () => {
   });
 
   it('re-encodes to exactly the bytes kinit wrote', () => {
-    expect(encodeFileCcache({
-      version: 4,
-      principal: parsed.principal,
-      credentials: parsed.records.map((r) => r.credential),
-      kdcTimeOffset: parsed.kdcTimeOffset,
-    })).toEqual(bytes);
+    expect(
+      encodeFileCcache({
+        version: 4,
+        principal: parsed.principal,
+        credentials: parsed.records.map((r) => r.credential),
+        kdcTimeOffset: parsed.kdcTimeOffset,
+      }),
+    ).toEqual(bytes);
   });
 });
 
@@ -138,7 +148,9 @@ describe('FILE v3, v2 and v1 (kinit with ccache_type = 3/2/1)', () => {
       // v1 does not store name types: they read as 0 (NT-UNKNOWN)
       expect(parsed.principal.nameType).toBe(v === 1 ? 0 : 1);
       expect(parsed.records).toHaveLength(v4.records.length);
-      expect(encodeFileCcache({ version: v, principal: parsed.principal, credentials: parsed.records.map((r) => r.credential) })).toEqual(bytes);
+      expect(encodeFileCcache({ version: v, principal: parsed.principal, credentials: parsed.records.map((r) => r.credential) })).toEqual(
+        bytes,
+      );
     });
   }
 
@@ -157,20 +169,42 @@ describe('FILE v3, v2 and v1 (kinit with ccache_type = 3/2/1)', () => {
 
 describe('annotated kinit example (key and ticket bytes are elided there: placeholders here)', () => {
   const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
-  const str = (s: string): Buffer => Buffer.concat([hex((s.length).toString(16).padStart(8, '0')), Buffer.from(s)]);
+  const str = (s: string): Buffer => Buffer.concat([hex(s.length.toString(16).padStart(8, '0')), Buffer.from(s)]);
   const ticket = Buffer.concat([hex('6182018e'), Buffer.alloc(398, 0x30)]);
   const example = Buffer.concat([
-    hex('0504'), hex('000c 0001 0008 00000000 00000000'),
-    hex('00000001 00000001'), str('SPEC.TEST'), str('user'),
-    hex('00000001 00000001'), str('SPEC.TEST'), str('user'),
-    hex('00000000 00000003'), str('X-CACHECONF:'), str('krb5_ccache_conf_data'), str('fast_avail'), str('krbtgt/SPEC.TEST@SPEC.TEST'),
-    hex('0000 00000000'), hex('00000000 00000000 00000000 00000000 00 00000000'), hex('00000000 00000000'),
-    str('yes'), hex('00000000'),
-    hex('00000001 00000001'), str('SPEC.TEST'), str('user'),
-    hex('00000002 00000002'), str('SPEC.TEST'), str('krbtgt'), str('SPEC.TEST'),
-    hex('0012 00000020'), Buffer.alloc(32, 0xaa),
-    hex('6b08b85c 6b08b85c 6b0944fc 00000000'), hex('00 00410000'), hex('00000000 00000000'),
-    hex('00000192'), ticket, hex('00000000'),
+    hex('0504'),
+    hex('000c 0001 0008 00000000 00000000'),
+    hex('00000001 00000001'),
+    str('SPEC.TEST'),
+    str('user'),
+    hex('00000001 00000001'),
+    str('SPEC.TEST'),
+    str('user'),
+    hex('00000000 00000003'),
+    str('X-CACHECONF:'),
+    str('krb5_ccache_conf_data'),
+    str('fast_avail'),
+    str('krbtgt/SPEC.TEST@SPEC.TEST'),
+    hex('0000 00000000'),
+    hex('00000000 00000000 00000000 00000000 00 00000000'),
+    hex('00000000 00000000'),
+    str('yes'),
+    hex('00000000'),
+    hex('00000001 00000001'),
+    str('SPEC.TEST'),
+    str('user'),
+    hex('00000002 00000002'),
+    str('SPEC.TEST'),
+    str('krbtgt'),
+    str('SPEC.TEST'),
+    hex('0012 00000020'),
+    Buffer.alloc(32, 0xaa),
+    hex('6b08b85c 6b08b85c 6b0944fc 00000000'),
+    hex('00 00410000'),
+    hex('00000000 00000000'),
+    hex('00000192'),
+    ticket,
+    hex('00000000'),
   ]);
 
   it('parses into the principal, one config entry and the TGT the annotation describes', () => {
@@ -210,9 +244,12 @@ describe('truncation and corruption', () => {
 
   it('a data length beyond the file size is corruption, with its offset', () => {
     const bad = Buffer.from(bytes);
-    const ticketLenAt = parsed.records[2]!.offset + encodeCredential(parsed.records[2]!.credential).length - 8 - parsed.records[2]!.credential.ticket.length;
+    const ticketLenAt =
+      parsed.records[2]!.offset + encodeCredential(parsed.records[2]!.credential).length - 8 - parsed.records[2]!.credential.ticket.length;
     bad.writeUInt32BE(0x7fffffff, ticketLenAt);
-    expect(() => parseFileCcache(bad)).toThrow(new RegExp(`ticket length 2147483647 exceeds the ${bad.length}-byte cache \\(at offset ${ticketLenAt}\\)`));
+    expect(() => parseFileCcache(bad)).toThrow(
+      new RegExp(`ticket length 2147483647 exceeds the ${bad.length}-byte cache \\(at offset ${ticketLenAt}\\)`),
+    );
   });
 
   it('a component count that cannot fit is corruption', () => {
@@ -273,49 +310,64 @@ const credentialArb: fc.Arbitrary<Credential> = fc.record({
 
 describe('properties (fast-check)', () => {
   it('encode → decode is the identity for credentials and principals, in every version', () => {
-    fc.assert(fc.property(credentialArb, fc.constantFrom<CcacheVersion>(1, 2, 3, 4), (c, v) => {
-      const expected = v === 1 ? { ...c, client: { ...c.client, nameType: 0 }, server: { ...c.server, nameType: 0 } } : c;
-      expect(decodeCredential(encodeCredential(c, v), v)).toEqual(expected);
-      expect(decodePrincipal(encodePrincipal(c.client, v), v)).toEqual(expected.client);
-    }));
+    fc.assert(
+      fc.property(credentialArb, fc.constantFrom<CcacheVersion>(1, 2, 3, 4), (c, v) => {
+        const expected = v === 1 ? { ...c, client: { ...c.client, nameType: 0 }, server: { ...c.server, nameType: 0 } } : c;
+        expect(decodeCredential(encodeCredential(c, v), v)).toEqual(expected);
+        expect(decodePrincipal(encodePrincipal(c.client, v), v)).toEqual(expected.client);
+      }),
+    );
   });
 
   it('whole files round-trip: parse(encode(cache)) gives back every record', () => {
-    fc.assert(fc.property(principalArb, fc.array(credentialArb, { maxLength: 4 }), (p, creds) => {
-      const parsed = parseFileCcache(encodeFileCcache({ version: 4, principal: p, credentials: creds, kdcTimeOffset: { seconds: 5, microseconds: 6 } }));
-      expect(parsed.principal).toEqual(p);
-      expect(parsed.records.map((r) => r.credential)).toEqual(creds);
-      expect(parsed.kdcTimeOffset).toEqual({ seconds: 5, microseconds: 6 });
-      expect(parsed.truncatedAt).toBeNull();
-    }));
+    fc.assert(
+      fc.property(principalArb, fc.array(credentialArb, { maxLength: 4 }), (p, creds) => {
+        const parsed = parseFileCcache(
+          encodeFileCcache({ version: 4, principal: p, credentials: creds, kdcTimeOffset: { seconds: 5, microseconds: 6 } }),
+        );
+        expect(parsed.principal).toEqual(p);
+        expect(parsed.records.map((r) => r.credential)).toEqual(creds);
+        expect(parsed.kdcTimeOffset).toEqual({ seconds: 5, microseconds: 6 });
+        expect(parsed.truncatedAt).toBeNull();
+      }),
+    );
   });
 
   it('random bytes never fail with anything but CcacheFormatError', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), fc.constantFrom(0x0501, 0x0502, 0x0503, 0x0504), (a, v) => {
-      const buf = Buffer.concat([Buffer.from([v >> 8, v & 0xff]), Buffer.from(a)]);
-      try {
-        parseFileCcache(buf);
-      } catch (e) {
-        expect(e).toBeInstanceOf(CcacheFormatError);
-      }
-      try {
-        decodeCredential(Buffer.from(a));
-      } catch (e) {
-        expect(e).toBeInstanceOf(CcacheFormatError);
-      }
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.constantFrom(0x0501, 0x0502, 0x0503, 0x0504), (a, v) => {
+        const buf = Buffer.concat([Buffer.from([v >> 8, v & 0xff]), Buffer.from(a)]);
+        try {
+          parseFileCcache(buf);
+        } catch (e) {
+          expect(e).toBeInstanceOf(CcacheFormatError);
+        }
+        try {
+          decodeCredential(Buffer.from(a));
+        } catch (e) {
+          expect(e).toBeInstanceOf(CcacheFormatError);
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('a real cache with random bytes overwritten never fails with anything but CcacheFormatError', () => {
     const real = fixture('file-v4-service');
-    fc.assert(fc.property(fc.array(fc.tuple(fc.nat(real.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }), (edits) => {
-      const buf = Buffer.from(real);
-      for (const [at, v] of edits) buf[at] = v;
-      try {
-        parseFileCcache(buf);
-      } catch (e) {
-        expect(e).toBeInstanceOf(CcacheFormatError);
-      }
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(real.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }),
+        (edits) => {
+          const buf = Buffer.from(real);
+          for (const [at, v] of edits) buf[at] = v;
+          try {
+            parseFileCcache(buf);
+          } catch (e) {
+            expect(e).toBeInstanceOf(CcacheFormatError);
+          }
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -63,26 +63,33 @@ describe('expandPathTokens (os/expand_path.c), as observed with MIT klist', () =
 
 describe('resolveDefaultCcacheName (os/ccdefname.c)', () => {
   it('KRB5CCNAME wins and is used verbatim, without expansion, even when empty', () => {
-    expect(resolveDefaultCcacheName({ ...root, envKRB5CCNAME: 'FILE:%{uid}', profileDefaultCcacheName: 'KCM:' }))
-      .toEqual({ name: 'FILE:%{uid}', source: 'KRB5CCNAME' });
+    expect(resolveDefaultCcacheName({ ...root, envKRB5CCNAME: 'FILE:%{uid}', profileDefaultCcacheName: 'KCM:' })).toEqual({
+      name: 'FILE:%{uid}',
+      source: 'KRB5CCNAME',
+    });
     expect(resolveDefaultCcacheName({ ...root, envKRB5CCNAME: '' })).toEqual({ name: '', source: 'KRB5CCNAME' });
   });
 
   it('then default_ccache_name, expanded for the given user', () => {
-    expect(resolveDefaultCcacheName({ uid: 2001, euid: 2001, username: 'alice', profileDefaultCcacheName: 'KEYRING:persistent:%{uid}' }))
-      .toEqual({ name: 'KEYRING:persistent:2001', source: 'default_ccache_name' });
+    expect(
+      resolveDefaultCcacheName({ uid: 2001, euid: 2001, username: 'alice', profileDefaultCcacheName: 'KEYRING:persistent:%{uid}' }),
+    ).toEqual({ name: 'KEYRING:persistent:2001', source: 'default_ccache_name' });
     // an expansion to the empty string is kept (klist: "filename: ")
     expect(resolveDefaultCcacheName({ ...root, profileDefaultCcacheName: '%{null}' })).toEqual({ name: '', source: 'default_ccache_name' });
   });
 
   it('an empty default_ccache_name falls through to the built-in FILE:/tmp/krb5cc_%{uid}', () => {
-    expect(resolveDefaultCcacheName({ uid: 2001, euid: 0, profileDefaultCcacheName: '' }))
-      .toEqual({ name: 'FILE:/tmp/krb5cc_2001', source: 'built-in' });
+    expect(resolveDefaultCcacheName({ uid: 2001, euid: 0, profileDefaultCcacheName: '' })).toEqual({
+      name: 'FILE:/tmp/krb5cc_2001',
+      source: 'built-in',
+    });
     expect(resolveDefaultCcacheName({ uid: 2001, euid: 2001 })).toEqual({ name: 'FILE:/tmp/krb5cc_2001', source: 'built-in' });
   });
 
   it('an unknown token makes resolution fail', () => {
-    expect(() => resolveDefaultCcacheName({ ...root, profileDefaultCcacheName: 'FILE:/tmp/%{bogus}' })).toThrow(/unknown path token %\{bogus\}/);
+    expect(() => resolveDefaultCcacheName({ ...root, profileDefaultCcacheName: 'FILE:/tmp/%{bogus}' })).toThrow(
+      /unknown path token %\{bogus\}/,
+    );
   });
 });
 

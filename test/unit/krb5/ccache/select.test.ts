@@ -17,7 +17,11 @@ import {
 import { findForeignTgt, findServiceTicket, findTgt, kdcNow, startRealm, upcallCacheVerdict } from '../../../../src/krb5/ccache/select.ts';
 
 const parsed = parseFileCcache(readFileSync(join(import.meta.dirname, 'fixtures', 'file-v4-service.ccache')));
-const base: CcacheContents = { principal: parsed.principal, kdcTimeOffset: parsed.kdcTimeOffset, ...classifyRecords(parsed.records.map((r) => r.credential)) };
+const base: CcacheContents = {
+  principal: parsed.principal,
+  kdcTimeOffset: parsed.kdcTimeOffset,
+  ...classifyRecords(parsed.records.map((r) => r.credential)),
+};
 const tgt = base.credentials[0]!;
 const cifs = base.credentials[1]!;
 const during = tgt.authTime + 60;
@@ -90,7 +94,9 @@ describe('findServiceTicket', () => {
 
   it('skips user-to-user tickets, other clients and non-permitted enctypes', () => {
     expect(findServiceTicket(with_({ credentials: [variant(cifs, { isSkey: true })] }), server, during)).toBeNull();
-    expect(findServiceTicket(with_({ credentials: [variant(cifs, { client: parsePrincipal('bob@FIXTURE.TEST') })] }), server, during)).toBeNull();
+    expect(
+      findServiceTicket(with_({ credentials: [variant(cifs, { client: parsePrincipal('bob@FIXTURE.TEST') })] }), server, during),
+    ).toBeNull();
     expect(findServiceTicket(base, server, during, { permittedEnctypes: [17, 23] })).toBeNull();
   });
 
@@ -102,7 +108,9 @@ describe('findServiceTicket', () => {
   });
 
   it('config entries are never offered as tickets', () => {
-    expect(findServiceTicket(base, parsePrincipal('krb5_ccache_conf_data/fast_avail/krbtgt\\/FIXTURE.TEST\\@FIXTURE.TEST@X-CACHECONF:'), during)).toBeNull();
+    expect(
+      findServiceTicket(base, parsePrincipal('krb5_ccache_conf_data/fast_avail/krbtgt\\/FIXTURE.TEST\\@FIXTURE.TEST@X-CACHECONF:'), during),
+    ).toBeNull();
   });
 });
 
@@ -119,8 +127,15 @@ describe('upcallCacheVerdict (cifs.upcall get_existing_cc)', () => {
   const service = parsePrincipal('cifs/fs1.fixture.test@FIXTURE.TEST', 0);
 
   it('7.2+: an unexpired cifs/<host> ticket is enough, even without a TGT', () => {
-    expect(upcallCacheVerdict(with_({ credentials: [cifs] }), cifs.endTime, service)).toMatchObject({ accepted: true, reason: 'service-ticket', credential: cifs });
-    expect(upcallCacheVerdict(with_({ credentials: [cifs] }), cifs.endTime + 1, service)).toMatchObject({ accepted: false, reason: 'no-tgt' });
+    expect(upcallCacheVerdict(with_({ credentials: [cifs] }), cifs.endTime, service)).toMatchObject({
+      accepted: true,
+      reason: 'service-ticket',
+      credential: cifs,
+    });
+    expect(upcallCacheVerdict(with_({ credentials: [cifs] }), cifs.endTime + 1, service)).toMatchObject({
+      accepted: false,
+      reason: 'no-tgt',
+    });
   });
 
   it('otherwise a TGT whose name starts with krbtgt/<realm> (any case), endtime strictly in the future', () => {

@@ -19,7 +19,7 @@ const CIFS_GSS_CHECKSUM = '100000000000000000000000000000000000000000000000';
 describe.each([17, 18, 19, 20, 23])('session key of enctype %i', (enctype) => {
   const serviceKey = { etype: 18, key: encryptionType(18).randomKey() };
 
-  it('the acceptor\'s view of our token', () => {
+  it("the acceptor's view of our token", () => {
     const cred = mintedCredential({ client, server, sessionEnctype: enctype, serviceKey });
     const clock = new KdcClock({ seconds: -7, microseconds: -500_000 }, () => 1_800_000_000_250_000);
     const ap = buildCifsApReq(cred, clock.now());

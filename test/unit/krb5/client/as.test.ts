@@ -10,8 +10,14 @@ import { encryptionType } from '../../../../src/krb5/crypto/index.ts';
 import { KdcOptions, KeyUsage, NameType, PaType } from '../../../../src/krb5/iana/index.ts';
 import type { Keytab, KeytabEntry } from '../../../../src/krb5/keytab/keytab.ts';
 import {
-  decodeAsReq, decodeEncryptedData, decodePaEncTsEnc, decodePaPacRequest, encodeAsRep, encodeEncKdcRepPart,
-  encodePaPacRequest, type EncKdcRepPart,
+  decodeAsReq,
+  decodeEncryptedData,
+  decodePaEncTsEnc,
+  decodePaPacRequest,
+  encodeAsRep,
+  encodeEncKdcRepPart,
+  encodePaPacRequest,
+  type EncKdcRepPart,
 } from '../../../../src/krb5/messages/index.ts';
 
 const client = { nameType: NameType.PRINCIPAL, components: ['CLIENT$'], realm: 'EXAMPLE.TEST' };
@@ -26,13 +32,25 @@ const pac = { padataType: PaType.PAC_REQUEST, padataValue: encodePaPacRequest(tr
 describe('AS-REQ', () => {
   it('cname, krbtgt/<realm>, till = now + lifetime, enctypes in order, padata as given', () => {
     const now = new KdcClock(null, () => 1_800_000_000_000_000).now();
-    const built = buildAsRequest({ client, enctypes: [18, 17], kdcOptions: KdcOptions.FORWARDABLE, now, lifetimeSeconds: 86400, padata: [pac], nonce: 77 });
+    const built = buildAsRequest({
+      client,
+      enctypes: [18, 17],
+      kdcOptions: KdcOptions.FORWARDABLE,
+      now,
+      lifetimeSeconds: 86400,
+      padata: [pac],
+      nonce: 77,
+    });
     const req = decodeAsReq(built.der);
     expect(req.padata.map((p) => p.padataType)).toEqual([PaType.PAC_REQUEST]);
     expect(decodePaPacRequest(req.padata[0]!.padataValue)).toBe(true);
     expect(req.reqBody).toMatchObject({
-      kdcOptions: KdcOptions.FORWARDABLE, realm: 'EXAMPLE.TEST', nonce: 77, etype: [18, 17],
-      cname: { nameType: 1, components: ['CLIENT$'] }, sname: { nameType: 2, components: ['krbtgt', 'EXAMPLE.TEST'] },
+      kdcOptions: KdcOptions.FORWARDABLE,
+      realm: 'EXAMPLE.TEST',
+      nonce: 77,
+      etype: [18, 17],
+      cname: { nameType: 1, components: ['CLIENT$'] },
+      sname: { nameType: 2, components: ['krbtgt', 'EXAMPLE.TEST'] },
     });
     expect(req.reqBody.till.getTime()).toBe((1_800_000_000 + 86400) * 1000);
   });
@@ -56,13 +74,24 @@ describe('readAsReply', () => {
   function reply(o: { part?: Partial<EncKdcRepPart>; key?: KeytabEntry; kvno?: number; client?: typeof client } = {}): Buffer {
     const k = o.key ?? keytab.entries[0]!;
     const part: EncKdcRepPart = {
-      tag: 25, key: { keytype: 18, keyvalue: encryptionType(18).randomKey() }, lastReq: [], nonce: request.body.nonce, flags: 0,
-      authtime: now.time, endtime: new Date(now.time.getTime() + 3600_000), server: krbtgt, ...o.part,
+      tag: 25,
+      key: { keytype: 18, keyvalue: encryptionType(18).randomKey() },
+      lastReq: [],
+      nonce: request.body.nonce,
+      flags: 0,
+      authtime: now.time,
+      endtime: new Date(now.time.getTime() + 3600_000),
+      server: krbtgt,
+      ...o.part,
     };
     return encodeAsRep({
       client: o.client ?? client,
       ticket: { server: part.server, encPart: { etype: 18, kvno: 1, cipher: Buffer.alloc(40, 2) } },
-      encPart: { etype: k.key.enctype, kvno: o.kvno ?? k.kvno, cipher: encryptionType(k.key.enctype).encrypt(k.key.value, KeyUsage.AS_REP_ENC_PART, encodeEncKdcRepPart(part)) },
+      encPart: {
+        etype: k.key.enctype,
+        kvno: o.kvno ?? k.kvno,
+        cipher: encryptionType(k.key.enctype).encrypt(k.key.value, KeyUsage.AS_REP_ENC_PART, encodeEncKdcRepPart(part)),
+      },
     });
   }
 
@@ -77,16 +106,20 @@ describe('readAsReply', () => {
     throw new Error('accepted');
   };
 
-  it('opens with the keytab key of the reply\'s etype and kvno', () => {
+  it("opens with the keytab key of the reply's etype and kvno", () => {
     const r = readAsReply(reply({ key: keytab.entries[1] }), request, client, keytab);
     expect(r.key.key.enctype).toBe(17);
     expect(r.part.server).toEqual(krbtgt);
   });
 
   it('refuses a key version we do not hold, another nonce, another server, another client', () => {
-    expect(refusal(reply({ kvno: 9 }))).toMatch(/encrypted with aes256-cts-hmac-sha1-96 kvno 9, and FILE:\/test\.keytab has no such key for CLIENT\$@EXAMPLE\.TEST/);
+    expect(refusal(reply({ kvno: 9 }))).toMatch(
+      /encrypted with aes256-cts-hmac-sha1-96 kvno 9, and FILE:\/test\.keytab has no such key for CLIENT\$@EXAMPLE\.TEST/,
+    );
     expect(refusal(reply({ part: { nonce: (request.body.nonce + 1) >>> 0 } }))).toMatch(/nonce \d+ is not ours/);
-    expect(refusal(reply({ part: { server: { ...krbtgt, components: ['krbtgt', 'OTHER.TEST'] } } }))).toMatch(/asked for krbtgt\/EXAMPLE\.TEST@EXAMPLE\.TEST, got krbtgt\/OTHER\.TEST@EXAMPLE\.TEST/);
+    expect(refusal(reply({ part: { server: { ...krbtgt, components: ['krbtgt', 'OTHER.TEST'] } } }))).toMatch(
+      /asked for krbtgt\/EXAMPLE\.TEST@EXAMPLE\.TEST, got krbtgt\/OTHER\.TEST@EXAMPLE\.TEST/,
+    );
     expect(refusal(reply({ client: { ...client, components: ['ROOT$'] } }))).toMatch(/names client ROOT\$@EXAMPLE\.TEST/);
   });
 

@@ -13,16 +13,39 @@ import { encryptionType, checksumType } from '../../../../src/krb5/crypto/index.
 import { ErrorCode, KdcOptions, KeyUsage, NameType, PaType } from '../../../../src/krb5/iana/index.ts';
 import type { Keytab } from '../../../../src/krb5/keytab/keytab.ts';
 import {
-  decodeAsRep, decodeEncryptedData, decodeEtypeInfo2, decodeKdcReq, decodeKrbError, decodePaEncTsEnc,
-  decodePaPacRequest, decodeTgsRep, decodeTicket, encodeAsRep, encodeAsReq, encodeKdcReqBody, encodeKrbError,
-  encodeTgsRep, encodeTgsReq, krbErrorPaData, unparsePrincipal,
+  decodeAsRep,
+  decodeEncryptedData,
+  decodeEtypeInfo2,
+  decodeKdcReq,
+  decodeKrbError,
+  decodePaEncTsEnc,
+  decodePaPacRequest,
+  decodeTgsRep,
+  decodeTicket,
+  encodeAsRep,
+  encodeAsReq,
+  encodeKdcReqBody,
+  encodeKrbError,
+  encodeTgsRep,
+  encodeTgsReq,
+  krbErrorPaData,
+  unparsePrincipal,
 } from '../../../../src/krb5/messages/index.ts';
 import { decodeGssChecksum } from '../../../../src/krb5/gss/gss-checksum.ts';
 import type { Credential } from '../../../../src/krb5/ccache/model.ts';
 import { hex, openTgsReq, openToken } from './helpers.ts';
 
-interface Key { etype: number; key: string }
-interface Exchange { realm: string; kind: string; subject: string; request: string; reply: string }
+interface Key {
+  etype: number;
+  key: string;
+}
+interface Exchange {
+  realm: string;
+  kind: string;
+  subject: string;
+  request: string;
+  reply: string;
+}
 interface Fixture {
   realm: string;
   tgs: { client: string; tgtKey: Key; exchange: Exchange; token: string; sessionKey: string; serviceKey: Key & { kvno: number } };
@@ -30,7 +53,14 @@ interface Fixture {
   unknownService: { client: string; tgtKey: Key; exchanges: Exchange[] };
   skew: { client: string; tgtKey: Key; cacheOffsetSeconds: number; exchanges: Exchange[]; token: string; sessionKey: string };
   referral: { client: string; tgtKey: Key; exchanges: Exchange[]; token: string; sessionKey: string; serviceKey: Key & { kvno: number } };
-  as: { client: string; keys: Array<Key & { kvno: number }>; exchanges: Exchange[]; token: string; sessionKey: string; serviceKey: Key & { kvno: number } };
+  as: {
+    client: string;
+    keys: Array<Key & { kvno: number }>;
+    exchanges: Exchange[];
+    token: string;
+    sessionKey: string;
+    serviceKey: Key & { kvno: number };
+  };
 }
 
 const fx = JSON.parse(readFileSync(new URL('./fixtures/mit-krb5-1.20.1-exchanges.json', import.meta.url), 'utf8')) as Fixture;
@@ -43,13 +73,27 @@ function tgtOf(client: string, k: Key, realm: string): Credential {
     client: { nameType: NameType.PRINCIPAL, components: [name], realm: crealm },
     server: { nameType: NameType.SRV_INST, components: ['krbtgt', realm], realm: crealm },
     key: { enctype: k.etype, value: hex(k.key) },
-    authTime: 0, startTime: 0, endTime: 0, renewTill: 0, isSkey: false, flags: 0, addresses: [], authData: [],
-    ticket: Buffer.alloc(0), secondTicket: Buffer.alloc(0),
+    authTime: 0,
+    startTime: 0,
+    endTime: 0,
+    renewTill: 0,
+    isSkey: false,
+    flags: 0,
+    addresses: [],
+    authData: [],
+    ticket: Buffer.alloc(0),
+    secondTicket: Buffer.alloc(0),
   };
 }
 
-const allExchanges = (): Exchange[] => [fx.tgs.exchange, fx.tgsSha2.exchange, ...fx.unknownService.exchanges,
-  ...fx.skew.exchanges, ...fx.referral.exchanges, ...fx.as.exchanges];
+const allExchanges = (): Exchange[] => [
+  fx.tgs.exchange,
+  fx.tgsSha2.exchange,
+  ...fx.unknownService.exchanges,
+  ...fx.skew.exchanges,
+  ...fx.referral.exchanges,
+  ...fx.as.exchanges,
+];
 
 describe('DER round trips of the captured messages', () => {
   it('requests (ours): AS-REQ and TGS-REQ re-encode from their decoded form, req-body included', () => {
@@ -57,11 +101,16 @@ describe('DER round trips of the captured messages', () => {
       const der = hex(x.request);
       const req = decodeKdcReq(der);
       expect(encodeKdcReqBody(req.reqBody as Parameters<typeof encodeKdcReqBody>[0])).toEqual(req.reqBodyDer);
-      expect((req.msgType === 10 ? encodeAsReq : encodeTgsReq)({ padata: req.padata, reqBody: req.reqBody as Parameters<typeof encodeKdcReqBody>[0] })).toEqual(der);
+      expect(
+        (req.msgType === 10 ? encodeAsReq : encodeTgsReq)({
+          padata: req.padata,
+          reqBody: req.reqBody as Parameters<typeof encodeKdcReqBody>[0],
+        }),
+      ).toEqual(der);
     }
   });
 
-  it('replies (MIT\'s): TGS-REP, AS-REP (ticket re-encoded from its fields) and KRB-ERROR', () => {
+  it("replies (MIT's): TGS-REP, AS-REP (ticket re-encoded from its fields) and KRB-ERROR", () => {
     let reps = 0;
     let errors = 0;
     for (const x of allExchanges()) {
@@ -74,7 +123,14 @@ describe('DER round trips of the captured messages', () => {
       const rep = der[0] === 0x6b ? decodeAsRep(der) : decodeTgsRep(der);
       const ticket = decodeTicket(rep.ticket.der);
       const encode = der[0] === 0x6b ? encodeAsRep : encodeTgsRep;
-      expect(encode({ padata: rep.padata, client: rep.client, ticket: { server: ticket.server, encPart: ticket.encPart }, encPart: rep.encPart })).toEqual(der);
+      expect(
+        encode({
+          padata: rep.padata,
+          client: rep.client,
+          ticket: { server: ticket.server, encPart: ticket.encPart },
+          encPart: rep.encPart,
+        }),
+      ).toEqual(der);
       reps++;
     }
     expect([reps, errors]).toEqual([7, 4]);
@@ -98,7 +154,10 @@ describe.each([
     expect(apReq.authenticator.kvno).toBeUndefined();
     // kdc-options: forwardable | renewable copied from the TGT (kinit forwardable = true), canonicalize
     expect(req.reqBody.kdcOptions).toBe(KdcOptions.FORWARDABLE | KdcOptions.RENEWABLE | KdcOptions.CANONICALIZE);
-    expect(req.reqBody.sname).toEqual({ nameType: NameType.UNKNOWN, components: ['cifs', t === fx.tgs ? 'fs1.example.test' : 'e20.example.test'] });
+    expect(req.reqBody.sname).toEqual({
+      nameType: NameType.UNKNOWN,
+      components: ['cifs', t === fx.tgs ? 'fs1.example.test' : 'e20.example.test'],
+    });
     expect(req.reqBody.realm).toBe('EXAMPLE.TEST');
     expect(req.reqBody.cname).toBeUndefined();
     expect(req.reqBody.nonce).toBeLessThan(2 ** 31);
@@ -108,10 +167,12 @@ describe.each([
     // the req-body checksum: the TGT enctype's mandatory checksum, usage 6, over the exact bytes
     const ck = authenticator.cksum!;
     expect(ck.cksumtype).toBe(encryptionType(t.tgtKey.etype).checksumType);
-    expect(checksumType(ck.cksumtype).verify(hex(t.tgtKey.key), KeyUsage.TGS_REQ_PA_AUTHENTICATOR_CHECKSUM, req.reqBodyDer, ck.checksum)).toBe(true);
+    expect(
+      checksumType(ck.cksumtype).verify(hex(t.tgtKey.key), KeyUsage.TGS_REQ_PA_AUTHENTICATOR_CHECKSUM, req.reqBodyDer, ck.checksum),
+    ).toBe(true);
   });
 
-  it('MIT\'s TGS-REP opens with our subkey (usage 9) and passes every check of readTgsReply', () => {
+  it("MIT's TGS-REP opens with our subkey (usage 9) and passes every check of readTgsReply", () => {
     const t = get();
     const opened = openTgsReq(hex(t.exchange.request), key(t.tgtKey));
     const reply = readTgsReply(hex(t.exchange.reply), opened.request, tgtOf(t.client, t.tgtKey, 'EXAMPLE.TEST'), 300);
@@ -122,7 +183,7 @@ describe.each([
     expect(reply.part.nonce).toBe(opened.req.reqBody.nonce);
   });
 
-  it('our AP-REQ token: the ticket carries that session key, the authenticator is cifs.upcall\'s', () => {
+  it("our AP-REQ token: the ticket carries that session key, the authenticator is cifs.upcall's", () => {
     const t = get();
     const opened = openTgsReq(hex(t.exchange.request), key(t.tgtKey));
     const reply = readTgsReply(hex(t.exchange.reply), opened.request, tgtOf(t.client, t.tgtKey, 'EXAMPLE.TEST'), 300);
@@ -150,7 +211,7 @@ describe('KRB-ERRORs', () => {
     expect(decodeKrbError(hex(second!.reply)).errorCode).toBe(ErrorCode.KDC_ERR_S_PRINCIPAL_UNKNOWN);
   });
 
-  it('KRB_AP_ERR_SKEW: our authenticator time was the cache offset (−3600 s) away from the KDC\'s stime; the retry was on time', () => {
+  it("KRB_AP_ERR_SKEW: our authenticator time was the cache offset (−3600 s) away from the KDC's stime; the retry was on time", () => {
     const [skewed, retry] = fx.skew.exchanges;
     const e = decodeKrbError(hex(skewed!.reply));
     expect(e.errorCode).toBe(ErrorCode.KRB_AP_ERR_SKEW);
@@ -187,10 +248,15 @@ describe('referral: oscar@OTHER.TEST → cifs/fs1.example.test@ (no [domain_real
 
 describe('AS exchange with keytab keys (K5CAP$, +requires_preauth)', () => {
   const keytab: Keytab = {
-    name: 'fixture', version: 2, truncatedAt: null,
+    name: 'fixture',
+    version: 2,
+    truncatedAt: null,
     entries: fx.as.keys.map((k, i) => ({
       principal: { nameType: 1, components: ['K5CAP$'], realm: 'EXAMPLE.TEST' },
-      timestamp: 0, kvno: k.kvno, key: { enctype: k.etype, value: hex(k.key) }, offset: i,
+      timestamp: 0,
+      kvno: k.kvno,
+      key: { enctype: k.etype, value: hex(k.key) },
+      offset: i,
     })),
   };
   const client = { nameType: NameType.PRINCIPAL, components: ['K5CAP$'], realm: 'EXAMPLE.TEST' };

@@ -12,22 +12,25 @@ describe('KdcClock', () => {
     expect(c.offsetSeconds).toBe(-3600.25);
   });
 
-  it('agrees with the ccache module\'s kdcNow on whole seconds', () => {
-    fc.assert(fc.property(
-      fc.integer({ min: -10_000_000, max: 10_000_000 }), fc.integer({ min: -999_999, max: 999_999 }),
-      fc.integer({ min: 1_000_000_000_000, max: 4_000_000_000_000 }),
-      (seconds, microseconds, localMs) => {
-        const c = new KdcClock({ seconds, microseconds }, () => localMs * 1000);
-        const n = c.now();
-        expect(n.usec).toBeGreaterThanOrEqual(0);
-        expect(n.usec).toBeLessThan(1_000_000);
-        expect(n.seconds * 1_000_000 + n.usec).toBe(localMs * 1000 + seconds * 1_000_000 + microseconds);
-        expect(n.seconds).toBe(kdcNow({ seconds, microseconds }, localMs));
-      },
-    ));
+  it("agrees with the ccache module's kdcNow on whole seconds", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -10_000_000, max: 10_000_000 }),
+        fc.integer({ min: -999_999, max: 999_999 }),
+        fc.integer({ min: 1_000_000_000_000, max: 4_000_000_000_000 }),
+        (seconds, microseconds, localMs) => {
+          const c = new KdcClock({ seconds, microseconds }, () => localMs * 1000);
+          const n = c.now();
+          expect(n.usec).toBeGreaterThanOrEqual(0);
+          expect(n.usec).toBeLessThan(1_000_000);
+          expect(n.seconds * 1_000_000 + n.usec).toBe(localMs * 1000 + seconds * 1_000_000 + microseconds);
+          expect(n.seconds).toBe(kdcNow({ seconds, microseconds }, localMs));
+        },
+      ),
+    );
   });
 
-  it('correct(): adopts the KDC\'s stime/susec and says how far off we were', () => {
+  it("correct(): adopts the KDC's stime/susec and says how far off we were", () => {
     let local = 1_800_000_000_000_000;
     const c = new KdcClock({ seconds: -3600, microseconds: 0 }, () => local);
     const off = c.correct(new Date(1_800_000_002_000), 500_000);
@@ -47,7 +50,14 @@ describe('KdcClock', () => {
 });
 
 describe('describeDuration', () => {
-  it.each([[5, '5 s'], [-119, '119 s'], [600, '10 min'], [7200, '2 h'], [-7200, '2 h'], [3 * 86400, '3 days']])('%i → %s', (s, text) => {
+  it.each([
+    [5, '5 s'],
+    [-119, '119 s'],
+    [600, '10 min'],
+    [7200, '2 h'],
+    [-7200, '2 h'],
+    [3 * 86400, '3 days'],
+  ])('%i → %s', (s, text) => {
     expect(describeDuration(s)).toBe(text);
   });
 });

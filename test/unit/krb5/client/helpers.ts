@@ -4,8 +4,16 @@
 import { encryptionType } from '../../../../src/krb5/crypto/index.ts';
 import { KeyUsage, PaType } from '../../../../src/krb5/iana/index.ts';
 import {
-  decodeApReq, decodeAuthenticator, decodeEncTicketPart, decodeKdcReq, encodeEncTicketPart, encodeTicket,
-  type ApReq, type Authenticator, type EncTicketPart, type KdcReq,
+  decodeApReq,
+  decodeAuthenticator,
+  decodeEncTicketPart,
+  decodeKdcReq,
+  encodeEncTicketPart,
+  encodeTicket,
+  type ApReq,
+  type Authenticator,
+  type EncTicketPart,
+  type KdcReq,
 } from '../../../../src/krb5/messages/index.ts';
 import { unframeKrb5ApReq } from '../../../../src/krb5/gss/gss-token.ts';
 import type { Credential, Principal } from '../../../../src/krb5/ccache/model.ts';
@@ -31,7 +39,9 @@ export function openTgsReq(der: Buffer, tgtKey: { etype: number; key: Buffer }):
   const authenticator = decodeAuthenticator(plain);
   if (!authenticator.subkey) throw new Error('no subkey');
   return {
-    req, apReq, authenticator,
+    req,
+    apReq,
+    authenticator,
     request: {
       der,
       reqBodyDer: req.reqBodyDer,
@@ -51,8 +61,12 @@ export interface OpenedToken {
 /** Open a krb5 GSS token as the acceptor: ticket (service key, usage 2), authenticator (usage 11). */
 export function openToken(token: Buffer, serviceKey: { etype: number; key: Buffer }): OpenedToken {
   const apReq = decodeApReq(unframeKrb5ApReq(token));
-  const ticket = decodeEncTicketPart(encryptionType(serviceKey.etype).decrypt(serviceKey.key, KeyUsage.KDC_REP_TICKET, apReq.ticket.encPart.cipher));
-  const authenticator = decodeAuthenticator(encryptionType(ticket.key.keytype).decrypt(ticket.key.keyvalue, KeyUsage.AP_REQ_AUTHENTICATOR, apReq.authenticator.cipher));
+  const ticket = decodeEncTicketPart(
+    encryptionType(serviceKey.etype).decrypt(serviceKey.key, KeyUsage.KDC_REP_TICKET, apReq.ticket.encPart.cipher),
+  );
+  const authenticator = decodeAuthenticator(
+    encryptionType(ticket.key.keytype).decrypt(ticket.key.keyvalue, KeyUsage.AP_REQ_AUTHENTICATOR, apReq.authenticator.cipher),
+  );
   return { apReq, ticket, authenticator };
 }
 
@@ -79,11 +93,25 @@ export function mintedCredential(opts: {
   });
   const ticket = encodeTicket({
     server: opts.server,
-    encPart: { etype: opts.serviceKey.etype, kvno: 1, cipher: encryptionType(opts.serviceKey.etype).encrypt(opts.serviceKey.key, KeyUsage.KDC_REP_TICKET, part) },
+    encPart: {
+      etype: opts.serviceKey.etype,
+      kvno: 1,
+      cipher: encryptionType(opts.serviceKey.etype).encrypt(opts.serviceKey.key, KeyUsage.KDC_REP_TICKET, part),
+    },
   });
   return {
-    client: opts.client, server: opts.server, key: { enctype: opts.sessionEnctype, value: sessionKey },
-    authTime: now, startTime: now, endTime: end, renewTill: 0, isSkey: false, flags: opts.flags ?? 0,
-    addresses: [], authData: [], ticket, secondTicket: Buffer.alloc(0),
+    client: opts.client,
+    server: opts.server,
+    key: { enctype: opts.sessionEnctype, value: sessionKey },
+    authTime: now,
+    startTime: now,
+    endTime: end,
+    renewTill: 0,
+    isSkey: false,
+    flags: opts.flags ?? 0,
+    addresses: [],
+    authData: [],
+    ticket,
+    secondTicket: Buffer.alloc(0),
   };
 }

@@ -9,10 +9,13 @@ import { ErrorCode } from '../../../../src/krb5/iana/index.ts';
 import { encodeKrbError } from '../../../../src/krb5/messages/index.ts';
 import { MemoryTrace } from '../../../../src/trace.ts';
 
-const krbError = (code: number): Buffer => encodeKrbError({
-  stime: new Date(1_800_000_000_000), susec: 0, errorCode: code,
-  server: { nameType: 2, components: ['krbtgt', 'EXAMPLE.TEST'], realm: 'EXAMPLE.TEST' },
-});
+const krbError = (code: number): Buffer =>
+  encodeKrbError({
+    stime: new Date(1_800_000_000_000),
+    susec: 0,
+    errorCode: code,
+    server: { nameType: 2, components: ['krbtgt', 'EXAMPLE.TEST'], realm: 'EXAMPLE.TEST' },
+  });
 
 describe('classifyKdcReply', () => {
   it('KDC_ERR_SVC_UNAVAILABLE: try the next KDC, on either transport', () => {
@@ -45,13 +48,21 @@ describe('KdcSession before anything is sent', () => {
     const s = new KdcSession({ config, trace: new MemoryTrace() });
     const e = await s.send('NOWHERE.TEST', Buffer.from([0x6c]), 'TGS-REQ', 'cifs/x@NOWHERE.TEST').catch((x: unknown) => x);
     expect(e).toBeInstanceOf(Krb5ClientError);
-    expect(e).toMatchObject({ failure: 'config', message: expect.stringMatching(/Cannot find KDC for realm "NOWHERE\.TEST": no \[realms\] NOWHERE\.TEST kdc entry and dns_lookup_kdc is off/) });
+    expect(e).toMatchObject({
+      failure: 'config',
+      message: expect.stringMatching(
+        /Cannot find KDC for realm "NOWHERE\.TEST": no \[realms\] NOWHERE\.TEST kdc entry and dns_lookup_kdc is off/,
+      ),
+    });
     expect(s.exchanges).toEqual([]);
   });
 
   it('an upcall budget already spent: unreachable, naming the budget', async () => {
     const s = new KdcSession({ config, trace: new MemoryTrace(), signal: AbortSignal.abort() });
     const e = await s.send('EXAMPLE.TEST', Buffer.from([0x6c]), 'TGS-REQ', 'cifs/x@EXAMPLE.TEST').catch((x: unknown) => x);
-    expect(e).toMatchObject({ failure: 'unreachable', message: expect.stringMatching(/^the upcall's time budget ran out after \d+ ms while waiting for a KDC of EXAMPLE\.TEST/) });
+    expect(e).toMatchObject({
+      failure: 'unreachable',
+      message: expect.stringMatching(/^the upcall's time budget ran out after \d+ ms while waiting for a KDC of EXAMPLE\.TEST/),
+    });
   });
 });

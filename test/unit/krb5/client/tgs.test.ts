@@ -10,7 +10,12 @@ import { buildTgsRequest, readTgsReply, TGT_FLAGS_TO_KDC_OPTIONS, type TgsReques
 import { checksumType, encryptionType } from '../../../../src/krb5/crypto/index.ts';
 import { KdcOptions, KeyUsage, NameType, PaType, TicketFlags } from '../../../../src/krb5/iana/index.ts';
 import {
-  encodeEncKdcRepPart, encodeTgsRep, encodeAsRep, encodeTicket, type EncKdcRepPart, type PrincipalName,
+  encodeEncKdcRepPart,
+  encodeTgsRep,
+  encodeAsRep,
+  encodeTicket,
+  type EncKdcRepPart,
+  type PrincipalName,
 } from '../../../../src/krb5/messages/index.ts';
 import type { Credential, Principal } from '../../../../src/krb5/ccache/model.ts';
 import { openTgsReq } from './helpers.ts';
@@ -23,12 +28,23 @@ const alice = { nameType: NameType.PRINCIPAL, components: ['alice'], realm: 'EXA
 const krbtgt = { nameType: NameType.SRV_INST, components: ['krbtgt', 'EXAMPLE.TEST'], realm: 'EXAMPLE.TEST' };
 const cifs: Principal = { nameType: NameType.UNKNOWN, components: ['cifs', 'fs1.example.test'], realm: 'EXAMPLE.TEST' };
 
-function tgt(enctype: number, flags = TicketFlags.FORWARDABLE | TicketFlags.RENEWABLE | TicketFlags.INITIAL | TicketFlags.PRE_AUTHENT): Credential {
+function tgt(
+  enctype: number,
+  flags = TicketFlags.FORWARDABLE | TicketFlags.RENEWABLE | TicketFlags.INITIAL | TicketFlags.PRE_AUTHENT,
+): Credential {
   const now = Math.floor(Date.now() / 1000);
   return {
-    client: alice, server: krbtgt, key: { enctype, value: encryptionType(enctype).randomKey() },
-    authTime: now, startTime: now, endTime: now + 36000, renewTill: 0, isSkey: false, flags,
-    addresses: [], authData: [],
+    client: alice,
+    server: krbtgt,
+    key: { enctype, value: encryptionType(enctype).randomKey() },
+    authTime: now,
+    startTime: now,
+    endTime: now + 36000,
+    renewTill: 0,
+    isSkey: false,
+    flags,
+    addresses: [],
+    authData: [],
     ticket: encodeTicket({ server: krbtgt, encPart: { etype: 18, kvno: 2, cipher: Buffer.alloc(64, 7) } }),
     secondTicket: Buffer.alloc(0),
   };
@@ -53,18 +69,31 @@ describe.each(ENCTYPES)('TGS-REQ with a TGT session key of enctype %i', (enctype
     expect(authenticator.subkey).toEqual({ keytype: enctype, keyvalue: built.subkey.value });
     expect(built.subkey.value).toHaveLength(encryptionType(enctype).keyLength);
     expect(authenticator.cksum?.cksumtype).toBe(MANDATORY_CHECKSUM[enctype]);
-    expect(checksumType(authenticator.cksum!.cksumtype).verify(t.key.value, KeyUsage.TGS_REQ_PA_AUTHENTICATOR_CHECKSUM, req.reqBodyDer, authenticator.cksum!.checksum)).toBe(true);
+    expect(
+      checksumType(authenticator.cksum!.cksumtype).verify(
+        t.key.value,
+        KeyUsage.TGS_REQ_PA_AUTHENTICATOR_CHECKSUM,
+        req.reqBodyDer,
+        authenticator.cksum!.checksum,
+      ),
+    ).toBe(true);
     expect(built.requestTime).toBe(1_800_000_005);
   });
 });
 
 describe('TGS-REQ body', () => {
-  it('kdc-options: the TGT\'s forwardable/proxiable/may-postdate/renewable flags, plus canonicalize on referral requests', () => {
+  it("kdc-options: the TGT's forwardable/proxiable/may-postdate/renewable flags, plus canonicalize on referral requests", () => {
     const all = 0xffffffff;
     const withAll = buildTgsRequest({ tgt: tgt(18, all), server: cifs, canonicalize: true, enctypes: [18], now: new KdcClock(null).now() });
     expect(withAll.body.kdcOptions).toBe((TGT_FLAGS_TO_KDC_OPTIONS | KdcOptions.CANONICALIZE) >>> 0);
     expect(TGT_FLAGS_TO_KDC_OPTIONS).toBe(KdcOptions.FORWARDABLE | KdcOptions.PROXIABLE | KdcOptions.ALLOW_POSTDATE | KdcOptions.RENEWABLE);
-    const plain = buildTgsRequest({ tgt: tgt(18, TicketFlags.INITIAL | TicketFlags.PRE_AUTHENT), server: cifs, canonicalize: false, enctypes: [18], now: new KdcClock(null).now() });
+    const plain = buildTgsRequest({
+      tgt: tgt(18, TicketFlags.INITIAL | TicketFlags.PRE_AUTHENT),
+      server: cifs,
+      canonicalize: false,
+      enctypes: [18],
+      now: new KdcClock(null).now(),
+    });
     expect(plain.body.kdcOptions).toBe(0);
   });
 
@@ -90,11 +119,13 @@ describe('TGS-REQ body', () => {
 
   it('a cached TGT whose ticket is not DER, or whose enctype we lack, is refused before anything is sent', () => {
     const bad = { ...tgt(18), ticket: Buffer.from('junk') };
-    expect(() => buildTgsRequest({ tgt: bad, server: cifs, canonicalize: true, enctypes: [18], now: new KdcClock(null).now() }))
-      .toThrow(expect.objectContaining({ failure: 'bad-cache' }));
+    expect(() => buildTgsRequest({ tgt: bad, server: cifs, canonicalize: true, enctypes: [18], now: new KdcClock(null).now() })).toThrow(
+      expect.objectContaining({ failure: 'bad-cache' }),
+    );
     const des3 = { ...tgt(18), key: { enctype: 16, value: Buffer.alloc(24) } };
-    expect(() => buildTgsRequest({ tgt: des3, server: cifs, canonicalize: true, enctypes: [18], now: new KdcClock(null).now() }))
-      .toThrow(/has a session key of des3-cbc-sha1, which this client does not implement/);
+    expect(() => buildTgsRequest({ tgt: des3, server: cifs, canonicalize: true, enctypes: [18], now: new KdcClock(null).now() })).toThrow(
+      /has a session key of des3-cbc-sha1, which this client does not implement/,
+    );
   });
 });
 
@@ -119,8 +150,16 @@ function reply(t: Credential, req: TgsRequest, o: ReplyOverrides = {}): Buffer {
   const now = new Date(req.requestTime * 1000);
   const server = { ...(req.body.sname as PrincipalName), realm: req.body.realm };
   const part: EncKdcRepPart = {
-    tag: 26, key: { keytype: 17, keyvalue: encryptionType(17).randomKey() }, lastReq: [], nonce: req.body.nonce,
-    flags: TicketFlags.FORWARDABLE, authtime: now, starttime: now, endtime: req.body.till, server, ...o.part,
+    tag: 26,
+    key: { keytype: 17, keyvalue: encryptionType(17).randomKey() },
+    lastReq: [],
+    nonce: req.body.nonce,
+    flags: TicketFlags.FORWARDABLE,
+    authtime: now,
+    starttime: now,
+    endtime: req.body.till,
+    server,
+    ...o.part,
   };
   const sessionKey = o.withSessionKey;
   const etype = sessionKey ? t.key.enctype : req.subkey.enctype;
@@ -163,23 +202,30 @@ describe('readTgsReply', () => {
 
   it('refuses an enc-part that opens with neither key', () => {
     const req = request(t);
-    expect(refusal(() => readTgsReply(reply(t, req, { key: encryptionType(18).randomKey() }), req, t, 300)))
-      .toMatch(/decrypts with neither the subkey \(usage 9\) nor the TGT session key \(usage 8\)/);
+    expect(refusal(() => readTgsReply(reply(t, req, { key: encryptionType(18).randomKey() }), req, t, 300))).toMatch(
+      /decrypts with neither the subkey \(usage 9\) nor the TGT session key \(usage 8\)/,
+    );
   });
 
   it('refuses another nonce, another client, a ticket for another server than the enc-part says', () => {
     const req = request(t);
-    expect(refusal(() => readTgsReply(reply(t, req, { part: { nonce: (req.body.nonce + 1) >>> 0 } }), req, t, 300))).toMatch(/nonce \d+ is not ours/);
-    expect(refusal(() => readTgsReply(reply(t, req, { client: { ...alice, components: ['mallory'] } }), req, t, 300)))
-      .toMatch(/names client mallory@EXAMPLE\.TEST, but the TGT is alice@EXAMPLE\.TEST's/);
-    expect(refusal(() => readTgsReply(reply(t, req, { ticketServer: { ...cifs, components: ['cifs', 'other'] } }), req, t, 300)))
-      .toMatch(/ticket is for cifs\/other@EXAMPLE\.TEST but the enc-part says cifs\/fs1\.example\.test@EXAMPLE\.TEST/);
+    expect(refusal(() => readTgsReply(reply(t, req, { part: { nonce: (req.body.nonce + 1) >>> 0 } }), req, t, 300))).toMatch(
+      /nonce \d+ is not ours/,
+    );
+    expect(refusal(() => readTgsReply(reply(t, req, { client: { ...alice, components: ['mallory'] } }), req, t, 300))).toMatch(
+      /names client mallory@EXAMPLE\.TEST, but the TGT is alice@EXAMPLE\.TEST's/,
+    );
+    expect(refusal(() => readTgsReply(reply(t, req, { ticketServer: { ...cifs, components: ['cifs', 'other'] } }), req, t, 300))).toMatch(
+      /ticket is for cifs\/other@EXAMPLE\.TEST but the enc-part says cifs\/fs1\.example\.test@EXAMPLE\.TEST/,
+    );
   });
 
   it('a different server name only with canonicalize, or krbtgt for krbtgt (a referral)', () => {
     const other = { part: { server: { nameType: 3, components: ['cifs', 'fs1'], realm: 'EXAMPLE.TEST' } } };
     const plain = request(t, false);
-    expect(refusal(() => readTgsReply(reply(t, plain, other), plain, t, 300))).toMatch(/asked for cifs\/fs1\.example\.test@EXAMPLE\.TEST, got a ticket for cifs\/fs1@EXAMPLE\.TEST/);
+    expect(refusal(() => readTgsReply(reply(t, plain, other), plain, t, 300))).toMatch(
+      /asked for cifs\/fs1\.example\.test@EXAMPLE\.TEST, got a ticket for cifs\/fs1@EXAMPLE\.TEST/,
+    );
     const canon = request(t, true);
     expect(readTgsReply(reply(t, canon, other), canon, t, 300).part.server.components).toEqual(['cifs', 'fs1']);
     const tgsReq = request(t, false, { nameType: 2, components: ['krbtgt', 'OTHER.TEST'], realm: 'EXAMPLE.TEST' });
@@ -189,8 +235,9 @@ describe('readTgsReply', () => {
 
   it('refuses an endtime past the requested till, and a starttime further than clockskew from our request', () => {
     const req = request(t);
-    expect(refusal(() => readTgsReply(reply(t, req, { part: { endtime: new Date(req.body.till.getTime() + 1000) } }), req, t, 300)))
-      .toMatch(/endtime .* is later than the requested till/);
+    expect(
+      refusal(() => readTgsReply(reply(t, req, { part: { endtime: new Date(req.body.till.getTime() + 1000) } }), req, t, 300)),
+    ).toMatch(/endtime .* is later than the requested till/);
     const late = new Date((req.requestTime + 301) * 1000);
     expect(refusal(() => readTgsReply(reply(t, req, { part: { starttime: late } }), req, t, 300))).toMatch(/more than clockskew 300 s/);
     expect(readTgsReply(reply(t, req, { part: { starttime: late } }), req, t, 600).usage).toBe(9);
@@ -198,7 +245,9 @@ describe('readTgsReply', () => {
 
   it('refuses what is not a TGS-REP', () => {
     const req = request(t);
-    expect(refusal(() => readTgsReply(reply(t, req, { as: true }), req, t, 300))).toMatch(/expected a TGS-REP \(\[APPLICATION 13\]\), got tag 0x6b/);
+    expect(refusal(() => readTgsReply(reply(t, req, { as: true }), req, t, 300))).toMatch(
+      /expected a TGS-REP \(\[APPLICATION 13\]\), got tag 0x6b/,
+    );
     expect(refusal(() => readTgsReply(Buffer.from('6d03020100', 'hex'), req, t, 300))).toMatch(/undecodable/);
   });
 });

@@ -45,7 +45,9 @@ describe('defaults of an empty configuration (MIT 1.20.1, Debian build)', () => 
 
 describe('libdefaults relations', () => {
   it('reads the configured names unexpanded', () => {
-    const c = lib('default_realm = EXAMPLE.TEST\ndefault_ccache_name = KEYRING:persistent:%{uid}\ndefault_keytab_name = FILE:/k\ndefault_client_keytab_name = FILE:/c/%{euid}\nkcm_socket = /run/kcm');
+    const c = lib(
+      'default_realm = EXAMPLE.TEST\ndefault_ccache_name = KEYRING:persistent:%{uid}\ndefault_keytab_name = FILE:/k\ndefault_client_keytab_name = FILE:/c/%{euid}\nkcm_socket = /run/kcm',
+    );
     expect(c.defaultRealm()).toBe('EXAMPLE.TEST');
     expect(c.defaultCcacheName()).toBe('KEYRING:persistent:%{uid}');
     expect(c.defaultKeytabName()).toBe('FILE:/k');
@@ -150,7 +152,9 @@ describe('enctype relations (MIT 1.20.1)', () => {
   });
 
   it('an empty list is an error with file:line; so is a list of enctypes we do not implement', () => {
-    expect(() => lib('permitted_enctypes = bogus').permittedEnctypes()).toThrow(/test\.conf:2: permitted_enctypes: no supported encryption types/);
+    expect(() => lib('permitted_enctypes = bogus').permittedEnctypes()).toThrow(
+      /test\.conf:2: permitted_enctypes: no supported encryption types/,
+    );
     expect(() => lib('default_tgs_enctypes = ""').defaultTgsEnctypes()).toThrow(/default_tgs_enctypes: no supported/);
     expect(() => lib('permitted_enctypes = camellia des3').permittedEnctypes()).toThrow(
       /none of camellia256-cts-cmac, camellia128-cts-cmac, des3-cbc-sha1 is supported here/,
@@ -255,7 +259,9 @@ describe('[realms] kdc entries', () => {
       ['k1', 88, 'any', 4],
       ['k2', 88, 'tcp', 5],
     ]);
-    expect(skipped).toEqual([{ text: 'https://proxy/', reason: expect.stringMatching(/MS-KKDCP/), source: { file: 'test.conf', line: 3 } }]);
+    expect(skipped).toEqual([
+      { text: 'https://proxy/', reason: expect.stringMatching(/MS-KKDCP/), source: { file: 'test.conf', line: 3 } },
+    ]);
     expect(() => c.realmKdcs('BAD')).toThrow('test.conf:8: [realms] BAD kdc: "k1:nope": bad port "nope"');
     expect(c.realmKdcs('NONE')).toEqual({ entries: [], skipped: [] });
     expect(c.realms()).toEqual(['R', 'BAD']);
@@ -264,7 +270,19 @@ describe('[realms] kdc entries', () => {
 
 describe('[capaths] and the realm path (MIT krb5.conf docs examples)', () => {
   const c = conf(
-    ['[capaths]', 'ANL.GOV = {', '  TEST.ANL.GOV = .', '  PNL.GOV = ES.NET', '  NERSC.GOV = ES.NET', '  DSI.ANL.GOV = .', '}', 'A.TEST = {', '  Z.TEST = B.TEST', '  Z.TEST = C.TEST', '}'].join('\n'),
+    [
+      '[capaths]',
+      'ANL.GOV = {',
+      '  TEST.ANL.GOV = .',
+      '  PNL.GOV = ES.NET',
+      '  NERSC.GOV = ES.NET',
+      '  DSI.ANL.GOV = .',
+      '}',
+      'A.TEST = {',
+      '  Z.TEST = B.TEST',
+      '  Z.TEST = C.TEST',
+      '}',
+    ].join('\n'),
   );
   it('capaths values in order', () => {
     expect(c.capaths('A.TEST', 'Z.TEST')).toEqual(['B.TEST', 'C.TEST']);

@@ -1,8 +1,13 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
-  IntegrityError, InvalidKeyError, SUPPORTED_ENCTYPES, UnsupportedChecksumTypeError, UnsupportedEnctypeError,
-  checksumType, encryptionType,
+  IntegrityError,
+  InvalidKeyError,
+  SUPPORTED_ENCTYPES,
+  UnsupportedChecksumTypeError,
+  UnsupportedEnctypeError,
+  checksumType,
+  encryptionType,
 } from '../../../../src/krb5/crypto/index.ts';
 import { aesCtsDecrypt } from '../../../../src/krb5/crypto/cts.ts';
 import { KeyDerivationPurpose, usageConstant } from '../../../../src/krb5/crypto/rfc3961.ts';
@@ -55,8 +60,7 @@ describe('encryption with an injected confounder reproduces the published cipher
   });
 
   it('recovers the confounder RFC 8009 Appendix A publishes for the first sample', () => {
-    expect(confounderOf(decryptVectors.find((v) => v.etype === 19)!).toString('hex'))
-      .toBe('7e5895eaf2672435bad817f545a37148');
+    expect(confounderOf(decryptVectors.find((v) => v.etype === 19)!).toString('hex')).toBe('7e5895eaf2672435bad817f545a37148');
   });
 });
 

@@ -23,7 +23,12 @@ describe('PRF', () => {
     [19, seq(16, 32), '0161', 'da36f3a9d9368583e6bea17cd81b02f7e742c96dbc31505d5af51bf5f8bb6969'],
     [19, seq(16, 32), Buffer.from('test').toString('hex'), '59729bdb2d649284717d5e2d66b39e6455dab27ffda8681def7c7efc1391a2d1'],
     [20, seq(32, 64), '0161', '1abbafa3239baf94c5c24b17f7db1a322be4b64c9f9ad25834b11d292d13e8da4f117e47d255ce6364e02c1b38d13914'],
-    [20, seq(32, 64), Buffer.from('test').toString('hex'), 'd79ea7afe858ebc7bb6c984759fbfa82cec0f0a3842397593519311ba113573a54da3a65e3c8394c9b49f8bd22afae71'],
+    [
+      20,
+      seq(32, 64),
+      Buffer.from('test').toString('hex'),
+      'd79ea7afe858ebc7bb6c984759fbfa82cec0f0a3842397593519311ba113573a54da3a65e3c8394c9b49f8bd22afae71',
+    ],
     [23, seq(48, 64), '0161', '58f4015bb46e04a1c47c57dd3fd319c075b2502c'],
     [17, seq(0, 16), Buffer.from('test').toString('hex'), '859bfee93fa17ce57b1acdbc480e3314'],
     [18, seq(0, 32), '0161', '9add1dd3b638d0f442ea55f075cd681d'],
@@ -70,28 +75,32 @@ describe('KRB-FX-CF2 (RFC 6113 §5.1)', () => {
 describe('string-to-key', () => {
   it('RFC 3962 Appendix B, 1 iteration: the base keys of the t_derive.c vectors', () => {
     expect(stringToKey(17, 'password', 'ATHENA.MIT.EDUraeburn', 1).toString('hex')).toBe('42263c6e89f4fc28b8df68ee09799f15');
-    expect(stringToKey(18, 'password', 'ATHENA.MIT.EDUraeburn', 1).toString('hex'))
-      .toBe('fe697b52bc0d3ce14432ba036a92e65bbb52280990a2fa27883998d72af30161');
+    expect(stringToKey(18, 'password', 'ATHENA.MIT.EDUraeburn', 1).toString('hex')).toBe(
+      'fe697b52bc0d3ce14432ba036a92e65bbb52280990a2fa27883998d72af30161',
+    );
   });
 
   it('RFC 8009 Appendix A (32768 iterations)', () => {
     const salt = Buffer.concat([hex('10df9dd783e5bc8acea1730e74355f61'), Buffer.from('ATHENA.MIT.EDUraeburn')]);
     expect(stringToKey(19, 'password', salt).toString('hex')).toBe('089bca48b105ea6ea77ca5d2f39dc5e7');
-    expect(stringToKey(20, 'password', salt).toString('hex'))
-      .toBe('45bd806dbf6a833a9cffc1c94589a222367a79bc21c413718906e9f578a78467');
+    expect(stringToKey(20, 'password', salt).toString('hex')).toBe('45bd806dbf6a833a9cffc1c94589a222367a79bc21c413718906e9f578a78467');
   });
 
   it('default iteration counts (captured from MIT 1.20.1 krb5_c_string_to_key)', () => {
     expect(stringToKey(17, 'password', 'EXAMPLE.TESTuser').toString('hex')).toBe('00c9d7144b3d05eb2d1449f73798e7b0');
     expect(stringToKey(18, 'password', 'EXAMPLE.TESTuser', 5000).toString('hex')).not.toBe(
-      stringToKey(18, 'password', 'EXAMPLE.TESTuser').toString('hex'));
-    expect(stringToKey(18, 'password', 'EXAMPLE.TESTuser').toString('hex'))
-      .toBe('a742c36e3f1947d13d8960d771412b1a54a58093c60a2eee0d33b01b0d949805');
-    expect(stringToKey(18, 'password', 'ATHENA.MIT.EDUraeburn', 5000).toString('hex'))
-      .toBe('c1913da9b1e62d8cbe33c085172757f55d94d944eab9c0833afb0d3ca8fd27f8');
+      stringToKey(18, 'password', 'EXAMPLE.TESTuser').toString('hex'),
+    );
+    expect(stringToKey(18, 'password', 'EXAMPLE.TESTuser').toString('hex')).toBe(
+      'a742c36e3f1947d13d8960d771412b1a54a58093c60a2eee0d33b01b0d949805',
+    );
+    expect(stringToKey(18, 'password', 'ATHENA.MIT.EDUraeburn', 5000).toString('hex')).toBe(
+      'c1913da9b1e62d8cbe33c085172757f55d94d944eab9c0833afb0d3ca8fd27f8',
+    );
     expect(stringToKey(19, 'password', 'EXAMPLE.TESTuser').toString('hex')).toBe('aff4c02b36586099e7a6653c2c6ed7d6');
-    expect(stringToKey(20, 'password', 'EXAMPLE.TESTuser').toString('hex'))
-      .toBe('a60d191f74045d7648be6bea5f65fcb9bfbe76259e62237329b61b73a9002d25');
+    expect(stringToKey(20, 'password', 'EXAMPLE.TESTuser').toString('hex')).toBe(
+      'a60d191f74045d7648be6bea5f65fcb9bfbe76259e62237329b61b73a9002d25',
+    );
   });
 });
 
@@ -100,7 +109,11 @@ describe('decrypting ciphertext produced by MIT krb5 1.20.1 krb5_c_encrypt (usag
     [17, seq(0, 16), '2e5d29bf35434bd812e67a59c3fcc97559b025092b6e7b3ee709c48cb3473e8c9eadff7f7fb8aa61dd2b2789ebe9c003bb35'],
     [18, seq(0, 32), 'f74e90f159ff76c81b08566cd69a354d83c959feb2c362f19247e4d1e7dedadecfda66c367f9a627e6341a7b24432cf6bdd8'],
     [19, seq(16, 32), 'f1da1b28038c9c87bbcd570890e114a6e552c002a94e5e0b6f1883fa87ca7c0e9c1461e42c35b20599e64509443c79d2ee65af995ee6'],
-    [20, seq(32, 64), 'da9b8f5a2b27438a0d902a5891420f7f3471e255610f168b1b78dd9e76a5588638acce8e9d6e2c986356853c60833acfbfe1ded9526f1a38d9e94effeaff'],
+    [
+      20,
+      seq(32, 64),
+      'da9b8f5a2b27438a0d902a5891420f7f3471e255610f168b1b78dd9e76a5588638acce8e9d6e2c986356853c60833acfbfe1ded9526f1a38d9e94effeaff',
+    ],
     [23, seq(48, 64), '0490adceef2613332879d92ce50f33f7320f3c5ab00a482b229402ab4ee29461b2ab11262be805fcc80c3e0d5d18'],
   ];
   it.each(captured)('etype %i', (etype, key, ciphertext) => {

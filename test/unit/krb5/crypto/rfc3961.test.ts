@@ -30,16 +30,24 @@ describe('n-fold (RFC 3961 Appendix A.1; docs/kerberos.md#crypto-test-vectors)',
 
 describe('DK for the simplified profile (MIT t_derive.c, usage 2)', () => {
   const cases: [17 | 18, string, Record<string, string>][] = [
-    [17, '42263c6e89f4fc28b8df68ee09799f15', {
-      '99': '34280a382bc92769b2da2f9ef066854b',
-      aa: '5b14fc4e250e14ddf9dccf1af6674f53',
-      '55': '4ed31063621684f09ae8d89991af3e8f',
-    }],
-    [18, 'fe697b52bc0d3ce14432ba036a92e65bbb52280990a2fa27883998d72af30161', {
-      '99': 'bfab388bdcb238e9f9c98d6a878304f04d30c82556375ac507a7a852790f4674',
-      aa: 'c7cfd9cd75fe793a586a542d87e0d1396f1134a104bb1a9190b8c90ada3ddf37',
-      '55': '97151b4c76945063e2eb0529dc067d97d7bba90776d8126d91f34f3101aea8ba',
-    }],
+    [
+      17,
+      '42263c6e89f4fc28b8df68ee09799f15',
+      {
+        '99': '34280a382bc92769b2da2f9ef066854b',
+        aa: '5b14fc4e250e14ddf9dccf1af6674f53',
+        '55': '4ed31063621684f09ae8d89991af3e8f',
+      },
+    ],
+    [
+      18,
+      'fe697b52bc0d3ce14432ba036a92e65bbb52280990a2fa27883998d72af30161',
+      {
+        '99': 'bfab388bdcb238e9f9c98d6a878304f04d30c82556375ac507a7a852790f4674',
+        aa: 'c7cfd9cd75fe793a586a542d87e0d1396f1134a104bb1a9190b8c90ada3ddf37',
+        '55': '97151b4c76945063e2eb0529dc067d97d7bba90776d8126d91f34f3101aea8ba',
+      },
+    ],
   ];
   for (const [etype, base, derived] of cases) {
     for (const [purpose, expected] of Object.entries(derived)) {

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
-  GSS_CHECKSUM_TYPE, GssFlags, channelBindingsHash, decodeGssChecksum, encodeGssChecksum, gssAuthenticatorChecksum,
+  GSS_CHECKSUM_TYPE,
+  GssFlags,
+  channelBindingsHash,
+  decodeGssChecksum,
+  encodeGssChecksum,
+  gssAuthenticatorChecksum,
 } from '../../../../src/krb5/gss/gss-checksum.ts';
 import { DecodeError } from '../../../../src/der/errors.ts';
 
@@ -19,7 +24,11 @@ describe('RFC 4121 §4.1.1 authenticator checksum (type 0x8003)', () => {
 
   it('delegation and extensions round-trip', () => {
     const krbCred = Buffer.from('7603020100', 'hex');
-    const v = encodeGssChecksum({ flags: GssFlags.DELEG | GssFlags.MUTUAL, delegation: krbCred, extensions: Buffer.from('0000000200000000', 'hex') });
+    const v = encodeGssChecksum({
+      flags: GssFlags.DELEG | GssFlags.MUTUAL,
+      delegation: krbCred,
+      extensions: Buffer.from('0000000200000000', 'hex'),
+    });
     expect(v.subarray(24, 28).toString('hex')).toBe('01000500');
     const d = decodeGssChecksum(v);
     expect(d.flags).toBe(3);
@@ -33,11 +42,15 @@ describe('RFC 4121 §4.1.1 authenticator checksum (type 0x8003)', () => {
     // no bindings: five zero u32 words
     expect(channelBindingsHash({}).toString('hex')).toBe('441018525208457705bf09a8ee3c1093');
     // IPv4 127.0.0.1 → 10.0.0.2 with application data "app"
-    expect(channelBindingsHash({
-      initiatorAddrType: 2, initiatorAddress: Buffer.from([127, 0, 0, 1]),
-      acceptorAddrType: 2, acceptorAddress: Buffer.from([10, 0, 0, 2]),
-      applicationData: Buffer.from('app'),
-    }).toString('hex')).toBe('25618b14319de8e682da9d17ec44a1b1');
+    expect(
+      channelBindingsHash({
+        initiatorAddrType: 2,
+        initiatorAddress: Buffer.from([127, 0, 0, 1]),
+        acceptorAddrType: 2,
+        acceptorAddress: Buffer.from([10, 0, 0, 2]),
+        applicationData: Buffer.from('app'),
+      }).toString('hex'),
+    ).toBe('25618b14319de8e682da9d17ec44a1b1');
   });
 
   it('rejects malformed values with DecodeError', () => {

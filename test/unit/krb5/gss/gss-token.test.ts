@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
-  Krb5TokenId, frameInitialContextToken, frameKrb5ApReq, parseInitialContextToken, parseKrb5Token, unframeKrb5ApReq,
+  Krb5TokenId,
+  frameInitialContextToken,
+  frameKrb5ApReq,
+  parseInitialContextToken,
+  parseKrb5Token,
+  unframeKrb5ApReq,
 } from '../../../../src/krb5/gss/gss-token.ts';
 import { KRB5_MECH_OID, SPNEGO_OID } from '../../../../src/krb5/gss/oids.ts';
 import { DecodeError } from '../../../../src/der/errors.ts';

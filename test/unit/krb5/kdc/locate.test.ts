@@ -24,12 +24,16 @@ describe('locateKdcs from [realms]', () => {
     const trace = new MemoryTrace();
     const c = conf('[realms]\nR = {\n kdc = https://proxy.test/KdcProxy\n kdc = k1.test\n}\n');
     expect((await locateKdcs('R', c, { trace })).map((s) => s.host)).toEqual(['k1.test']);
-    expect(trace.messages('kdc')[0]).toBe('skipping [realms] R kdc = https://proxy.test/KdcProxy: MS-KKDCP (https://) KDC proxies are not supported');
+    expect(trace.messages('kdc')[0]).toBe(
+      'skipping [realms] R kdc = https://proxy.test/KdcProxy: MS-KKDCP (https://) KDC proxies are not supported',
+    );
   });
 
   it('only unusable entries: an error, not a DNS lookup', async () => {
     const c = conf('[realms]\nR = {\n kdc = https://proxy.test/KdcProxy\n}\n');
-    await expect(locateKdcs('R', c)).rejects.toThrow('Cannot find KDC for realm "R": every [realms] R kdc entry is unsupported (https://proxy.test/KdcProxy)');
+    await expect(locateKdcs('R', c)).rejects.toThrow(
+      'Cannot find KDC for realm "R": every [realms] R kdc entry is unsupported (https://proxy.test/KdcProxy)',
+    );
   });
 
   it('empty realm and no entry with DNS off', async () => {
@@ -41,7 +45,9 @@ describe('locateKdcs from [realms]', () => {
   });
 
   it('a malformed entry fails with file:line', async () => {
-    await expect(locateKdcs('R', conf('[realms]\nR = {\n kdc = k1:99999\n}\n'))).rejects.toThrow('test.conf:3: [realms] R kdc: "k1:99999": bad port "99999"');
+    await expect(locateKdcs('R', conf('[realms]\nR = {\n kdc = k1:99999\n}\n'))).rejects.toThrow(
+      'test.conf:3: [realms] R kdc: "k1:99999": bad port "99999"',
+    );
   });
 });
 
@@ -56,7 +62,14 @@ describe('krb5srv URI targets', () => {
 
   it('kkdcp is skipped; anything else malformed is ignored', () => {
     expect(parseKrb5srvUri('krb5srv::kkdcp:https://proxy.test/')).toEqual({ skip: 'MS-KKDCP (kkdcp) transport is not supported' });
-    for (const bad of ['bogus:x', 'krb5srv:m:sctp:kdc', 'krb5srv:tcp:kdc', 'krb5srv::tcp:', 'krb5srv::tcp:kdc:notaport', 'krb5srv::tcp:tcp/kdc']) {
+    for (const bad of [
+      'bogus:x',
+      'krb5srv:m:sctp:kdc',
+      'krb5srv:tcp:kdc',
+      'krb5srv::tcp:',
+      'krb5srv::tcp:kdc:notaport',
+      'krb5srv::tcp:tcp/kdc',
+    ]) {
       expect(parseKrb5srvUri(bad), bad).toBeUndefined();
     }
   });

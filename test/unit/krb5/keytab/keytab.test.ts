@@ -30,15 +30,18 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 /** `klist -k -t -e -K` lines: kvno, timestamp, principal, enctype, key. */
 function klistEntries(name: string): string[] {
-  return readFileSync(join(dir, `${name}.klist.txt`), 'utf8').split('\n')
+  return readFileSync(join(dir, `${name}.klist.txt`), 'utf8')
+    .split('\n')
     .map((l) => /^\s*(\d+) (\S+ \S+) (\S+) \(([^)]+)\)\s+\(0x([0-9a-f]+)\)$/.exec(l))
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => `${m[1]} ${m[2]} ${m[3]} ${m[4]} ${m[5]}`);
 }
 
 function ours(kt: Keytab): string[] {
-  return kt.entries.map((e) =>
-    `${e.kvno} ${klistTime(e.timestamp)} ${unparsePrincipal(e.principal)} ${etypeName(e.key.enctype)} ${e.key.value.toString('hex')}`);
+  return kt.entries.map(
+    (e) =>
+      `${e.kvno} ${klistTime(e.timestamp)} ${unparsePrincipal(e.principal)} ${etypeName(e.key.enctype)} ${e.key.value.toString('hex')}`,
+  );
 }
 
 describe('keytabs written by MIT tools', () => {
@@ -81,7 +84,9 @@ describe('keytabs written by MIT tools', () => {
     expect(v1bytes.readUInt16LE(6)).toBe(2); // alice + realm
     const v1 = parseKeytab(v1bytes);
     expect(v1.version).toBe(1);
-    expect(v1.entries.map(({ offset: _o, ...e }) => e)).toEqual(v2.entries.map(({ offset: _o, ...e }) => ({ ...e, principal: { ...e.principal, nameType: 0 } })));
+    expect(v1.entries.map(({ offset: _o, ...e }) => e)).toEqual(
+      v2.entries.map(({ offset: _o, ...e }) => ({ ...e, principal: { ...e.principal, nameType: 0 } })),
+    );
   });
 });
 
@@ -141,25 +146,34 @@ describe('format errors and truncation', () => {
   });
 
   it('random bytes never fail with anything but KeytabFormatError', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), fc.constantFrom(1, 2), (a, v) => {
-      try {
-        parseKeytab(Buffer.concat([Buffer.from([5, v]), Buffer.from(a)]));
-      } catch (e) {
-        expect(e).toBeInstanceOf(KeytabFormatError);
-      }
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), fc.constantFrom(1, 2), (a, v) => {
+        try {
+          parseKeytab(Buffer.concat([Buffer.from([5, v]), Buffer.from(a)]));
+        } catch (e) {
+          expect(e).toBeInstanceOf(KeytabFormatError);
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('a real keytab with random bytes overwritten never fails with anything but KeytabFormatError', () => {
-    fc.assert(fc.property(fc.array(fc.tuple(fc.nat(good.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }), (edits) => {
-      const b = Buffer.from(good);
-      for (const [at, v] of edits) b[at] = v;
-      try {
-        parseKeytab(b);
-      } catch (e) {
-        expect(e).toBeInstanceOf(KeytabFormatError);
-      }
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(good.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }),
+        (edits) => {
+          const b = Buffer.from(good);
+          for (const [at, v] of edits) b[at] = v;
+          try {
+            parseKeytab(b);
+          } catch (e) {
+            expect(e).toBeInstanceOf(KeytabFormatError);
+          }
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });
 
@@ -176,9 +190,18 @@ describe('names (krb5_kt_resolve, krb5_kt_default_name; observed with MIT klist 
 
   it('default: KRB5_KTNAME verbatim, else default_keytab_name expanded, else FILE:/etc/krb5.keytab', () => {
     const ctx = { uid: 0, euid: 0 };
-    expect(resolveDefaultKeytabName({ ...ctx, envKRB5_KTNAME: '/tmp/kt%{uid}', profileDefaultKeytabName: 'x' })).toEqual({ name: '/tmp/kt%{uid}', source: 'KRB5_KTNAME' });
-    expect(resolveDefaultKeytabName({ ...ctx, profileDefaultKeytabName: '/tmp/kt%{uid}' })).toEqual({ name: '/tmp/kt0', source: 'default_keytab_name' });
-    expect(resolveDefaultKeytabName({ ...ctx, profileDefaultKeytabName: '' })).toEqual({ name: 'FILE:/etc/krb5.keytab', source: 'built-in' });
+    expect(resolveDefaultKeytabName({ ...ctx, envKRB5_KTNAME: '/tmp/kt%{uid}', profileDefaultKeytabName: 'x' })).toEqual({
+      name: '/tmp/kt%{uid}',
+      source: 'KRB5_KTNAME',
+    });
+    expect(resolveDefaultKeytabName({ ...ctx, profileDefaultKeytabName: '/tmp/kt%{uid}' })).toEqual({
+      name: '/tmp/kt0',
+      source: 'default_keytab_name',
+    });
+    expect(resolveDefaultKeytabName({ ...ctx, profileDefaultKeytabName: '' })).toEqual({
+      name: 'FILE:/etc/krb5.keytab',
+      source: 'built-in',
+    });
   });
 });
 

@@ -1,11 +1,40 @@
 import { describe, expect, it } from 'vitest';
 import {
-  DecodeError, KrbError, decodeApRep, decodeApReq, decodeAsReq, decodeAuthenticator, decodeEncApRepPart,
-  decodeEncKdcRepPart, decodeEtypeInfo2, decodeKdcRep, decodeKrbError, decodePaEncTsEnc, decodePaPacRequest,
-  decodeTgsRep, decodeTgsReq, decodeTicket, encodeApRep, encodeApReq, encodeAsRep, encodeAuthenticator,
-  encodeEncApRepPart, encodeEncKdcRepPart, encodeEtypeInfo2, encodeKdcReqBody, encodeKrbError, encodePaEncTsEnc,
-  encodePaPacRequest, encodeTgsRep, encodeTgsReq, encodeTicket, krbErrorPaData, encodeMethodData,
-  type EncKdcRepPart, type KdcReqBody, type KrbErrorMessage,
+  DecodeError,
+  KrbError,
+  decodeApRep,
+  decodeApReq,
+  decodeAsReq,
+  decodeAuthenticator,
+  decodeEncApRepPart,
+  decodeEncKdcRepPart,
+  decodeEtypeInfo2,
+  decodeKdcRep,
+  decodeKrbError,
+  decodePaEncTsEnc,
+  decodePaPacRequest,
+  decodeTgsRep,
+  decodeTgsReq,
+  decodeTicket,
+  encodeApRep,
+  encodeApReq,
+  encodeAsRep,
+  encodeAuthenticator,
+  encodeEncApRepPart,
+  encodeEncKdcRepPart,
+  encodeEtypeInfo2,
+  encodeKdcReqBody,
+  encodeKrbError,
+  encodePaEncTsEnc,
+  encodePaPacRequest,
+  encodeTgsRep,
+  encodeTgsReq,
+  encodeTicket,
+  krbErrorPaData,
+  encodeMethodData,
+  type EncKdcRepPart,
+  type KdcReqBody,
+  type KrbErrorMessage,
 } from '../../../../src/krb5/messages/index.ts';
 import { ApOptions, KdcOptions, errorCodeInfo, flagNames, mitErrorNumber } from '../../../../src/krb5/iana/index.ts';
 
@@ -39,8 +68,9 @@ describe('AP-REQ (RFC 4120 §5.5.1)', () => {
   });
 
   it('refuses bytes that are not a Ticket', () => {
-    expect(() => encodeApReq({ apOptions: 0, ticket: h('3000'), authenticator: { etype: 18, cipher: Buffer.alloc(1) } }))
-      .toThrow(/APPLICATION 1/);
+    expect(() => encodeApReq({ apOptions: 0, ticket: h('3000'), authenticator: { etype: 18, cipher: Buffer.alloc(1) } })).toThrow(
+      /APPLICATION 1/,
+    );
   });
 });
 
@@ -104,9 +134,9 @@ describe('KDC replies', () => {
     const wrong = encodeEncKdcRepPart(part);
     wrong[0] = 0x7b;
     expect(() => decodeEncKdcRepPart(wrong)).toThrow(/expected \[APPLICATION 25 or 26\], found \[APPLICATION 27\]/);
-    expect(flagNames(
-      { FORWARDABLE: 0x40000000, RENEWABLE: 0x00800000, INITIAL: 0x00400000, PRE_AUTHENT: 0x00200000 }, part.flags,
-    )).toEqual(['forwardable', 'renewable', 'initial', 'pre-authent']);
+    expect(flagNames({ FORWARDABLE: 0x40000000, RENEWABLE: 0x00800000, INITIAL: 0x00400000, PRE_AUTHENT: 0x00200000 }, part.flags)).toEqual(
+      ['forwardable', 'renewable', 'initial', 'pre-authent'],
+    );
   });
 
   it('AS-REP vs TGS-REP dispatch', () => {
@@ -122,8 +152,15 @@ describe('KDC replies', () => {
 
 describe('KRB-ERROR (RFC 4120 §5.9.1) and KrbError', () => {
   const e: KrbErrorMessage = {
-    ctime: t0, cusec: 17, stime: t0, susec: 999999, errorCode: 37, client: alice, server: cifs,
-    eText: 'clock skew', eData: encodeMethodData([{ padataType: 19, padataValue: encodeEtypeInfo2([{ etype: 18 }]) }]),
+    ctime: t0,
+    cusec: 17,
+    stime: t0,
+    susec: 999999,
+    errorCode: 37,
+    client: alice,
+    server: cifs,
+    eText: 'clock skew',
+    eData: encodeMethodData([{ padataType: 19, padataValue: encodeEtypeInfo2([{ etype: 18 }]) }]),
   };
 
   it('round-trips every field', () => {
@@ -162,7 +199,13 @@ describe('KRB-ERROR (RFC 4120 §5.9.1) and KrbError', () => {
 
 describe('Authenticator, AP-REP, EncAPRepPart', () => {
   it('Authenticator drops fractions of a second from ctime and checks cusec', () => {
-    const a = { client: alice, cusec: 123456, ctime: new Date(t0.getTime() + 789), seqNumber: 0xfffffffe, subkey: { keytype: 17, keyvalue: Buffer.alloc(16, 1) } };
+    const a = {
+      client: alice,
+      cusec: 123456,
+      ctime: new Date(t0.getTime() + 789),
+      seqNumber: 0xfffffffe,
+      subkey: { keytype: 17, keyvalue: Buffer.alloc(16, 1) },
+    };
     const d = decodeAuthenticator(encodeAuthenticator(a));
     expect(d.ctime).toEqual(t0);
     expect(d.seqNumber).toBe(0xfffffffe);
@@ -188,8 +231,9 @@ describe('Authenticator, AP-REP, EncAPRepPart', () => {
 
 describe('pre-authentication data', () => {
   it('PA-ENC-TS-ENC', () => {
-    expect(encodePaEncTsEnc({ patimestamp: t0, pausec: 5 }).toString('hex'))
-      .toBe('3018a011180f' + Buffer.from('20250102030405Z').toString('hex') + 'a103020105');
+    expect(encodePaEncTsEnc({ patimestamp: t0, pausec: 5 }).toString('hex')).toBe(
+      '3018a011180f' + Buffer.from('20250102030405Z').toString('hex') + 'a103020105',
+    );
     expect(decodePaEncTsEnc(encodePaEncTsEnc({ patimestamp: t0 }))).toEqual({ patimestamp: t0 });
   });
 

@@ -5,14 +5,41 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { encryptionType, stringToKey } from '../../../../src/krb5/crypto/index.ts';
 import {
-  KrbError, decodeApRep, decodeApReq, decodeEncApRepPart, encodeApRep, encodeEncApRepPart, decodeAsRep, decodeAsReq, decodeAuthenticator, decodeEncKdcRepPart, decodeEncTicketPart,
-  decodeEtypeInfo2, decodeKrbError, decodeTgsRep, decodeTgsReq, encodeApReq, encodeAsRep, encodeAuthenticator,
-  encodeEncKdcRepPart, encodeEncTicketPart, encodeKrbError, encodeTgsRep, encodeTicket, krbErrorPaData,
-  unparsePrincipal, type EncKdcRepPart,
+  KrbError,
+  decodeApRep,
+  decodeApReq,
+  decodeEncApRepPart,
+  encodeApRep,
+  encodeEncApRepPart,
+  decodeAsRep,
+  decodeAsReq,
+  decodeAuthenticator,
+  decodeEncKdcRepPart,
+  decodeEncTicketPart,
+  decodeEtypeInfo2,
+  decodeKrbError,
+  decodeTgsRep,
+  decodeTgsReq,
+  encodeApReq,
+  encodeAsRep,
+  encodeAuthenticator,
+  encodeEncKdcRepPart,
+  encodeEncTicketPart,
+  encodeKrbError,
+  encodeTgsRep,
+  encodeTicket,
+  krbErrorPaData,
+  unparsePrincipal,
+  type EncKdcRepPart,
 } from '../../../../src/krb5/messages/index.ts';
 import { ErrorCode, KeyUsage, PaType, TicketFlags } from '../../../../src/krb5/iana/index.ts';
 import {
-  Krb5TokenId, decodeGssChecksum, decodeNegotiationToken, parseKrb5Token, unframeKrb5ApReq, KRB5_MECH_OID,
+  Krb5TokenId,
+  decodeGssChecksum,
+  decodeNegotiationToken,
+  parseKrb5Token,
+  unframeKrb5ApReq,
+  KRB5_MECH_OID,
 } from '../../../../src/spnego/index.ts';
 
 interface Fixture {
@@ -59,7 +86,8 @@ describe('KRB-ERROR from MIT', () => {
     expect(unknown.code).toBe(7);
     expect(unknown.codeName).toBe('KDC_ERR_S_PRINCIPAL_UNKNOWN');
     expect(unknown.message).toBe(
-      'server not found in Kerberos database (KDC_ERR_S_PRINCIPAL_UNKNOWN, 7) for cifs/nosuch.codec.test@CODEC.TEST: LOOKING_UP_SERVER');
+      'server not found in Kerberos database (KDC_ERR_S_PRINCIPAL_UNKNOWN, 7) for cifs/nosuch.codec.test@CODEC.TEST: LOOKING_UP_SERVER',
+    );
     const skew = KrbError.fromDer(h(fx.clockSkew));
     expect(skew.code).toBe(ErrorCode.KRB_AP_ERR_SKEW);
     expect(skew.explanation).toBe('clock skew too great');
@@ -138,11 +166,14 @@ describe.each(fx.tgs.map((t) => [t.etype, t] as const))('TGS exchange for a serv
   it('the AP-REQ that MIT accepted carries the native cifs.upcall authenticator', () => {
     const rep = decodeTgsRep(h(t.tgsRep));
     const session = decodeEncKdcRepPart(
-      encryptionType(tgtKey.keytype).decrypt(h(t.subkey), KeyUsage.TGS_REP_ENC_PART_SUBKEY, rep.encPart.cipher)).key;
+      encryptionType(tgtKey.keytype).decrypt(h(t.subkey), KeyUsage.TGS_REP_ENC_PART_SUBKEY, rep.encPart.cipher),
+    ).key;
     const ap = decodeApReq(h(t.apReq));
     expect(ap.apOptions).toBe(0);
     expect(ap.ticket.der).toEqual(rep.ticket.der);
-    const auth = decodeAuthenticator(encryptionType(session.keytype).decrypt(session.keyvalue, KeyUsage.AP_REQ_AUTHENTICATOR, ap.authenticator.cipher));
+    const auth = decodeAuthenticator(
+      encryptionType(session.keytype).decrypt(session.keyvalue, KeyUsage.AP_REQ_AUTHENTICATOR, ap.authenticator.cipher),
+    );
     expect(auth.cksum).toEqual({ cksumtype: 0x8003, checksum: h('10000000' + '00'.repeat(20)) });
     expect(auth.seqNumber).toBeUndefined();
     expect(auth.subkey!.keytype).toBe(session.keytype);
@@ -181,7 +212,9 @@ describe('mutual authentication: MIT AP-REP (RFC 4120 §5.5.2)', () => {
     const ap = decodeApReq(unframeKrb5ApReq(h(fx.mutual.apReqToken)));
     expect(ap.apOptions).toBe(0x20000000); // mutual-required
     const tkt = ap.ticket.encPart;
-    const session = decodeEncTicketPart(encryptionType(tkt.etype).decrypt(h(fx.serviceKeys[tkt.etype]), KeyUsage.KDC_REP_TICKET, tkt.cipher)).key;
+    const session = decodeEncTicketPart(
+      encryptionType(tkt.etype).decrypt(h(fx.serviceKeys[tkt.etype]), KeyUsage.KDC_REP_TICKET, tkt.cipher),
+    ).key;
     const p = encryptionType(session.keytype);
     const auth = decodeAuthenticator(p.decrypt(session.keyvalue, KeyUsage.AP_REQ_AUTHENTICATOR, ap.authenticator.cipher));
     expect(decodeGssChecksum(auth.cksum!.checksum).flags & 0x2).toBe(0x2); // GSS MUTUAL

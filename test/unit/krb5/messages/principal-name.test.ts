@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
-  PrincipalParseError, decodeTicket, encodeTicket, parsePrincipal, sameName, samePrincipal, unparsePrincipal,
+  PrincipalParseError,
+  decodeTicket,
+  encodeTicket,
+  parsePrincipal,
+  sameName,
+  samePrincipal,
+  unparsePrincipal,
 } from '../../../../src/krb5/messages/index.ts';
 import { NameType } from '../../../../src/krb5/iana/index.ts';
 
@@ -8,12 +14,16 @@ describe('principal text form (MIT krb5_parse_name / krb5_unparse_name rules)', 
   it('components, realm and the inferred name type', () => {
     expect(parsePrincipal('alice@EXAMPLE.TEST')).toEqual({ nameType: NameType.PRINCIPAL, components: ['alice'], realm: 'EXAMPLE.TEST' });
     expect(parsePrincipal('cifs/fs1.example.test@EXAMPLE.TEST')).toEqual({
-      nameType: NameType.PRINCIPAL, components: ['cifs', 'fs1.example.test'], realm: 'EXAMPLE.TEST',
+      nameType: NameType.PRINCIPAL,
+      components: ['cifs', 'fs1.example.test'],
+      realm: 'EXAMPLE.TEST',
     });
     expect(parsePrincipal('krbtgt/OTHER.TEST@EXAMPLE.TEST').nameType).toBe(NameType.SRV_INST);
     expect(parsePrincipal('WELLKNOWN/ANONYMOUS@WELLKNOWN:ANONYMOUS').nameType).toBe(NameType.WELLKNOWN);
     expect(parsePrincipal('cifs/host', { defaultRealm: 'R', nameType: NameType.UNKNOWN })).toEqual({
-      nameType: 0, components: ['cifs', 'host'], realm: 'R',
+      nameType: 0,
+      components: ['cifs', 'host'],
+      realm: 'R',
     });
     expect(parsePrincipal('cifs/host').realm).toBe('');
     expect(parsePrincipal('a//b@R').components).toEqual(['a', '', 'b']);
@@ -53,14 +63,28 @@ describe('principal text form (MIT krb5_parse_name / krb5_unparse_name rules)', 
   it('on the wire the realm travels in its own field (Ticket realm[1] + sname[2])', () => {
     const server = parsePrincipal('cifs/fs1.example.test@EXAMPLE.TEST', { nameType: NameType.SRV_HST });
     const der = encodeTicket({ server, encPart: { etype: 18, kvno: 3, cipher: Buffer.from('00', 'hex') } });
-    expect(der.toString('hex')).toBe([
-      '614f', '304d',
-      'a003', '020105', // tkt-vno 5
-      'a10e', '1b0c' + Buffer.from('EXAMPLE.TEST').toString('hex'), // realm
-      'a223', '3021', 'a003020103', 'a11a', '3018', // sname: NT-SRV-HST, 2 components
-      '1b04' + Buffer.from('cifs').toString('hex'), '1b10' + Buffer.from('fs1.example.test').toString('hex'),
-      'a311', '300f', 'a003020112', 'a103020103', 'a203040100', // enc-part: etype 18, kvno 3, cipher 00
-    ].join(''));
+    expect(der.toString('hex')).toBe(
+      [
+        '614f',
+        '304d',
+        'a003',
+        '020105', // tkt-vno 5
+        'a10e',
+        '1b0c' + Buffer.from('EXAMPLE.TEST').toString('hex'), // realm
+        'a223',
+        '3021',
+        'a003020103',
+        'a11a',
+        '3018', // sname: NT-SRV-HST, 2 components
+        '1b04' + Buffer.from('cifs').toString('hex'),
+        '1b10' + Buffer.from('fs1.example.test').toString('hex'),
+        'a311',
+        '300f',
+        'a003020112',
+        'a103020103',
+        'a203040100', // enc-part: etype 18, kvno 3, cipher 00
+      ].join(''),
+    );
     expect(decodeTicket(der).server).toEqual(server);
   });
 });

@@ -72,7 +72,13 @@ describe('dnsmasq answers', () => {
   it('URI answer, type 256 (RFC 7553)', () => {
     const m = decodeMessage(hex(DNSMASQ_URI));
     expect(m.answers).toEqual([
-      { name: '_kerberos.EXAMPLE.TEST', type: 256, class: 1, ttl: 0, data: { type: 'URI', priority: 10, weight: 1, target: 'krb5srv:m:tcp:kdc1.example.test:88' } },
+      {
+        name: '_kerberos.EXAMPLE.TEST',
+        type: 256,
+        class: 1,
+        ttl: 0,
+        data: { type: 'URI', priority: 10, weight: 1, target: 'krb5srv:m:tcp:kdc1.example.test:88' },
+      },
     ]);
   });
 
@@ -116,7 +122,14 @@ describe('malformed messages are rejected with DnsFormatError', () => {
     const badA = Buffer.concat([hex('000081800000000100000000'), hex('00'), hex('00010001000000000005'), hex('0102030405')]);
     expect(() => decodeMessage(badA)).toThrow(/A rdata of 5 bytes/);
     // an SRV whose rdlength is longer than its content
-    const badSrv = Buffer.concat([hex('000081800000000100000000'), hex('00'), hex('00210001000000000009'), hex('000000000058'), hex('00'), hex('0000')]);
+    const badSrv = Buffer.concat([
+      hex('000081800000000100000000'),
+      hex('00'),
+      hex('00210001000000000009'),
+      hex('000000000058'),
+      hex('00'),
+      hex('0000'),
+    ]);
     expect(() => decodeMessage(badSrv)).toThrow(/SRV rdata length 9 does not match/);
   });
 });
@@ -126,24 +139,46 @@ describe('round trip', () => {
   const name = fc.array(label, { minLength: 1, maxLength: 5 }).map((l) => l.join('.'));
   it('decode(encode(m)) = m for SRV, URI, TXT, A, AAAA, PTR records (property)', () => {
     fc.assert(
-      fc.property(name, name, fc.integer({ min: 0, max: 65535 }), fc.array(fc.string({ maxLength: 30 }), { minLength: 1, maxLength: 3 }), (owner, target, port, texts) => {
-        const m: DnsMessage = {
-          id: port,
-          flags: { response: true, opcode: 0, authoritative: false, truncated: false, recursionDesired: true, recursionAvailable: true, authenticData: false, checkingDisabled: false, rcode: 0 },
-          questions: [{ name: owner, type: DnsType.SRV, class: 1 }],
-          answers: [
-            { name: owner, type: DnsType.SRV, class: 1, ttl: 60, data: { type: 'SRV', priority: 1, weight: 2, port, target } },
-            { name: owner, type: DnsType.URI, class: 1, ttl: 60, data: { type: 'URI', priority: 3, weight: 4, target: `krb5srv::tcp:${target}` } },
-            { name: owner, type: DnsType.TXT, class: 1, ttl: 60, data: { type: 'TXT', strings: texts } },
-            { name: target, type: DnsType.A, class: 1, ttl: 60, data: { type: 'A', address: '10.1.2.3' } },
-            { name: target, type: DnsType.AAAA, class: 1, ttl: 60, data: { type: 'AAAA', address: 'fe80::1:2' } },
-            { name: '3.2.1.10.in-addr.arpa', type: DnsType.PTR, class: 1, ttl: 60, data: { type: 'PTR', target } },
-          ],
-          authorities: [],
-          additionals: [],
-        };
-        expect(decodeMessage(encodeMessage(m))).toEqual(m);
-      }),
+      fc.property(
+        name,
+        name,
+        fc.integer({ min: 0, max: 65535 }),
+        fc.array(fc.string({ maxLength: 30 }), { minLength: 1, maxLength: 3 }),
+        (owner, target, port, texts) => {
+          const m: DnsMessage = {
+            id: port,
+            flags: {
+              response: true,
+              opcode: 0,
+              authoritative: false,
+              truncated: false,
+              recursionDesired: true,
+              recursionAvailable: true,
+              authenticData: false,
+              checkingDisabled: false,
+              rcode: 0,
+            },
+            questions: [{ name: owner, type: DnsType.SRV, class: 1 }],
+            answers: [
+              { name: owner, type: DnsType.SRV, class: 1, ttl: 60, data: { type: 'SRV', priority: 1, weight: 2, port, target } },
+              {
+                name: owner,
+                type: DnsType.URI,
+                class: 1,
+                ttl: 60,
+                data: { type: 'URI', priority: 3, weight: 4, target: `krb5srv::tcp:${target}` },
+              },
+              { name: owner, type: DnsType.TXT, class: 1, ttl: 60, data: { type: 'TXT', strings: texts } },
+              { name: target, type: DnsType.A, class: 1, ttl: 60, data: { type: 'A', address: '10.1.2.3' } },
+              { name: target, type: DnsType.AAAA, class: 1, ttl: 60, data: { type: 'AAAA', address: 'fe80::1:2' } },
+              { name: '3.2.1.10.in-addr.arpa', type: DnsType.PTR, class: 1, ttl: 60, data: { type: 'PTR', target } },
+            ],
+            authorities: [],
+            additionals: [],
+          };
+          expect(decodeMessage(encodeMessage(m))).toEqual(m);
+        },
+      ),
       { numRuns: 200 },
     );
   });

@@ -48,7 +48,10 @@ describe('resolv.conf', () => {
     const dir = mkdtempSync(join(tmpdir(), 'resolv-'));
     try {
       writeFileSync(join(dir, 'resolv.conf'), 'nameserver 192.0.2.53\nsearch example.test\n');
-      expect(readResolvConf(join(dir, 'resolv.conf'))).toMatchObject({ nameservers: [{ address: '192.0.2.53', port: 53 }], search: ['example.test'] });
+      expect(readResolvConf(join(dir, 'resolv.conf'))).toMatchObject({
+        nameservers: [{ address: '192.0.2.53', port: 53 }],
+        search: ['example.test'],
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
