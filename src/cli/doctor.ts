@@ -23,7 +23,7 @@
 //                  krb5.conf gssproxy runs with, when a service impersonates
 //   cifs.ko        loaded (/sys/module/cifs) and the cifs.spnego key type registered
 //                  (/proc/kallsyms: cifs_spnego_key_type)
-import { accessSync, constants, existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { basename, dirname, join } from 'node:path';
 import { Script } from 'node:vm';
@@ -38,6 +38,11 @@ import { LAUNCHER_PATH } from '../install/request-key-line.ts';
 import { checkConfigFile } from './check-config.ts';
 import { DEFAULT_CONFIG_PATH } from './options.ts';
 import { programVersion } from './version.ts';
+import { DEFAULT_GSSPROXY_SOCKET } from '../gssproxy/socket-path.ts';
+import { describeService, first, gssproxyInstances, parseGssproxyConfig, yes } from './doctor-gssproxy.ts';
+import { describeLine, pickRequestKeyLine, requestKeyFiles, requestKeyProgram, whoseLine, wildcardSkip } from './doctor-request-key.ts';
+
+export { parseGssproxyConfig, pickRequestKeyLine, requestKeyFiles, requestKeyProgram, wildcardSkip };
 
 export type DoctorStatus = 'ok' | 'warn' | 'fail' | 'info';
 
@@ -59,242 +64,9 @@ export interface DoctorOptions {
   kdcProbeMs?: number;
 }
 
-const DEFAULT_GSSPROXY_SOCKET = '/var/lib/gssproxy/default.sock';
-const GSSPROXY_CONFIG_DIR = '/etc/gssproxy';
 /** a kernel cifs.spnego description, for matching request-key lines (every one starts with ver=0x2;) */
 const SAMPLE_DESCRIPTION =
   'ver=0x2;host=fs1.example.com;ip4=192.0.2.1;sec=krb5;uid=0x3e8;creduid=0x3e8;user=root;pid=0x1;upcall_target=app';
-
-// ---- request-key ---------------------------------------------------------------------------------
-
-export interface RequestKeyLine {
-  file: string;
-  line: number;
-  fields: string[];
-  /** characters skipped by the wildcard of op, type, description, callout info */
-  skips: [number, number, number, number];
-}
-
-/** How many characters `pattern` (at most one `*`) skips to match `text`, or null when it does not match. */
-export function wildcardSkip(pattern: string, text: string): number | null {
-  const star = pattern.indexOf('*');
-  if (star < 0) return pattern === text ? 0 : null;
-  const head = pattern.slice(0, star);
-  const tail = pattern.slice(star + 1);
-  if (tail.includes('*')) return null; // request-key.conf(5): one asterisk per field
-  if (text.length < head.length + tail.length || !text.startsWith(head) || !text.endsWith(tail)) return null;
-  return text.length - head.length - tail.length;
-}
-
-export function requestKeyFiles(dir = '/etc/request-key.d', main = '/etc/request-key.conf'): string[] {
-  let names: string[] = [];
-  try {
-    names = readdirSync(dir)
-      .filter((f) => f.endsWith('.conf'))
-      .sort();
-  } catch {
-    /* no directory */
-  }
-  return [...names.map((f) => join(dir, f)), main];
-}
-
-/** The line request-key would run for (create, type, description, callout), with every candidate. */
-export function pickRequestKeyLine(
-  files: readonly string[],
-  type: string,
-  description: string,
-  callout = '',
-): { winner: RequestKeyLine | null; candidates: RequestKeyLine[] } {
-  const candidates: RequestKeyLine[] = [];
-  for (const file of files) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      continue;
-    }
-    text.split('\n').forEach((raw, i) => {
-      const line = raw.trim();
-      if (line === '' || line.startsWith('#')) return;
-      const fields = line.split(/\s+/);
-      if (fields.length < 5) return;
-      const skips = [
-        wildcardSkip(fields[0]!, 'create'),
-        wildcardSkip(fields[1]!, type),
-        wildcardSkip(fields[2]!, description),
-        wildcardSkip(fields[3]!, callout),
-      ];
-      if (skips.some((s) => s === null)) return;
-      candidates.push({ file, line: i + 1, fields, skips: skips as [number, number, number, number] });
-    });
-  }
-  let winner: RequestKeyLine | null = null;
-  for (const c of candidates) {
-    if (!winner) {
-      winner = c;
-      continue;
-    }
-    for (let k = 0; k < 4; k++) {
-      if (c.skips[k]! < winner.skips[k]!) {
-        winner = c;
-        break;
-      }
-      if (c.skips[k]! > winner.skips[k]!) break;
-    }
-  }
-  return { winner, candidates };
-}
-
-/** The program a request-key line runs: the first word, or the program /usr/bin/env starts. */
-export function requestKeyProgram(fields: readonly string[]): { program: string; args: string[] } {
-  let words = fields.slice(4);
-  if (words[0]?.startsWith('|')) words = [words[0].slice(1), ...words.slice(1)];
-  if (words[0] !== undefined && basename(words[0]) === 'env') {
-    let i = 1;
-    while (i < words.length && (words[i]!.startsWith('-') || words[i]!.includes('='))) i++;
-    words = words.slice(i);
-  }
-  // node running a bundle: the bundle is the program
-  if (words[0] !== undefined && /^node(js)?$/.test(basename(words[0])) && words[1] !== undefined) words = words.slice(1);
-  return { program: words[0] ?? '', args: words.slice(1) };
-}
-
-function whoseLine(program: string): 'ours' | 'cifs.upcall' | 'other' {
-  const name = basename(program);
-  if (name === 'cifs.upcall') return 'cifs.upcall';
-  if (name === 'cifs-upcall' || /^cifs-upcall\.(mjs|cjs)$/.test(name) || program.includes('/cifs-upcall/')) return 'ours';
-  return 'other';
-}
-
-function describeLine(l: RequestKeyLine): string {
-  return `${l.file}:${l.line} ("${l.fields[2]}" skips ${l.skips[2]} characters of the description)`;
-}
-
-// ---- gssproxy ------------------------------------------------------------------------------------
-
-export interface GssproxyService {
-  name: string;
-  file: string;
-  socket: string;
-  values: Map<string, string[]>;
-}
-
-export interface GssproxyInstance {
-  pid: number;
-  configFile: string;
-  configDir: string;
-  defaultSocket: string;
-  krb5Config: string;
-  services: GssproxyService[];
-}
-
-function cmdlineOption(args: string[], short: string, long: string): string | undefined {
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === short || a === long) return args[i + 1];
-    if (a.startsWith(`${long}=`)) return a.slice(long.length + 1);
-    if (a.startsWith(short) && a.length > short.length && !a.startsWith('--')) return a.slice(short.length);
-  }
-  return undefined;
-}
-
-/** gssproxy.conf(5): `[service/NAME]` sections of `key = value`; a key may repeat (cred_store). */
-export function parseGssproxyConfig(text: string, file: string, defaultSocket: string): GssproxyService[] {
-  const services: GssproxyService[] = [];
-  let current: GssproxyService | null = null;
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
-    const header = /^\[(.+)\]$/.exec(line);
-    if (header) {
-      const name = header[1]!.trim();
-      current = name.startsWith('service/') ? { name, file, socket: defaultSocket, values: new Map() } : null;
-      if (current) services.push(current);
-      continue;
-    }
-    const eq = line.indexOf('=');
-    if (!current || eq < 0) continue;
-    const key = line.slice(0, eq).trim().toLowerCase();
-    const value = line.slice(eq + 1).trim();
-    current.values.set(key, [...(current.values.get(key) ?? []), value]);
-    if (key === 'socket') current.socket = value;
-  }
-  return services;
-}
-
-function readGssproxyInstance(pid: number): GssproxyInstance | null {
-  let args: string[];
-  let environ: string[] = [];
-  try {
-    args = readFileSync(`/proc/${pid}/cmdline`, 'latin1')
-      .split('\0')
-      .filter((a) => a !== '');
-  } catch {
-    return null;
-  }
-  try {
-    environ = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0');
-  } catch {
-    /* not root: KRB5_CONFIG unknown, the default is assumed */
-  }
-  const configFile = cmdlineOption(args, '-c', '--config') ?? join(GSSPROXY_CONFIG_DIR, 'gssproxy.conf');
-  // an explicit -c without -C reads that file alone; neither reads /etc/gssproxy (gssproxy(8))
-  const explicitFile = cmdlineOption(args, '-c', '--config') !== undefined;
-  const configDir = cmdlineOption(args, '-C', '--configdir') ?? (explicitFile ? '' : GSSPROXY_CONFIG_DIR);
-  const defaultSocket = cmdlineOption(args, '-s', '--socket') ?? DEFAULT_GSSPROXY_SOCKET;
-  const krb5Config = environ.find((e) => e.startsWith('KRB5_CONFIG='))?.slice('KRB5_CONFIG='.length) || '/etc/krb5.conf';
-  const files = [configFile];
-  try {
-    for (const f of configDir === ''
-      ? []
-      : readdirSync(configDir)
-          .filter((n) => /^\d\d-.*\.conf$/.test(n))
-          .sort()) {
-      const p = join(configDir, f);
-      if (p !== configFile) files.push(p);
-    }
-  } catch {
-    /* no directory */
-  }
-  const services: GssproxyService[] = [];
-  for (const f of files) {
-    try {
-      services.push(...parseGssproxyConfig(readFileSync(f, 'utf8'), f, defaultSocket));
-    } catch {
-      /* unreadable: gssproxy would not have it either */
-    }
-  }
-  // gssproxy discards sections without mechs
-  return { pid, configFile, configDir, defaultSocket, krb5Config, services: services.filter((s) => s.values.has('mechs')) };
-}
-
-function gssproxyInstances(): GssproxyInstance[] {
-  const found: GssproxyInstance[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    let comm = '';
-    try {
-      comm = readFileSync(`/proc/${d}/comm`, 'utf8').trim();
-    } catch {
-      continue;
-    }
-    if (comm !== 'gssproxy') continue;
-    const inst = readGssproxyInstance(Number(d));
-    if (inst) found.push(inst);
-  }
-  return found;
-}
-
-const yes = (v: string | undefined): boolean => v !== undefined && /^(yes|true|on|1)$/i.test(v);
-const first = (s: GssproxyService, key: string): string | undefined => s.values.get(key)?.[0];
-
-function describeService(s: GssproxyService): string {
-  const keytabs = (s.values.get('cred_store') ?? []).filter((c) => c.startsWith('keytab:')).map((c) => c.slice('keytab:'.length));
-  return (
-    `[${s.name}] (${s.file}): impersonate ${yes(first(s, 'impersonate')) ? 'yes' : 'no'}, trusted ${yes(first(s, 'trusted')) ? 'yes' : 'no'}, ` +
-    `allow_any_uid ${yes(first(s, 'allow_any_uid')) ? 'yes' : 'no'}, euid ${first(s, 'euid') ?? '(any)'}, keytab ${keytabs.join(' ') || '(none)'}`
-  );
-}
 
 // ---- the checks ------------------------------------------------------------------------------------
 
