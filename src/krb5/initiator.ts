@@ -408,9 +408,10 @@ export class CcacheSource extends Krb5SourceBase {
         'bad-name': 'has an invalid name',
         unsupported: 'is of an unsupported type',
       };
-      const message = `credential cache ${name} ${what[e.failure] ?? 'is unusable'}: ${e.message}`;
-      request.trace.event('ccache', `rejected: ${message}`, { failure: e.failure });
-      return new CredentialError(this.name, kind, message, { cause: e });
+      const message = `credential cache ${name} ${what[e.failure] ?? 'is unusable'}`;
+      // the system's detail (the errno, the owner found) in the trace; the cause says it once
+      request.trace.event('ccache', `rejected: ${message}: ${e.message}`, { failure: e.failure });
+      return new CredentialError(this.name, kind, e.failure === 'not-found' ? message : `${message}: ${e.message}`, { cause: e });
     }
     return this.failure(e, request, 'tgs');
   }
