@@ -82,9 +82,17 @@ async function upcall(
         ? `accepted by the MIT acceptor as ${a.initiator}, session keys equal`
         : `REJECTED by the acceptor: ${a.error ?? 'session keys differ'}`;
   } else {
-    result = `no payload (exit ${r.status}): ${(r.stderr || '').trim().split('\n').pop() ?? ''}`;
+    // cifs-upcall's one-line cause on stderr: "Unable to obtain service ticket for <user> to <service>: <reasons>"
+    result =
+      (r.stderr || '')
+        .trim()
+        .split('\n')
+        .pop()
+        ?.replace(/^cifs-upcall: /, '') ?? '';
   }
-  console.log(`  ${bold('→')} ${result}; KDC: ${kdc}`);
+  // the case's last line is its result: the acceptor's verdict, or the cause, one sentence
+  console.log(`  KDC: ${kdc}`);
+  console.log(`  ${bold('→')} ${r.status === 0 ? result : `exit ${r.status}: ${result}`}`);
   return { user: user.name, state, exit: r.status ?? -1, result, kdc, ms };
 }
 
@@ -136,13 +144,15 @@ async function main(): Promise<number> {
         config,
         env.users.dave!,
         'a local user without a Kerberos principal',
-        { KRB5CCNAME: `FILE:${env.ccacheDir}/demo_absent_dave` },
+        { KRB5CCNAME: 'FILE:/run/user/2004/krb5cc' },
         apps,
       ),
     ];
     console.log(`\n${bold('Summary')}`);
     for (const o of outcomes) {
-      console.log(`  ${o.user.padEnd(6)} exit ${String(o.exit).padEnd(2)} ${o.ms.toFixed(0).padStart(5)} ms  ${o.result}; KDC: ${o.kdc}`);
+      // the cause without its "Unable to obtain service ticket for … to …:" head
+      const shown = o.exit === 0 ? `${o.result}; KDC: ${o.kdc}` : o.result.replace(/^Unable to obtain service ticket for .*? to \S+: /, '');
+      console.log(`  ${o.user.padEnd(6)} exit ${String(o.exit).padEnd(2)} ${o.ms.toFixed(0).padStart(5)} ms  ${shown}`);
     }
     const ok = outcomes[0]!.exit === 0 && outcomes[1]!.exit === 0 && outcomes[2]!.exit !== 0;
     console.log(ok ? '\nAll as expected.' : '\nUNEXPECTED results above.');

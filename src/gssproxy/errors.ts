@@ -28,7 +28,7 @@ export type TransportFailure =
 export class GssproxyTransportError extends Error {
   override readonly name = 'GssproxyTransportError';
   constructor(
-    readonly failure: TransportFailure,
+    readonly kind: TransportFailure,
     readonly socketPath: string,
     message: string,
     readonly details: {

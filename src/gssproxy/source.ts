@@ -220,7 +220,16 @@ export class GssproxySource implements CredentialSource {
         },
       };
     } catch (e) {
-      throw await toCredentialError(e, { socketPath, euid, uid: identity.uid, stage, trace, timeoutMs: this.callTimeoutMs, signal });
+      throw await toCredentialError(e, {
+        socketPath,
+        euid,
+        uid: identity.uid,
+        who: identity.username ?? `uid ${identity.uid}`,
+        stage,
+        trace,
+        timeoutMs: this.callTimeoutMs,
+        signal,
+      });
     } finally {
       client.close();
     }
@@ -287,6 +296,9 @@ function principalsOf(ctx: GssxCtx, fromExport: string[]): { client: string; ser
  * readings were verified against Samba 4.22's AD DC (docs/ad-interop.md); a DC does not send its
  * reason for TGS refusals, so several causes share one code.
  */
+/** KDC_ERR_C_PRINCIPAL_UNKNOWN (RFC 4120 §7.5.9): the client (here the impersonated user) is unknown. */
+const KDC_ERR_C_PRINCIPAL_UNKNOWN = 6;
+
 function refusalHint(minor: number): string {
   const f = minorFamily(minor);
   if (f.family !== 'krb5' || f.offset >= 128) return '';
@@ -322,6 +334,8 @@ async function toCredentialError(
     socketPath: string;
     euid: number;
     uid: number;
+    /** the user as the cause names them: the login name, else the uid */
+    who: string;
     stage: string;
     trace: Trace;
     timeoutMs: number;
@@ -339,10 +353,16 @@ async function toCredentialError(
   if (e instanceof GssStatusError) {
     // the GSS major/minor detail goes to the trace, once; the cause a user reads is the reason
     ctx.trace.event('gssproxy', `GSS status: ${e.message}`);
+    const minor = minorFamily(e.status.minorStatus);
+    if (minor.family === 'krb5' && minor.offset === KDC_ERR_C_PRINCIPAL_UNKNOWN) {
+      // said plainly: S4U2Self found no such client; the KDC's words and code stay in the trace
+      ctx.trace.event('gssproxy', `the KDC: ${e.reason} (S4U2Self found no such client; KDC_ERR_C_PRINCIPAL_UNKNOWN)`);
+      return make(e.kind, `no principal for ${ctx.who} in the realm`);
+    }
     return make(e.kind, `${e.reason}${refusalHint(e.status.minorStatus)}`);
   }
   if (e instanceof GssproxyTransportError) {
-    if (e.failure === 'eof' && e.details.firstCallOnConnection) {
+    if (e.kind === 'eof' && e.details.firstCallOnConnection) {
       // The daemon closes without a reply when no service section matches the caller. Tell that
       // apart from a crash on this very request with a probe on a fresh connection.
       const probe = await probeGssproxy({
@@ -354,7 +374,7 @@ async function toCredentialError(
         'gssproxy',
         `GET_CALL_CONTEXT probe after the closed connection: ${probe.matched ? 'a service matches' : probe.error.message}`,
       );
-      if (!probe.matched && probe.error instanceof GssproxyTransportError && probe.error.failure === 'eof') {
+      if (!probe.matched && probe.error instanceof GssproxyTransportError && probe.error.kind === 'eof') {
         return make(
           'no-credentials',
           `no gssproxy service matches uid ${ctx.euid} on socket ${ctx.socketPath}: gssproxy closed the connection without a reply ` +
@@ -367,8 +387,8 @@ async function toCredentialError(
           `${probe.matched ? ' although a service matches this caller' : ` and then ${probe.error.message}`} — did it crash? check its log`,
       );
     }
-    if (e.failure === 'access') return make('config', e.message);
-    if (e.failure === 'too-large') return make('protocol', e.message);
+    if (e.kind === 'access') return make('config', e.message);
+    if (e.kind === 'too-large') return make('protocol', e.message);
     return make('unreachable', e.message);
   }
   if (e instanceof GssproxyRpcError) {

@@ -51,7 +51,7 @@ class Connection {
   completedCalls = 0;
   closed = false;
   /** why the connection ended, as seen by the socket */
-  private endReason: { failure: TransportFailure; code?: string; error?: Error } | null = null;
+  private endReason: { kind: TransportFailure; code?: string; error?: Error } | null = null;
 
   private constructor(
     readonly socket: Socket,
@@ -61,7 +61,7 @@ class Connection {
     this.assembler = new RecordAssembler(maxReply);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (e: NodeJS.ErrnoException) => {
-      this.endReason ??= { failure: e.code === 'ECONNRESET' || e.code === 'EPIPE' ? 'reset' : 'io', code: e.code, error: e };
+      this.endReason ??= { kind: e.code === 'ECONNRESET' || e.code === 'EPIPE' ? 'reset' : 'io', code: e.code, error: e };
     });
     socket.on('close', () => this.onClose());
   }
@@ -105,15 +105,15 @@ class Connection {
     const w = this.waiter;
     this.waiter = null;
     if (!w) return;
-    const reason = this.endReason ?? { failure: 'eof' as const };
+    const reason = this.endReason ?? { kind: 'eof' as const };
     const partial = this.assembler.buffered > 0 ? ` after ${this.assembler.buffered} bytes of a reply` : '';
     w.reject(
       new GssproxyTransportError(
-        reason.failure,
+        reason.kind,
         this.path,
-        reason.failure === 'eof'
+        reason.kind === 'eof'
           ? `gssproxy closed the connection without a reply${partial}`
-          : `connection to gssproxy lost${partial}: ${reason.error?.message ?? reason.code ?? reason.failure}`,
+          : `connection to gssproxy lost${partial}: ${reason.error?.message ?? reason.code ?? reason.kind}`,
         { code: reason.code },
         { cause: reason.error },
       ),
@@ -228,11 +228,7 @@ export class GssproxyTransport {
     try {
       return await this.attempt(proc, args, options.signal, deadline, limit, started);
     } catch (e) {
-      if (
-        e instanceof GssproxyTransportError &&
-        (e.failure === 'eof' || e.failure === 'reset') &&
-        e.details.firstCallOnConnection === false
-      ) {
+      if (e instanceof GssproxyTransportError && (e.kind === 'eof' || e.kind === 'reset') && e.details.firstCallOnConnection === false) {
         this.trace?.event(
           'gssproxy',
           `connection to ${this.socketPath} was closed by gssproxy since the last call (${e.message}); reconnecting and resending ${name} once`,
@@ -288,7 +284,7 @@ export class GssproxyTransport {
             try {
               await guard.race(sleep(Math.min(5 * 2 ** Math.min(busy, 5), 100)));
             } catch (stop) {
-              if (!(stop instanceof GssproxyTransportError) || stop.failure !== 'timeout') throw stop;
+              if (!(stop instanceof GssproxyTransportError) || stop.kind !== 'timeout') throw stop;
               throw new GssproxyTransportError(
                 'timeout',
                 this.socketPath,
@@ -343,7 +339,7 @@ export class GssproxyTransport {
       if (e instanceof GssproxyTransportError) {
         const first = fresh || (connection?.completedCalls ?? 0) === 0;
         throw new GssproxyTransportError(
-          e.failure,
+          e.kind,
           e.socketPath,
           e.message.startsWith(name) ? e.message : `${name}: ${e.message}`,
           { ...e.details, proc: name, firstCallOnConnection: first },

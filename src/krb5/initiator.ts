@@ -262,7 +262,7 @@ abstract class Krb5SourceBase implements CredentialSource {
       return make('unreachable', `the upcall's time budget ran out: ${(e as Error)?.message ?? String(e)}`);
     }
     if (e instanceof Krb5ClientError) {
-      switch (e.failure) {
+      switch (e.kind) {
         case 'no-credentials':
           return make('no-credentials', e.message);
         case 'unreachable':
@@ -323,7 +323,7 @@ export class CcacheSource extends Krb5SourceBase {
       // user and persistent keyrings are registered per user namespace: the caller's are not the
       // ones the init namespace would give us for the same kuid (keyrings(7), docs/user-namespaces.md)
       const message = `credential cache ${name} is a kernel keyring of the caller's user namespace, which a helper in the init user namespace cannot reach`;
-      trace.event('ccache', `rejected: ${message}`, { failure: 'foreign-keyring' });
+      trace.event('ccache', `rejected: ${message}`, { kind: 'foreign-keyring' });
       throw new CredentialError(this.name, 'no-credentials', message);
     }
     let cache: CredentialCache;
@@ -395,7 +395,7 @@ export class CcacheSource extends Krb5SourceBase {
   /** A cache that cannot be opened or read counts as absent, as in cifs.upcall. */
   private unusableCache(e: unknown, name: string, request: CredentialRequest): CredentialError {
     if (e instanceof CcacheError) {
-      const kind: CredentialFailureKind = e.failure === 'bad-name' || e.failure === 'unsupported' ? 'config' : 'no-credentials';
+      const kind: CredentialFailureKind = e.kind === 'bad-name' || e.kind === 'unsupported' ? 'config' : 'no-credentials';
       const what: Record<string, string> = {
         'not-found': 'does not exist',
         format: 'is corrupt',
@@ -408,10 +408,12 @@ export class CcacheSource extends Krb5SourceBase {
         'bad-name': 'has an invalid name',
         unsupported: 'is of an unsupported type',
       };
-      const message = `credential cache ${name} ${what[e.failure] ?? 'is unusable'}`;
+      const message = `credential cache ${name} ${what[e.kind] ?? 'is unusable'}`;
       // the system's detail (the errno, the owner found) in the trace; the cause says it once
-      request.trace.event('ccache', `rejected: ${message}: ${e.message}`, { failure: e.failure });
-      return new CredentialError(this.name, kind, e.failure === 'not-found' ? message : `${message}: ${e.message}`, { cause: e });
+      request.trace.event('ccache', `rejected: ${message}: ${e.message}`, { kind: e.kind });
+      return new CredentialError(this.name, kind, e.kind === 'not-found' ? `no credential cache (${name})` : `${message}: ${e.message}`, {
+        cause: e,
+      });
     }
     return this.failure(e, request, 'tgs');
   }
@@ -562,7 +564,7 @@ export class KeytabSource extends Krb5SourceBase {
     } catch (e) {
       if (e instanceof KeytabError) {
         const kind: CredentialFailureKind =
-          e.failure === 'format' ? 'protocol' : e.failure === 'bad-name' || e.failure === 'unsupported' ? 'config' : 'no-credentials';
+          e.kind === 'format' ? 'protocol' : e.kind === 'bad-name' || e.kind === 'unsupported' ? 'config' : 'no-credentials';
         const message = `keytab ${name}: ${e.message}`;
         trace.event('keytab', `unusable (${kind}): ${message}`);
         throw new CredentialError(this.name, kind, message, { cause: e });

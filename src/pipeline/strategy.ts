@@ -142,7 +142,8 @@ export class StrategySource implements CredentialSource {
             e instanceof CredentialError
               ? e
               : new CredentialError(source.name, 'protocol', `unexpected error: ${(e as Error).message ?? String(e)}`, { cause: e });
-          trace.event('strategy', `${source.name} failed (${failure.kind}): ${failure.message}`);
+          // the source traced its reason; the cause says it once, in the result
+          trace.event('strategy', `${source.name} failed (${failure.kind})`);
           if (failure.kind !== 'service-unknown') break;
         }
       }

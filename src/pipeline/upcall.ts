@@ -46,7 +46,7 @@ import type { UpcallLog } from '../os/syslog.ts';
 import { cifsSpnegoInitToken } from '../spnego/spnego.ts';
 import { KRB5_MECH_OID, MS_KRB5_MECH_OID } from '../krb5/gss/oids.ts';
 import { ConfigError, NO_CONFIG, resolveSettings, type ResolvedSettings } from './config.ts';
-import { UpcallError } from './errors.ts';
+import { UpcallError, type UpcallFailureKind } from './errors.ts';
 import { enterCallerNamespaces, requireLiveThread, resolveIdentity, substituteReplayPid } from './caller.ts';
 import { hostSystem, type UpcallSystem } from './system.ts';
 import { planTarget, servicePrincipalHost } from './target.ts';
@@ -415,13 +415,22 @@ async function askSource(source: CredentialSource, request: CredentialRequest, t
   }
 }
 
+/**
+ * The one mapping at the pipeline's boundary: which stage failed, by the error the lower layer
+ * threw. A failure of the credential sources arrives already as an UpcallError (askSource).
+ */
+const STAGE_OF: ReadonlyArray<readonly [abstract new (...args: never[]) => Error, UpcallFailureKind]> = [
+  [KeyDescriptionError, 'bad-description'],
+  [PasswdLookupError, 'identity'],
+  [NamespaceError, 'namespace'],
+  [PrivilegeError, 'privileges'],
+  [SpnegoMessageError, 'reply'],
+  [ConfigError, 'config'],
+];
+
 function asUpcallError(e: unknown): UpcallError {
   if (e instanceof UpcallError) return e;
-  if (e instanceof KeyDescriptionError) return new UpcallError('bad-description', e.message, { cause: e });
-  if (e instanceof PasswdLookupError) return new UpcallError('identity', e.message, { cause: e });
-  if (e instanceof NamespaceError) return new UpcallError('namespace', e.message, { cause: e });
-  if (e instanceof PrivilegeError) return new UpcallError('privileges', e.message, { cause: e });
-  if (e instanceof SpnegoMessageError) return new UpcallError('reply', e.message, { cause: e });
-  if (e instanceof ConfigError) return new UpcallError('config', e.message, { cause: e });
+  const stage = STAGE_OF.find(([type]) => e instanceof type)?.[1];
+  if (stage && e instanceof Error) return new UpcallError(stage, e.message, { cause: e });
   return new UpcallError('internal', `internal error: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
 }

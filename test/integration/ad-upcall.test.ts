@@ -462,7 +462,8 @@ describe('gssproxy impersonation by CLIENT$ (the user has no ticket)', () => {
       strategy: 'local-first',
       app: { KRB5CCNAME: fileCache(alice, 'absent') },
     });
-    expect(traceOf(none, 'strategy')).toMatch(/ccache failed \(no-credentials\): credential cache FILE:.* does not exist/);
+    expect(traceOf(none, 'strategy')).toMatch(/ccache failed \(no-credentials\)/);
+    expect(traceOf(none, 'ccache')).toMatch(/rejected: credential cache FILE:.* does not exist/);
     const a = accepted(none, env.keytabs.fs1, 'ad-alice@AD.TEST', env.principals.fs1);
     s4uPac(a, alice, env.hosts.fs1);
     table.add(

@@ -64,7 +64,7 @@ async function run() {
   throw new Error('unknown op ' + req.op);
 }
 run().then((r) => process.stdout.write(JSON.stringify({ ok: r })), (e) =>
-  process.stdout.write(JSON.stringify({ error: { name: e.name, failure: e.failure, message: e.message } })));
+  process.stdout.write(JSON.stringify({ error: { name: e.name, kind: e.kind, message: e.message } })));
 `;
 
 interface ProbeCred {
@@ -96,7 +96,7 @@ interface ProbeRead {
 
 interface ProbeError {
   name: string;
-  failure?: string;
+  kind?: string;
   message: string;
 }
 
@@ -278,7 +278,7 @@ describe('FILE', () => {
     const name = `FILE:${env.ccacheDir}/cctest_file_${rand()}`;
     kinit(env, alice, name);
     const r = probe(env.users.bob!, { op: 'read', name });
-    expect(r.error?.failure).toBe('permission');
+    expect(r.error?.kind).toBe('permission');
   });
 
   it("a cache planted by another user under the victim's name is refused (owner check), also through a symlink", () => {
@@ -289,14 +289,14 @@ describe('FILE', () => {
     kinit(env, bob, `FILE:${planted}`);
     chmodSync(planted, 0o644);
     const r = probe(alice, { op: 'read', name: `FILE:${planted}` });
-    expect(r.error?.failure).toBe('unsafe');
+    expect(r.error?.kind).toBe('unsafe');
     expect(r.error?.message).toMatch(new RegExp(`owned by uid ${bob.uid}, not by uid ${alice.uid}`));
     // a symlink in a directory of bob's (not sticky, so fs.protected_symlinks does not apply)
     const bobsDir = `${env.ccacheDir}/cctest_bobdir_${rand()}`;
     runAs(bob, '/bin/mkdir', ['-m', '0755', bobsDir], { env: userEnv(env) });
     runAs(bob, '/bin/ln', ['-s', planted, `${bobsDir}/krb5cc`], { env: userEnv(env) });
     const viaLink = probe(alice, { op: 'read', name: `FILE:${bobsDir}/krb5cc` });
-    expect(viaLink.error?.failure).toBe('unsafe');
+    expect(viaLink.error?.kind).toBe('unsafe');
     expect(viaLink.error?.message).toMatch(new RegExp(`owned by uid ${bob.uid}`));
   });
 });
@@ -416,16 +416,16 @@ describe('KEYRING (kernel keyring through the native addon)', () => {
   it('another uid cannot reach it, and a missing cache is not-found', () => {
     const u = users[0]!;
     const r = probe(env.users.bob!, { op: 'read', name: `KEYRING:persistent:${u.uid}:whatever` });
-    expect(r.error?.failure).toBe('permission');
+    expect(r.error?.kind).toBe('permission');
     expect(r.error?.message).toMatch(new RegExp(`persistent keyring of uid ${u.uid}: EPERM`));
-    expect(probe(u, { op: 'read', name: `KEYRING:persistent:${u.uid}:cctest_absent` }).error?.failure).toBe('not-found');
+    expect(probe(u, { op: 'read', name: `KEYRING:persistent:${u.uid}:cctest_absent` }).error?.kind).toBe('not-found');
   });
 
   it("in the helper, session/process/thread/legacy anchors are refused as not the user's", () => {
     const u = users[0]!;
     for (const name of ['KEYRING:session:x', 'KEYRING:process:x', 'KEYRING:thread:x:y', 'KEYRING:legacyname']) {
       const r = probe(u, { op: 'read', name, options: { helperProcess: true } });
-      expect(r.error?.failure, name).toBe('not-users-keyring');
+      expect(r.error?.kind, name).toBe('not-users-keyring');
       expect(r.error?.message).toMatch(/helper's own/);
     }
   });
@@ -473,8 +473,8 @@ describe('KCM (private sssd-kcm 2.8)', () => {
     const u = env.users.frank!;
     kinit(env, u, 'KCM:', { krb5Conf: kcmConf });
     const other = probe(env.users.grace!, { op: 'read', name: `KCM:${u.uid}`, options: { kcmSocket: kcm.socket } }, kcmConf);
-    expect(other.error?.failure).toBe('not-found');
-    expect(probe(u, { op: 'read', name: 'KCM:nonexistent', options: { kcmSocket: kcm.socket } }, kcmConf).error?.failure).toBe('not-found');
+    expect(other.error?.kind).toBe('not-found');
+    expect(probe(u, { op: 'read', name: 'KCM:nonexistent', options: { kcmSocket: kcm.socket } }, kcmConf).error?.kind).toBe('not-found');
   });
 
   it("lists the caller's caches, default first", () => {
@@ -524,6 +524,6 @@ describe('KCM (private sssd-kcm 2.8)', () => {
 
   it('a missing KCM socket is reported as unreachable', () => {
     const r = probe(env.users.frank!, { op: 'read', name: 'KCM:', options: { kcmSocket: join(workDir, 'no-such.sock') } });
-    expect(r.error?.failure).toBe('unreachable');
+    expect(r.error?.kind).toBe('unreachable');
   });
 });

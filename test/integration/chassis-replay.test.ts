@@ -144,7 +144,7 @@ describe('exit statuses and negation', () => {
     const r = replay(chassis.bundles.production, ['--replay', good(), '--verbose', '--gssproxy-socket', socket]);
     expect(r.status).toBe(8);
     expect(r.stderr).toContain(
-      `<err> [replay] Unable to obtain service ticket for ${users.alice.name} (uid ${users.alice.uid}) to cifs/fs1.example.test: ccache: credential cache FILE:/nonexistent/krb5cc does not exist`,
+      `<err> [replay] Unable to obtain service ticket for ${users.alice.name} (uid ${users.alice.uid}) to cifs/fs1.example.test: ccache: no credential cache (FILE:/nonexistent/krb5cc)`,
     );
     expect(r.stderr).toContain(`gssproxy: GSSX_INIT_SEC_CONTEXT: no gssproxy socket at ${socket} (ENOENT)`);
   });

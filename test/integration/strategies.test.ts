@@ -188,7 +188,7 @@ describe('credential strategies against the real KDC and gssproxy', () => {
   it('local-only: no cache → exit 8 with the cause, gssproxy never contacted', () => {
     const o = upcall(users.none, writeConf('local-only', '[global]\nstrategy = local-only\n'));
     expect(o.status).toBe(8);
-    expect(o.stderr).toMatch(/no-such-cache-\w+ does not exist/);
+    expect(o.stderr).toMatch(/no credential cache \(FILE:.*no-such-cache-\w+\)/);
     expect(gssproxyConnections(o)).toBe(0);
     expect(s4u(o, users.none)).toBe(false);
   });

@@ -45,7 +45,7 @@ export function readPrimaryName(dir: string, options: DirCcacheOptions = {}): st
       ...(options.expectedOwner !== undefined ? { expectedOwner: options.expectedOwner } : {}),
     });
   } catch (e) {
-    if (e instanceof CcacheError && e.failure === 'not-found') return 'tkt';
+    if (e instanceof CcacheError && e.kind === 'not-found') return 'tkt';
     throw e;
   }
   if (content.length === 0) return 'tkt';

@@ -28,7 +28,7 @@ export type CcacheFailure =
 export class CcacheError extends Error {
   override readonly name: string = 'CcacheError';
   constructor(
-    readonly failure: CcacheFailure,
+    readonly kind: CcacheFailure,
     message: string,
     /** the cache concerned, as a full name ("FILE:/tmp/krb5cc_1000"), when known */
     readonly cacheName?: string,

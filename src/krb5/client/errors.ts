@@ -22,10 +22,10 @@ export type ClientFailure =
 export class Krb5ClientError extends Error {
   override readonly name = 'Krb5ClientError';
   constructor(
-    readonly failure: ClientFailure,
+    readonly kind: ClientFailure,
     message: string,
     readonly details: {
-      /** the KDC's error when failure = 'kdc-error' */
+      /** the KDC's error when kind = 'kdc-error' */
       krbError?: KrbError;
       /** realm whose KDC was asked */
       realm?: string;

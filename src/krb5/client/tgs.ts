@@ -318,7 +318,7 @@ export class TgsClient {
       try {
         got = await this.request(cur, server, true);
       } catch (e) {
-        if (!(e instanceof Krb5ClientError) || e.failure !== 'kdc-error' || hop > 1 || !FALLBACK_CODES.has(e.code ?? 0)) throw e;
+        if (!(e instanceof Krb5ClientError) || e.kind !== 'kdc-error' || hop > 1 || !FALLBACK_CODES.has(e.code ?? 0)) throw e;
         // the first referral request was refused: one plain request (get_creds.c fallback)
         if (!referral) {
           this.trace.event(
@@ -350,7 +350,7 @@ export class TgsClient {
         try {
           cur = await this.tgtFor(fallback, start);
         } catch (f) {
-          if (!(f instanceof Krb5ClientError) || f.failure !== 'kdc-error') throw f;
+          if (!(f instanceof Krb5ClientError) || f.kind !== 'kdc-error') throw f;
           // say what failed first: e.g. a single AD domain without trusts knows neither the
           // service nor a way to the guessed realm; keep the first refusal's code (service-unknown)
           throw new Krb5ClientError(
@@ -510,7 +510,7 @@ export class TgsClient {
         try {
           got = await this.request(cur, want, false);
         } catch (e) {
-          if (e instanceof Krb5ClientError && e.failure === 'kdc-error') {
+          if (e instanceof Krb5ClientError && e.kind === 'kdc-error') {
             this.trace.event(
               'tgs',
               `${curRealm} has no ${principalText(want)} (${e.details.krbError?.codeName}); stepping back toward ${curRealm}`,

@@ -44,7 +44,7 @@ export type KeytabFailure = 'not-found' | 'format' | 'bad-name' | 'unsupported' 
 export class KeytabError extends Error {
   override readonly name: string = 'KeytabError';
   constructor(
-    readonly failure: KeytabFailure,
+    readonly kind: KeytabFailure,
     message: string,
     readonly keytabName?: string,
     options?: { cause?: unknown },
@@ -284,7 +284,7 @@ export function readKeytab(name: string, options: ReadKeytabOptions = {}): Keyta
   } catch (e) {
     if (e instanceof CcacheError) {
       const failure: KeytabFailure =
-        e.failure === 'not-found' || e.failure === 'permission' || e.failure === 'unsafe' || e.failure === 'bad-name' ? e.failure : 'io';
+        e.kind === 'not-found' || e.kind === 'permission' || e.kind === 'unsafe' || e.kind === 'bad-name' ? e.kind : 'io';
       throw new KeytabError(failure, e.message.replace('credential cache', 'keytab'), name, { cause: e });
     }
     throw e;

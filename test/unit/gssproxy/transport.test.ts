@@ -68,7 +68,7 @@ describe('bounded waits', () => {
     const e = await failure(t.call(Proc.GET_CALL_CONTEXT, Buffer.alloc(12)));
     const ms = performance.now() - t0;
     expect(e).toBeInstanceOf(GssproxyTransportError);
-    expect((e as GssproxyTransportError).failure).toBe('timeout');
+    expect((e as GssproxyTransportError).kind).toBe('timeout');
     expect(e.message).toMatch(/GSSX_GET_CALL_CONTEXT: no reply from gssproxy on .* within 200 ms/);
     expect(ms).toBeGreaterThanOrEqual(190);
     expect(ms).toBeLessThan(1500);
@@ -83,11 +83,11 @@ describe('bounded waits', () => {
     setTimeout(() => ac.abort(new Error('budget')), 50);
     const t0 = performance.now();
     const e = await failure(t.call(Proc.GET_CALL_CONTEXT, Buffer.alloc(12), { signal: ac.signal }));
-    expect((e as GssproxyTransportError).failure).toBe('aborted');
+    expect((e as GssproxyTransportError).kind).toBe('aborted');
     expect(performance.now() - t0).toBeLessThan(1000);
     // an already aborted signal never waits
     const e2 = await failure(t.call(Proc.GET_CALL_CONTEXT, Buffer.alloc(12), { signal: AbortSignal.abort() }));
-    expect((e2 as GssproxyTransportError).failure).toBe('aborted');
+    expect((e2 as GssproxyTransportError).kind).toBe('aborted');
   });
 });
 
@@ -95,12 +95,12 @@ describe('connection failures', () => {
   it('no socket file → no-socket; a socket with nothing behind it → refused', async () => {
     const missing = new GssproxyTransport({ socketPath: join(dir, 'absent.sock'), timeoutMs: 1000 });
     const e1 = await failure(missing.call(Proc.GET_CALL_CONTEXT, Buffer.alloc(12)));
-    expect(e1).toMatchObject({ failure: 'no-socket', details: { code: 'ENOENT' } });
+    expect(e1).toMatchObject({ kind: 'no-socket', details: { code: 'ENOENT' } });
     const dead = path();
     makeDeadSocket(dead);
     expect(existsSync(dead)).toBe(true);
     const e2 = await failure(new GssproxyTransport({ socketPath: dead, timeoutMs: 1000 }).call(Proc.GET_CALL_CONTEXT, Buffer.alloc(12)));
-    expect(e2).toMatchObject({ failure: 'refused', details: { code: 'ECONNREFUSED' } });
+    expect(e2).toMatchObject({ kind: 'refused', details: { code: 'ECONNREFUSED' } });
     expect(e2.message).toMatch(/connection refused on .*: nothing listens there — gssproxy is not running/);
   });
 
@@ -108,7 +108,7 @@ describe('connection failures', () => {
     const s = await serve(startClosingGssproxy(path()));
     const t = new GssproxyTransport({ socketPath: s.path, timeoutMs: 1000 });
     const e = await failure(t.call(Proc.INIT_SEC_CONTEXT, Buffer.alloc(12)));
-    expect(e).toMatchObject({ failure: 'eof', details: { firstCallOnConnection: true, proc: 'GSSX_INIT_SEC_CONTEXT' } });
+    expect(e).toMatchObject({ kind: 'eof', details: { firstCallOnConnection: true, proc: 'GSSX_INIT_SEC_CONTEXT' } });
     expect(s.calls.length).toBe(1);
     const probe = await probeGssproxy({ socketPath: s.path, timeoutMs: 1000 });
     expect(probe.matched).toBe(false);
@@ -146,7 +146,7 @@ describe('connection failures', () => {
     const client = new GssproxyClient({ socketPath: s.path, timeoutMs: 1000 });
     await client.getCallContext();
     const e = await failure(client.getCallContext());
-    expect(e).toMatchObject({ failure: 'eof' });
+    expect(e).toMatchObject({ kind: 'eof' });
     expect(s.calls.length).toBe(3);
     client.close();
   });
@@ -198,7 +198,7 @@ describe('garbage and limits', () => {
     const e = await failure(
       new GssproxyTransport({ socketPath: s.path, timeoutMs: 1000 }).call(Proc.INIT_SEC_CONTEXT, Buffer.alloc(MAX_RPC_SIZE)),
     );
-    expect(e).toMatchObject({ failure: 'too-large' });
+    expect(e).toMatchObject({ kind: 'too-large' });
     expect(s.calls.length).toBe(0);
   });
 
@@ -289,7 +289,7 @@ describe('a full listen queue (EAGAIN on connect, many upcalls at once)', () => 
     await new Promise((r) => filler.once('connect', r));
     try {
       const e = await failure(new GssproxyTransport({ socketPath: p, timeoutMs: 300 }).call(Proc.GET_CALL_CONTEXT, Buffer.alloc(12)));
-      expect(e).toMatchObject({ failure: 'timeout', details: { code: 'EAGAIN' } });
+      expect(e).toMatchObject({ kind: 'timeout', details: { code: 'EAGAIN' } });
       expect(e.message).toMatch(/listen queue .* stayed full \(EAGAIN on \d+ connect attempts\) for 300 ms/);
     } finally {
       filler.destroy();

@@ -138,7 +138,7 @@ describe('CcacheSource without the KDC', () => {
     const e = await failure(s.ccache.acquire(r));
     expect(e.kind).toBe('no-credentials');
     expect(e.source).toBe('ccache');
-    expect(e.message).toBe(`credential cache FILE:${dir}/krb5cc_${uid} does not exist`);
+    expect(e.message).toBe(`no credential cache (FILE:${dir}/krb5cc_${uid})`);
     expect(r.trace.messages('ccache')[0]).toBe(
       `credential cache FILE:${dir}/krb5cc_${uid} (default_ccache_name FILE:${dir}/krb5cc_%{uid} of krb5.conf for uid ${uid})`,
     );

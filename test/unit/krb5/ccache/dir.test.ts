@@ -27,7 +27,7 @@ function expectFormatError(fn: () => unknown, pattern: RegExp): void {
     fn();
   } catch (e) {
     expect(e).toBeInstanceOf(CcacheError);
-    expect((e as CcacheError).failure).toBe('format');
+    expect((e as CcacheError).kind).toBe('format');
     expect((e as Error).message).toMatch(pattern);
     return;
   }
@@ -59,7 +59,7 @@ describe('primary file', () => {
   });
 
   it('a missing directory is not-found, a file instead of a directory a format error', () => {
-    expect(() => readPrimaryName(join(scratch, 'absent'))).toThrow(expect.objectContaining({ failure: 'not-found' }));
+    expect(() => readPrimaryName(join(scratch, 'absent'))).toThrow(expect.objectContaining({ kind: 'not-found' }));
     const file = join(scratch, 'plainfile');
     writeFileSync(file, 'x');
     expectFormatError(() => readPrimaryName(file), /exists but is not a directory/);
@@ -84,7 +84,7 @@ describe('opening', () => {
 
   it('a primary naming a missing file gives not-found on read', async () => {
     const cache = await openCredentialCache(`DIR:${collection('tktGone\n', [])}`);
-    await expect(cache.read()).rejects.toMatchObject({ failure: 'not-found' });
+    await expect(cache.read()).rejects.toMatchObject({ kind: 'not-found' });
   });
 });
 

@@ -53,7 +53,7 @@ describe('reading', () => {
 
   it('a missing file is not-found', async () => {
     const e = await failure(new FileCredentialCache(join(scratch, 'nope')).read());
-    expect(e.failure).toBe('not-found');
+    expect(e.kind).toBe('not-found');
     expect(e.message).toMatch(/ENOENT/);
   });
 
@@ -84,7 +84,7 @@ describe('storing (fcc_store: one append in the file version)', () => {
 
   it('refuses to create a missing cache', async () => {
     const cred = parseFileCcache(readFileSync(join(fixtures, 'file-v4-tgt.ccache'))).records[0]!.credential;
-    expect((await failure(new FileCredentialCache(join(scratch, 'absent')).store(cred))).failure).toBe('not-found');
+    expect((await failure(new FileCredentialCache(join(scratch, 'absent')).store(cred))).kind).toBe('not-found');
   });
 
   it('refuses to append to a file that is not a ccache', async () => {
@@ -92,7 +92,7 @@ describe('storing (fcc_store: one append in the file version)', () => {
     writeFileSync(path, 'hello world');
     const cred = parseFileCcache(readFileSync(join(fixtures, 'file-v4-tgt.ccache'))).records[0]!.credential;
     const e = await failure(new FileCredentialCache(path).store(cred));
-    expect(e.failure).toBe('format');
+    expect(e.kind).toBe('format');
     expect(readFileSync(path, 'utf8')).toBe('hello world');
   });
 });
@@ -103,7 +103,7 @@ describe('safety refusals', () => {
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
     const started = Date.now();
     const e = await failure(new FileCredentialCache(fifo).read());
-    expect(e.failure).toBe('unsafe');
+    expect(e.kind).toBe('unsafe');
     expect(e.message).toMatch(/it is a FIFO, not a regular file/);
     const cred = parseFileCcache(readFileSync(join(fixtures, 'file-v4-tgt.ccache'))).records[0]!.credential;
     expect((await failure(new FileCredentialCache(fifo).store(cred))).message).toMatch(/FIFO/);
@@ -112,7 +112,7 @@ describe('safety refusals', () => {
 
   it('/dev/zero is refused (character device), not read forever', async () => {
     const e = await failure(new FileCredentialCache('/dev/zero', { expectedOwner: null }).read());
-    expect(e.failure).toBe('unsafe');
+    expect(e.kind).toBe('unsafe');
     expect(e.message).toMatch(/character device/);
   });
 
@@ -124,7 +124,7 @@ describe('safety refusals', () => {
     const path = copy('file-v4-tgt');
     const someoneElse = (process.geteuid?.() ?? 0) + 4242;
     const e = await failure(new FileCredentialCache(path, { expectedOwner: someoneElse }).read());
-    expect(e.failure).toBe('unsafe');
+    expect(e.kind).toBe('unsafe');
     expect(e.message).toMatch(new RegExp(`owned by uid ${process.geteuid?.()}, not by uid ${someoneElse}`));
   });
 

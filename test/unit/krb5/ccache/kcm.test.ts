@@ -89,7 +89,7 @@ describe('KCM client robustness', () => {
       sock.end(reply(0, Buffer.from('abc')).subarray(0, 9));
     });
     const e = (await new KcmConnection({ socketPath: path }).call(KcmOp.NOOP, Buffer.alloc(0)).catch((x: unknown) => x)) as CcacheError;
-    expect(e.failure).toBe('unreachable');
+    expect(e.kind).toBe('unreachable');
     expect(e.message).toMatch(/closed before the reply to NOOP was complete/);
   });
 
@@ -113,7 +113,7 @@ describe('KCM client robustness', () => {
     const e = (await new KcmConnection({ socketPath: join(scratch, 'none.sock') })
       .call(KcmOp.NOOP, Buffer.alloc(0))
       .catch((x: unknown) => x)) as CcacheError;
-    expect(e.failure).toBe('unreachable');
+    expect(e.kind).toBe('unreachable');
     expect(e.message).toMatch(/no socket \(is the KCM daemon running\?\)/);
     await expect(new KcmConnection({ socketPath: '-' }).call(KcmOp.NOOP, Buffer.alloc(0))).rejects.toThrow(/KCM is disabled/);
   });

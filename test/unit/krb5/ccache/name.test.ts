@@ -122,7 +122,7 @@ describe('splitCcacheName (krb5_cc_resolve)', () => {
         splitCcacheName(n);
         throw new Error('no error');
       } catch (e) {
-        expect((e as CcacheError).failure).toBe('unsupported');
+        expect((e as CcacheError).kind).toBe('unsupported');
       }
     }
   });

@@ -174,7 +174,7 @@ describe('MEMORY cache (keytab fallback)', () => {
     await other.store(keyCopy);
     other.destroy();
     expect(keyCopy.key.value.every((b) => b === 0)).toBe(true);
-    await expect(other.read()).rejects.toMatchObject({ failure: 'not-found' });
+    await expect(other.read()).rejects.toMatchObject({ kind: 'not-found' });
   });
 });
 

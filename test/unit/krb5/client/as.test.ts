@@ -100,7 +100,7 @@ describe('readAsReply', () => {
       readAsReply(der, request, client, keytab);
     } catch (e) {
       expect(e).toBeInstanceOf(Krb5ClientError);
-      expect((e as Krb5ClientError).failure).toBe('bad-reply');
+      expect((e as Krb5ClientError).kind).toBe('bad-reply');
       return (e as Error).message;
     }
     throw new Error('accepted');

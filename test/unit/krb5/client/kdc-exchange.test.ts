@@ -49,7 +49,7 @@ describe('KdcSession before anything is sent', () => {
     const e = await s.send('NOWHERE.TEST', Buffer.from([0x6c]), 'TGS-REQ', 'cifs/x@NOWHERE.TEST').catch((x: unknown) => x);
     expect(e).toBeInstanceOf(Krb5ClientError);
     expect(e).toMatchObject({
-      failure: 'config',
+      kind: 'config',
       message: expect.stringMatching(
         /Cannot find KDC for realm "NOWHERE\.TEST": no \[realms\] NOWHERE\.TEST kdc entry and dns_lookup_kdc is off/,
       ),
@@ -61,7 +61,7 @@ describe('KdcSession before anything is sent', () => {
     const s = new KdcSession({ config, trace: new MemoryTrace(), signal: AbortSignal.abort() });
     const e = await s.send('EXAMPLE.TEST', Buffer.from([0x6c]), 'TGS-REQ', 'cifs/x@EXAMPLE.TEST').catch((x: unknown) => x);
     expect(e).toMatchObject({
-      failure: 'unreachable',
+      kind: 'unreachable',
       message: expect.stringMatching(/^the upcall's time budget ran out after \d+ ms while waiting for a KDC of EXAMPLE\.TEST/),
     });
   });

@@ -76,7 +76,7 @@ function acceptsOrRefuses(f: () => unknown): void {
   try {
     f();
   } catch (e) {
-    if (!(e instanceof Krb5ClientError) || e.failure !== 'bad-reply') throw e;
+    if (!(e instanceof Krb5ClientError) || e.kind !== 'bad-reply') throw e;
   }
 }
 

@@ -120,7 +120,7 @@ describe('TGS-REQ body', () => {
   it('a cached TGT whose ticket is not DER, or whose enctype we lack, is refused before anything is sent', () => {
     const bad = { ...tgt(18), ticket: Buffer.from('junk') };
     expect(() => buildTgsRequest({ tgt: bad, server: cifs, canonicalize: true, enctypes: [18], now: new KdcClock(null).now() })).toThrow(
-      expect.objectContaining({ failure: 'bad-cache' }),
+      expect.objectContaining({ kind: 'bad-cache' }),
     );
     const des3 = { ...tgt(18), key: { enctype: 16, value: Buffer.alloc(24) } };
     expect(() => buildTgsRequest({ tgt: des3, server: cifs, canonicalize: true, enctypes: [18], now: new KdcClock(null).now() })).toThrow(
@@ -178,7 +178,7 @@ function refusal(f: () => unknown): string {
     f();
   } catch (e) {
     expect(e).toBeInstanceOf(Krb5ClientError);
-    expect((e as Krb5ClientError).failure).toBe('bad-reply');
+    expect((e as Krb5ClientError).kind).toBe('bad-reply');
     return (e as Error).message;
   }
   throw new Error('accepted');

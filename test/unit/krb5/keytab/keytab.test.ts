@@ -215,6 +215,6 @@ describe('reading keytab files safely', () => {
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
     expect(() => readKeytab(fifo)).toThrow(/FIFO/);
     expect(() => readKeytab('/dev/zero')).toThrow(/character device/);
-    expect(() => readKeytab(join(scratch, 'absent'))).toThrow(expect.objectContaining({ failure: 'not-found' }));
+    expect(() => readKeytab(join(scratch, 'absent'))).toThrow(expect.objectContaining({ kind: 'not-found' }));
   });
 });
