@@ -209,7 +209,7 @@ async function runWithSinks(
     keyType: commandLine.keyType,
     legacyUid: commandLine.legacyUid,
     replay: commandLine.mode === 'replay',
-    ...(commandLine.replayPid !== undefined ? { replayPid: commandLine.replayPid } : {}),
+    replayPid: commandLine.replayPid,
     // until the configuration file is read: the defaults and the command line
     settings: resolveSettings(NO_CONFIG, { host: '' }, commandLine.settings),
   };

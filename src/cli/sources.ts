@@ -121,7 +121,7 @@ export function productionPreparer(commandLine: RunOptions): UpcallPreparer {
     // an explicit --config must exist; the default file is optional
     const config: UpcallConfig = loadConfig(commandLine.configPath, commandLine.configPath !== DEFAULT_CONFIG_PATH);
     const cgroup = readCgroupPath(description.pid);
-    const settings = resolveSettings(config, { host, ...(cgroup !== undefined ? { cgroup } : {}) }, commandLine.settings);
+    const settings = resolveSettings(config, { host, cgroup }, commandLine.settings);
     trace.event(
       'config',
       config.path === null
@@ -161,8 +161,8 @@ async function strategyFor(
 
   const factories: Partial<Record<SourceName, SourceFactory>> = {};
   const krb5Options = {
-    ...(settings.krb5Conf !== undefined ? { krb5ConfigFile: settings.krb5Conf } : {}),
-    ...(settings.keytab !== undefined ? { keytabName: settings.keytab } : {}),
+    krb5ConfigFile: settings.krb5Conf,
+    keytabName: settings.keytab,
     kdcTimeoutMs: settings.kdcTimeout * 1000,
   };
   if (krb5) {
@@ -193,7 +193,7 @@ async function strategyFor(
     hostForms: cifsHostForms({
       resolver,
       trustDns: settings.trustDns,
-      ...(description.ip !== undefined ? { ip: description.ip } : {}),
+      ip: description.ip,
       timeoutMs: Math.max(250, settings.kdcTimeout * 1000),
     }),
   });

@@ -133,7 +133,7 @@ abstract class Krb5SourceBase implements CredentialSource {
     if (!this.config) {
       try {
         this.config = loadKrb5Config({
-          ...(this.options.krb5ConfigFile !== undefined ? { configFile: this.options.krb5ConfigFile } : {}),
+          configFile: this.options.krb5ConfigFile,
           env: this.env,
           trace,
         });
@@ -149,8 +149,8 @@ abstract class Krb5SourceBase implements CredentialSource {
       config,
       trace: request.trace,
       signal: request.signal,
-      ...(this.options.kdcTimeoutMs !== undefined ? { perAttemptTimeoutMs: this.options.kdcTimeoutMs } : {}),
-      ...(this.options.kdcExchangeTimeoutMs !== undefined ? { overallTimeoutMs: this.options.kdcExchangeTimeoutMs } : {}),
+      perAttemptTimeoutMs: this.options.kdcTimeoutMs,
+      overallTimeoutMs: this.options.kdcExchangeTimeoutMs,
       ...(this.options.dns ? { dns: this.options.dns } : {}),
       ...(this.options.onKdcExchange ? { onExchange: this.options.onKdcExchange } : {}),
     });
@@ -201,7 +201,7 @@ abstract class Krb5SourceBase implements CredentialSource {
         contents,
         cache,
         enctypes,
-        ...(this.options.skewRetry !== undefined ? { skewRetry: this.options.skewRetry } : {}),
+        skewRetry: this.options.skewRetry,
       });
       const result = await tgs.getServiceTicket(service);
       stored = await tgs.store(result);
@@ -374,9 +374,9 @@ export class CcacheSource extends Krb5SourceBase {
       const resolved = resolveDefaultCcacheName({
         uid,
         euid: uid,
-        ...(identity.username !== undefined ? { username: identity.username } : {}),
+        username: identity.username,
         ...(this.env.TMPDIR ? { tmpdir: this.env.TMPDIR } : {}),
-        ...(profile !== undefined ? { profileDefaultCcacheName: profile } : {}),
+        profileDefaultCcacheName: profile,
       });
       return {
         name: resolved.name,
@@ -500,7 +500,7 @@ export class KeytabSource extends Krb5SourceBase {
           clock,
           config,
           trace,
-          ...(this.options.skewRetry !== undefined ? { skewRetry: this.options.skewRetry } : {}),
+          skewRetry: this.options.skewRetry,
         });
       } catch (e) {
         throw this.failure(e, request, 'as');
@@ -548,9 +548,9 @@ export class KeytabSource extends Krb5SourceBase {
         const r = resolveDefaultKeytabName({
           uid: namingUid(identity),
           euid: namingUid(identity),
-          ...(identity.username !== undefined ? { username: identity.username } : {}),
-          ...(this.env.KRB5_KTNAME !== undefined ? { envKRB5_KTNAME: this.env.KRB5_KTNAME } : {}),
-          ...(profile !== undefined ? { profileDefaultKeytabName: profile } : {}),
+          username: identity.username,
+          envKRB5_KTNAME: this.env.KRB5_KTNAME,
+          profileDefaultKeytabName: profile,
         });
         name = r.name;
         origin = r.source;

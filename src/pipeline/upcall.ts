@@ -331,8 +331,8 @@ async function upcallSteps(
     identity,
     signal: AbortSignal.timeout(settings.timeout * 1000),
     trace,
-    ...(keyFields.user !== undefined ? { mountUser: keyFields.user } : {}),
-    ...(probedCcacheName !== undefined ? { probedCcacheName } : {}),
+    mountUser: keyFields.user,
+    probedCcacheName,
   };
   const token = await askSource(source, request, trace, log);
 

@@ -11,7 +11,8 @@ import type { PrivilegeReport } from '../../../src/os/privileges.ts';
 import type { ProcessStat } from '../../../src/os/proc.ts';
 import type { UpcallLog } from '../../../src/os/syslog.ts';
 import { parseIdMap } from '../../../src/os/user-namespace.ts';
-import { NO_CONFIG, resolveSettings, type StrategyName } from '../../../src/pipeline/config.ts';
+import { PrivilegeError } from '../../../src/os/privileges.ts';
+import { ConfigError, NO_CONFIG, resolveSettings, type StrategyName } from '../../../src/pipeline/config.ts';
 import { exactHostOnly, StrategySource } from '../../../src/pipeline/strategy.ts';
 import type { UpcallSystem } from '../../../src/pipeline/system.ts';
 import { DEFAULT_UPCALL_OPTIONS, runUpcall, type UpcallOptions } from '../../../src/pipeline/upcall.ts';
@@ -174,6 +175,12 @@ async function upcall(opts: {
   options?: Partial<UpcallOptions>;
   /** negative_timeout of the configuration (applies once it has been read) */
   negativeFromConfig?: number;
+  /** the preparation throws this (an unreadable configuration, say) */
+  prepareError?: Error;
+  /** replace parts of the scripted system (a failing privilege drop, say) */
+  systemOverride?: Partial<UpcallSystem>;
+  /** the key refuses the payload */
+  instantiateError?: Error;
 }) {
   const calls: Calls = { passwd: [], entered: [], dropped: [], logged: [] };
   const key = new ReplayKey({
@@ -183,6 +190,12 @@ async function upcall(opts: {
     perm: 0x3f010000,
     description: opts.desc ?? description(),
   });
+  if (opts.instantiateError) {
+    const error = opts.instantiateError;
+    key.instantiate = () => {
+      throw error;
+    };
+  }
   const trace = new MemoryTrace();
   const log: UpcallLog = {
     error: (m) => calls.logged.push(['err', m]),
@@ -209,9 +222,10 @@ async function upcall(opts: {
       key,
       trace,
       log,
-      system: scriptedSystem(opts.w ?? world(), calls),
+      system: { ...scriptedSystem(opts.w ?? world(), calls), ...opts.systemOverride },
       prepare: async (context) => {
         prepared.push(context.host);
+        if (opts.prepareError) throw opts.prepareError;
         return { settings, source: strategy };
       },
     },
@@ -500,5 +514,45 @@ describe('--replay --pid: replaying a description copied from syslog', () => {
     expect(failure(r)).toMatchObject({ kind: 'namespace', exit: 6 });
     expect(failure(r).message).toMatch(/runs as uid 2002, not as the credential uid 2001/);
     expect(r.calls.entered).toEqual([]);
+  });
+});
+
+describe('the exit status of each stage', () => {
+  it("the configuration cannot be read: exit 11, negated with the command line's timeout", async () => {
+    const r = await upcall({ prepareError: new ConfigError('/etc/cifs-upcall.conf:2: strategy: expected one of …') });
+    expect(failure(r)).toMatchObject({ kind: 'config', exit: 11 });
+    expect(r.key.negatedFor).toBe(5);
+  });
+
+  it('the privilege drop fails: exit 7, no source asked', async () => {
+    const seen: CredentialRequest[] = [];
+    const r = await upcall({
+      sources: [source('ccache', 'ok', seen)],
+      systemOverride: {
+        dropPrivileges: () => {
+          throw new PrivilegeError('setresuid', 'Operation not permitted');
+        },
+      },
+    });
+    expect(failure(r)).toMatchObject({ kind: 'privileges', exit: 7 });
+    expect(seen).toEqual([]);
+  });
+
+  it('the key refuses the payload: exit 2', async () => {
+    const r = await upcall({ instantiateError: new Error('keyctl_instantiate: Operation not permitted') });
+    expect(failure(r)).toMatchObject({ kind: 'key-access', exit: 2 });
+  });
+
+  it('anything unexpected: exit 10, internal error, still negated', async () => {
+    const r = await upcall({
+      systemOverride: {
+        lookupPasswd: () => {
+          throw new TypeError('boom');
+        },
+      },
+    });
+    expect(failure(r)).toMatchObject({ kind: 'internal', exit: 10 });
+    expect(failure(r).message).toBe('internal error: boom');
+    expect(r.key.negatedFor).toBe(5);
   });
 });
