@@ -30,8 +30,13 @@ export function namingUid(identity: UpcallIdentity): number {
 
 /** "alice (uid 2001)", "uid 102002 (uid 2002 in the caller's user namespace)": for messages. */
 export function describeIdentity(identity: UpcallIdentity): string {
-  const who = identity.username !== undefined ? `${identity.username} (uid ${identity.uid})` : `uid ${identity.uid}`;
+  const who = userLabel(identity);
   return identity.namespaceIds ? `${who}, uid ${identity.namespaceIds.uid} in the caller's user namespace` : who;
+}
+
+/** "dave (uid 2004)", or "uid 102003" for a uid without a passwd entry: how a cause names the user. */
+export function userLabel(identity: UpcallIdentity): string {
+  return identity.username !== undefined ? `${identity.username} (uid ${identity.uid})` : `uid ${identity.uid}`;
 }
 
 export interface CredentialRequest {

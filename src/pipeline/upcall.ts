@@ -23,6 +23,7 @@
 import {
   CredentialError,
   describeIdentity,
+  userLabel,
   type CredentialRequest,
   type CredentialSource,
   type InitiatorToken,
@@ -45,7 +46,7 @@ import { formatCapabilityMask, PrivilegeError } from '../os/privileges.ts';
 import type { UpcallLog } from '../os/syslog.ts';
 import { cifsSpnegoInitToken } from '../spnego/spnego.ts';
 import { KRB5_MECH_OID, MS_KRB5_MECH_OID } from '../krb5/gss/oids.ts';
-import { ConfigError, NO_CONFIG, resolveSettings, type ResolvedSettings } from './config.ts';
+import { ConfigError, type ResolvedSettings } from './config.ts';
 import { UpcallError, type UpcallFailureKind } from './errors.ts';
 import { enterCallerNamespaces, requireLiveThread, resolveIdentity, substituteReplayPid } from './caller.ts';
 import { hostSystem, type UpcallSystem } from './system.ts';
@@ -74,13 +75,6 @@ export interface UpcallOptions {
    */
   settings: ResolvedSettings;
 }
-
-export const DEFAULT_UPCALL_OPTIONS: UpcallOptions = {
-  keyType: DEFAULT_KEY_TYPE,
-  legacyUid: false,
-  replay: false,
-  settings: resolveSettings(NO_CONFIG, { host: '' }, {}),
-};
 
 /** What the preparation of an upcall may base its choices on (before any namespace switch). */
 export interface UpcallPlanContext {
@@ -407,11 +401,11 @@ async function askSource(source: CredentialSource, request: CredentialRequest, t
     trace.event('strategy', `${source.name} failed in ${ms().toFixed(1)} ms (${kind})`, { source: source.name, outcome: kind, ms: ms() });
     // one sentence naming the user and the service, each source's reason once; it starts with
     // cifs.upcall's own words, which administrators grep their logs for
-    const who =
-      request.identity.username !== undefined
-        ? `${request.identity.username} (uid ${request.identity.uid})`
-        : `uid ${request.identity.uid}`;
-    throw new UpcallError('no-credentials', `Unable to obtain service ticket for ${who} to cifs/${request.host}: ${message}`, { cause: e });
+    throw new UpcallError(
+      'no-credentials',
+      `Unable to obtain service ticket for ${userLabel(request.identity)} to cifs/${request.host}: ${message}`,
+      { cause: e },
+    );
   }
 }
 

@@ -11,7 +11,7 @@ import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync,
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Acceptor } from '../harness/common/acceptor.ts';
-import { isAlive, sleep } from '../harness/common/processes.ts';
+import { isAlive, waitFor } from '../harness/common/processes.ts';
 import { buildChassisBundles, type ChassisBundles } from '../harness/standin/build.ts';
 import { readJsonTrace } from '../harness/standin/harness.ts';
 import { splitPayload } from '../harness/common/stock-upcall.ts';
@@ -36,14 +36,6 @@ let gssproxyLog: string;
 
 function log(): string {
   return existsSync(gssproxyLog) ? readFileSync(gssproxyLog, 'utf8') : '';
-}
-
-async function waitFor(what: string, ok: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}\n${log().slice(-2000)}`);
-    await sleep(50);
-  }
 }
 
 beforeAll(async () => {
@@ -89,7 +81,7 @@ beforeAll(async () => {
     environment: { KRB5_CONFIG: env.krb5Conf, KRB5RCACHEDIR: '/run', LANG: 'C' },
   });
   rmSync(keytab, { force: true });
-  await waitFor("the container's gssproxy", () => log().includes('Initialization complete'));
+  await waitFor("the container's gssproxy", () => log().includes('Initialization complete'), { timeoutMs: 20_000, log: gssproxyLog });
   // the caller: uid 2002 of the same container (same user and mount namespaces)
   caller = spawn(
     'nsenter',
@@ -122,7 +114,7 @@ beforeAll(async () => {
           return false;
         }
       },
-      10_000,
+      { timeoutMs: 10_000 },
     );
   }
 }, 120_000);
@@ -184,7 +176,7 @@ describe('a gssproxy inside a container, euid naming', () => {
       messages.join('\n'),
     ).toBe(true);
     // the daemon saw the translated id, and impersonated the name its own passwd gives it
-    await waitFor("the daemon's log of the client", () => /\(uid = 2002\)/.test(log()), 5000);
+    await waitFor("the daemon's log of the client", () => /\(uid = 2002\)/.test(log()), { timeoutMs: 5000, log: gssproxyLog });
     // every client connection shows as "Client [...]" (counted by the refusal row below)
     expect(log().match(/Client \[[^\n]*\(uid = 2002\)/g)?.length ?? 0).toBeGreaterThan(0);
     const kdc = readFileSync(env.kdc.log, 'utf8').slice(kdcBefore);

@@ -64,6 +64,17 @@ export function check(checks: Check[], name: string, ok: boolean, detail = ''): 
   return ok;
 }
 
+/** access.sh's output: op<TAB>arg<TAB>ok|err<TAB>microseconds<TAB>detail, one line per op. */
+export function parseAccessLines(stdout: string): AccessLine[] {
+  const lines: AccessLine[] = [];
+  for (const l of stdout.split('\n')) {
+    const f = l.split('\t');
+    if (f.length < 5) continue;
+    lines.push({ op: f[0], arg: f[1], ok: f[2] === 'ok', micros: Number(f[3]), detail: f.slice(4).join('\t') });
+  }
+  return lines;
+}
+
 /** Run access.sh as `user` (root when null) with one process for all ops. */
 export async function access(
   ctx: ScenarioContext,
@@ -84,12 +95,7 @@ export async function access(
     timeoutMs: ctx.config.accessTimeoutMs,
     cwd: user && user.home !== '/nonexistent' ? user.home : '/',
   });
-  const lines: AccessLine[] = [];
-  for (const l of r.stdout.split('\n')) {
-    const f = l.split('\t');
-    if (f.length < 5) continue;
-    lines.push({ op: f[0], arg: f[1], ok: f[2] === 'ok', micros: Number(f[3]), detail: f.slice(4).join('\t') });
-  }
+  const lines = parseAccessLines(r.stdout);
   const who = user ? user.name : 'root';
   for (const a of lines)
     ctx.say(

@@ -12,7 +12,7 @@ import { appendFileSync, chmodSync, copyFileSync, readFileSync, rmSync, writeFil
 import { keyOutcome, type CaseEvidence } from './evidence.ts';
 import { exec, mustExec } from './proc.ts';
 import { clearGssproxyCache, FS_HOST, HELLO_TEXT, MACHINE_ACCOUNT, REALM, SHARE, USERS } from './realm.ts';
-import { check, finish, selected, startResult, upcallsFor, type AccessLine, type ScenarioContext } from './scenarios.ts';
+import { check, finish, parseAccessLines, selected, startResult, upcallsFor, type ScenarioContext } from './scenarios.ts';
 
 const MOUNT_POINT = '/mnt/userns';
 const SUBID_BASE = 100000;
@@ -30,16 +30,6 @@ function addContainerHostUser(): void {
     appendFileSync('/etc/group', `ct-users:x:${HOST_GID}:\n`);
     appendFileSync('/etc/passwd', `ct-bob:x:${HOST_UID}:${HOST_GID}:container 2002:/nonexistent:/usr/sbin/nologin\n`);
   }
-}
-
-function parseAccess(stdout: string): AccessLine[] {
-  const lines: AccessLine[] = [];
-  for (const l of stdout.split('\n')) {
-    const f = l.split('\t');
-    if (f.length < 5) continue;
-    lines.push({ op: f[0], arg: f[1], ok: f[2] === 'ok', micros: Number(f[3]), detail: f.slice(4).join('\t') });
-  }
-  return lines;
 }
 
 function kdcTgs(ev: CaseEvidence, principal: string): boolean {
@@ -251,7 +241,7 @@ async function mappedContainer(ctx: ScenarioContext): Promise<void> {
   );
   const ev = ctx.evidence.end(ctx.handler.name, id);
   rmSync(ticket, { force: true });
-  const lines = parseAccess(run.stdout);
+  const lines = parseAccessLines(run.stdout);
   for (const a of lines)
     ctx.say(
       `    container 2002: ${a.op} ${a.arg} → ${a.ok ? 'ok' : 'ERROR'} in ${(a.micros / 1000).toFixed(1)} ms${a.detail ? ` (${a.detail})` : ''}`,
@@ -350,7 +340,7 @@ async function unmappedCaller(ctx: ScenarioContext): Promise<void> {
     },
   );
   const ev = ctx.evidence.end(ctx.handler.name, id);
-  const read = parseAccess(run.stdout).find((l) => l.op === 'read');
+  const read = parseAccessLines(run.stdout).find((l) => l.op === 'read');
   ctx.say(`    alice (unmapped): read → ${read ? `${read.ok ? 'ok' : 'ERROR'} (${read.detail})` : `none: ${run.stderr.trim()}`}`);
   r.firstAccessMs = read ? read.micros / 1000 : null;
   check(

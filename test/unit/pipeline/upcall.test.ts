@@ -15,7 +15,7 @@ import { PrivilegeError } from '../../../src/os/privileges.ts';
 import { ConfigError, NO_CONFIG, resolveSettings, type StrategyName } from '../../../src/pipeline/config.ts';
 import { exactHostOnly, StrategySource } from '../../../src/pipeline/strategy.ts';
 import type { UpcallSystem } from '../../../src/pipeline/system.ts';
-import { DEFAULT_UPCALL_OPTIONS, runUpcall, type UpcallOptions } from '../../../src/pipeline/upcall.ts';
+import { DEFAULT_KEY_TYPE, runUpcall, type UpcallOptions } from '../../../src/pipeline/upcall.ts';
 import { MemoryTrace } from '../../../src/trace.ts';
 
 const CALLER = 4242;
@@ -217,7 +217,7 @@ async function upcall(opts: {
   );
   const prepared: string[] = [];
   const outcome = await runUpcall(
-    { ...DEFAULT_UPCALL_OPTIONS, replay: true, ...opts.options },
+    { keyType: DEFAULT_KEY_TYPE, legacyUid: false, replay: true, settings: resolveSettings(NO_CONFIG, { host: '' }, {}), ...opts.options },
     {
       key,
       trace,
