@@ -15,10 +15,18 @@ import { Acceptor } from '../harness/common/acceptor.ts';
 import { clearGssproxyCache, kinit, type RealmUser } from '../harness/realm/realm.ts';
 import { buildChassisBundles, type ChassisBundles } from '../harness/standin/build.ts';
 import { vanishedPid } from '../harness/standin/harness.ts';
-import { probedTitle, reportProbeSkip, type ProbeFinding } from '../harness/common/host-probes.ts';
+import {
+  allOf,
+  probedTitle,
+  probeRootUserNamespace,
+  probeUnprivilegedUserNamespace,
+  reportProbeSkip,
+  type ProbeFinding,
+} from '../harness/common/host-probes.ts';
 import { runStockUpcall, splitPayload, STOCK_FIXED_VERSION, stockPackage, type StockResult } from '../harness/common/stock-upcall.ts';
 import {
   assertNoHostPasswd,
+  CONTAINER_LAUNCHER,
   ensureHostUserInRange,
   startContainer,
   startUnmappedProcess,
@@ -294,10 +302,14 @@ const updatedStock: ProbeFinding = {
   finding: `installed cifs-utils ${stock.version} predates ${STOCK_FIXED_VERSION}, which first maps ids into user namespaces`,
 };
 
-/** A user-namespace row: needs the updated stock, skipped visibly otherwise. */
-function nsRow(title: string, body: () => Promise<void>): void {
-  reportProbeSkip('parity.test.ts', title, updatedStock);
-  it.skipIf(!updatedStock.available)(probedTitle(title, updatedStock), body);
+/** The host must let root make user namespaces (the containers); some rows also need a plain user to. */
+const rootUserns = probeRootUserNamespace(CONTAINER_LAUNCHER);
+
+/** A user-namespace row: needs the updated stock and what the host must offer, skipped visibly otherwise. */
+function nsRow(title: string, body: () => Promise<void>, ...more: ProbeFinding[]): void {
+  const needs = allOf(updatedStock, rootUserns, ...more);
+  reportProbeSkip('parity.test.ts', title, needs);
+  it.skipIf(!needs.available)(probedTitle(title, needs), body);
 }
 
 describe(`parity in user namespaces (cifs-utils ${stock.version})`, () => {
@@ -351,16 +363,20 @@ describe(`parity in user namespaces (cifs-utils ${stock.version})`, () => {
     expect(o.stderr).toContain(`host ${hostUid}:${hostGid} -> NS ${containerUid}:100`);
   });
 
-  nsRow("a uid not mapped in the caller's namespace (a user namespace with no map): both refuse", async () => {
-    const alice = env.users.alice!;
-    const p = await startUnmappedProcess(alice);
-    containers.push(p);
-    bothRefuse(description({ uid: alice.uid, pid: p.pid }), {
-      stockLine: new RegExp(`UID ${alice.uid} not mapped in this namespace \\(unsupported\\)`),
-      ourExit: 5,
-      ourCause: new RegExp(`uid ${alice.uid} is not mapped in the user namespace of thread ${p.pid}: refusing`),
-    });
-  });
+  nsRow(
+    "a uid not mapped in the caller's namespace (a user namespace with no map): both refuse",
+    async () => {
+      const alice = env.users.alice!;
+      const p = await startUnmappedProcess(alice);
+      containers.push(p);
+      bothRefuse(description({ uid: alice.uid, pid: p.pid }), {
+        stockLine: new RegExp(`UID ${alice.uid} not mapped in this namespace \\(unsupported\\)`),
+        ourExit: 5,
+        ourCause: new RegExp(`uid ${alice.uid} is not mapped in the user namespace of thread ${p.pid}: refusing`),
+      });
+    },
+    probeUnprivilegedUserNamespace(env.users.alice!.uid, env.users.alice!.gid),
+  );
 
   nsRow('a mapped uid whose primary gid is not mapped: both refuse', async () => {
     const alice = env.users.alice!;

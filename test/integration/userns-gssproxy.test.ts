@@ -11,11 +11,12 @@ import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync,
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Acceptor } from '../harness/common/acceptor.ts';
+import { probedTitle, probeRootUserNamespace, reportProbeSkip } from '../harness/common/host-probes.ts';
 import { isAlive, waitFor } from '../harness/common/processes.ts';
 import { buildChassisBundles, type ChassisBundles } from '../harness/standin/build.ts';
 import { readJsonTrace } from '../harness/standin/harness.ts';
 import { splitPayload } from '../harness/common/stock-upcall.ts';
-import { startContainer, SUBID_BASE, SUBID_MAP, type ContainerProcess } from '../harness/common/userns.ts';
+import { CONTAINER_LAUNCHER, startContainer, SUBID_BASE, SUBID_MAP, type ContainerProcess } from '../harness/common/userns.ts';
 
 const env = inject('realm');
 const acceptor = new Acceptor(env);
@@ -38,7 +39,11 @@ function log(): string {
   return existsSync(gssproxyLog) ? readFileSync(gssproxyLog, 'utf8') : '';
 }
 
+/** Containers need a host that lets root make user namespaces: probed, skipped visibly otherwise. */
+const userns = probeRootUserNamespace(CONTAINER_LAUNCHER);
+
 beforeAll(async () => {
+  if (!userns.available) return;
   bundles = await buildChassisBundles('userns-gp');
   dir = mkdtempSync(join(env.stateDir, 'userns-gp-'));
   chmodSync(dir, 0o1777); // the container's root (host 100000) writes its log here
@@ -165,7 +170,8 @@ function upcall(
   return { status: r.status ?? -1, stderr: r.stderr, payload, trace: readJsonTrace(trace) };
 }
 
-describe('a gssproxy inside a container, euid naming', () => {
+reportProbeSkip('userns-gssproxy.test.ts', 'a gssproxy inside a container, euid naming', userns);
+describe.skipIf(!userns.available)(probedTitle('a gssproxy inside a container, euid naming', userns), () => {
   it("container uid 2002 (host 102002) is impersonated as the container's user 2002, alice", async () => {
     const kdcBefore = readFileSync(env.kdc.log, 'utf8').length;
     const r = upcall(HOST_UID, callerPid, 'mapped');
@@ -208,7 +214,8 @@ describe('a gssproxy inside a container, euid naming', () => {
   });
 });
 
-describe('a KEYRING cache named by a user-namespaced caller', () => {
+reportProbeSkip('userns-gssproxy.test.ts', 'a KEYRING cache named by a user-namespaced caller', userns);
+describe.skipIf(!userns.available)(probedTitle('a KEYRING cache named by a user-namespaced caller', userns), () => {
   it("is reported unreachable (keyrings are per user namespace), and local-first falls back to the container's gssproxy", async () => {
     const r = upcall(HOST_UID, keyringCallerPid, 'keyring', 'strategy = local-first');
     expect(r.status, r.stderr).toBe(0);

@@ -77,6 +77,53 @@ export function probeNonRootRequestKey(uid: number, gid: number): ProbeFinding {
   }
 }
 
+/** The first finding that is not available, else an available one (several needs of one test). */
+export function allOf(...findings: ProbeFinding[]): ProbeFinding {
+  return findings.find((f) => !f.available) ?? { available: true, finding: findings.map((f) => f.finding).join('; ') };
+}
+
+/**
+ * Can root make a user namespace and write its maps (what the container tests need)? Some hosts
+ * forbid user namespaces altogether (user.max_user_namespaces = 0, a hardened kernel).
+ */
+export function probeRootUserNamespace(launcher: string): ProbeFinding {
+  const memo = 'userns:root';
+  const known = cache.get(memo);
+  if (known) return known;
+  const r = spawnSync('/usr/bin/python3', [launcher, '--uid-map', '0 100000 65536', '--uid', '0', '--gid', '0', '--', '/bin/true'], {
+    encoding: 'utf8',
+    timeout: 15_000,
+  });
+  const said = `${(r.stderr ?? '').trim()}${r.error ? ` ${r.error.message}` : ''}`.trim();
+  const finding: ProbeFinding =
+    r.status === 0
+      ? { available: true, finding: `host kernel ${release()}: root makes a user namespace with a written map` }
+      : {
+          available: false,
+          finding: `host kernel ${release()}: root cannot make a user namespace with a map (${said || `exit ${r.status}`})`,
+        };
+  cache.set(memo, finding);
+  return finding;
+}
+
+/** Can an unprivileged user make a user namespace (`unshare --user`, no map)? Some hosts forbid it. */
+export function probeUnprivilegedUserNamespace(uid: number, gid: number): ProbeFinding {
+  const memo = `userns:${uid}:${gid}`;
+  const known = cache.get(memo);
+  if (known) return known;
+  const r = spawnSync('setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', 'unshare', '--user', '--', '/bin/true'], {
+    encoding: 'utf8',
+    timeout: 15_000,
+  });
+  const said = `${(r.stderr ?? '').trim()}${r.error ? ` ${r.error.message}` : ''}`.trim();
+  const finding: ProbeFinding =
+    r.status === 0
+      ? { available: true, finding: `host kernel ${release()}: uid ${uid} makes a user namespace` }
+      : { available: false, finding: `host kernel ${release()}: uid ${uid} cannot make a user namespace (${said || `exit ${r.status}`})` };
+  cache.set(memo, finding);
+  return finding;
+}
+
 /**
  * Record that `test` is skipped because of `finding`, visibly: on stderr now, and in the run's
  * skip log for the summary. Call it from the test file's top level, next to `it.skipIf`.
