@@ -57,6 +57,9 @@ Additional options:
       --doctor            check this host's set-up (configuration, request-key line, addon,
                           krb5.conf and KDC, keytab, gssproxy, cifs.ko), one line per check with
                           the fix; changes nothing; --json for one JSON object per check
+      --train-code-cache  rewrite the code cache beside the installed bundle, trained on
+                          the upcall's paths against a made-up realm (the package's
+                          post-install step runs it; needed after a node upgrade)
 
 Differences from cifs.upcall: the key serial must be a plain decimal number; -e must be a
 number; keys not owned by 0:0 are refused; a failed upcall negates the key for a short time,

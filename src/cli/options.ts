@@ -50,6 +50,7 @@ export const LONG_OPTIONS: readonly LongOption[] = [
   { name: 'check-config', argument: 'optional', id: 'check-config' },
   { name: 'doctor', argument: 'none', id: 'doctor' },
   { name: 'json', argument: 'none', id: 'json' },
+  { name: 'train-code-cache', argument: 'none', id: 'train-code-cache' },
 ];
 
 export const DEFAULT_CONFIG_PATH = '/etc/cifs-upcall.conf';
@@ -101,7 +102,13 @@ export interface DoctorCommand {
   json: boolean;
 }
 
-export type CommandLine = { mode: 'help' } | { mode: 'version' } | CheckConfigCommand | DoctorCommand | RunOptions;
+export type CommandLine =
+  | { mode: 'help' }
+  | { mode: 'version' }
+  | { mode: 'train-code-cache' }
+  | CheckConfigCommand
+  | DoctorCommand
+  | RunOptions;
 
 /**
  * Interpret argv. -h/-v act as soon as they appear (getopt order), like cifs.upcall's -v; any
@@ -204,6 +211,9 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
       case 'json':
         json = true;
         break;
+      case 'train-code-cache':
+        if (argv.length !== 1) throw new UsageError('--train-code-cache takes no other option or operand');
+        return { mode: 'train-code-cache' };
       default:
         throw new UsageError(`internal: unhandled option ${item.spelling}`);
     }

@@ -71,6 +71,11 @@ export async function runCli(argv: readonly string[], env: CliEnvironment): Prom
       (t) => writeFd(2, t),
     );
   }
+  if (command.mode === 'train-code-cache') {
+    // evaluated only for this command: its synthetic realm is no part of an upcall
+    const { trainCodeCache } = await import('./code-cache.ts');
+    return trainCodeCache((t) => writeFd(1, `${t}\n`));
+  }
   if (command.mode === 'doctor') {
     // evaluated only for --doctor (in the bundle its code is already in memory: nothing is read)
     const { runDoctor } = await import('./doctor.ts');
