@@ -14,9 +14,10 @@
 // answered but not final). Everything is bounded by an overall deadline and the AbortSignal.
 // Replies are judged by the caller's classifier: 'final' ends the exchange, 'svc-unavailable'
 // and 'invalid' retire that connection, 'too-big' (over UDP) restarts the exchange over TCP only.
-import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import type { Socket as UdpSocket } from 'node:dgram';
 import { connect, type Socket as TcpSocket } from 'node:net';
 import type { Trace } from '../../trace.ts';
+import { createUdpSocket } from '../../net/udp.ts';
 import { ipFamily, ipLiteralLookup, lookupHost, DnsLookupError, type DnsOptions } from '../../net/dns/index.ts';
 import type { Krb5Config } from '../config/krb5-config.ts';
 import { locateKdcs, type KdcServer } from './locate.ts';
@@ -419,7 +420,7 @@ class Exchange {
     }
     let socket: UdpSocket;
     try {
-      socket = createSocket({ type: ipFamily(c.address) === 6 ? 'udp6' : 'udp4', lookup: ipLiteralLookup });
+      socket = createUdpSocket({ type: ipFamily(c.address) === 6 ? 'udp6' : 'udp4', lookup: ipLiteralLookup });
     } catch (err) {
       this.fail(c, err as Error);
       return;

@@ -5,7 +5,8 @@
 // server, later rounds (timeoutMs << round) / servers. A server that fails (SERVFAIL, REFUSED,
 // NOTIMP, port unreachable, garbage) is skipped for the rest of the exchange.
 import { randomInt } from 'node:crypto';
-import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import type { Socket as UdpSocket } from 'node:dgram';
+import { createUdpSocket } from '../udp.ts';
 import { connect, type Socket as TcpSocket } from 'node:net';
 import type { Trace } from '../../trace.ts';
 import { DnsServerError, DnsTimeoutError } from './errors.ts';
@@ -125,7 +126,7 @@ function askUdp(server: DnsServer, q: Query, waitMs: number, signal?: AbortSigna
     const family = ipFamily(server.address) === 6 ? 'udp6' : 'udp4';
     let socket: UdpSocket;
     try {
-      socket = createSocket({ type: family, recvBufferSize: MAX_UDP_REPLY, lookup: ipLiteralLookup });
+      socket = createUdpSocket({ type: family, recvBufferSize: MAX_UDP_REPLY, lookup: ipLiteralLookup });
     } catch (err) {
       resolve({ kind: 'failed', reason: `cannot create a UDP socket: ${(err as Error).message}` });
       return;
