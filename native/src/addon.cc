@@ -4,7 +4,8 @@
 //   setns(2) / unshare(2)                    entering the namespaces of the triggering process
 //   getpwuid_r, setgroups, setres[ug]id     identity (glibc wrappers: applied to every thread)
 //   getgroups, capget/capset, prctl         capability trimming and checking the result
-//   openlog/syslog                          logging with cifs.upcall's ident and facility
+//   socket/connect/send on /dev/log          logging with cifs.upcall's ident and facility (one
+//                                           connection per upcall; see the syslog section)
 //
 // Every failure throws a JS Error carrying `errno`, `code` (e.g. "ENOKEY") and `syscall`.
 // Raw syscalls are used for keyctl so that no libkeyutils development package is needed.
@@ -18,9 +19,12 @@
 #include <sched.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -608,9 +612,60 @@ Napi::Value ClearAmbient(const Napi::CallbackInfo& info) {
 }
 
 // ---- syslog -------------------------------------------------------------------------------
+// A /dev/log client of our own instead of glibc's syslog(3), sending the same bytes (RFC 3164
+// as glibc writes it: "<PRI>Mmm dd hh:mm:ss IDENT: MESSAGE", a trailing NUL on a stream socket).
+// The difference is the connection: ONE per process, made by openlog() in the host's mount
+// namespace and never made again. glibc connects again by path for every message while it is
+// not connected — on a host without /dev/log, one connect(2) per message — and a connect made
+// after setns(2) would reach the socket the caller's mount namespace puts at /dev/log. When
+// there is no connection, or a send fails (the daemon went away), the message is dropped, as
+// glibc drops it without LOG_CONS.
 
-std::string g_syslog_ident;  // openlog keeps the pointer: the string must outlive the call.
+int g_log_fd = -1;
+bool g_log_stream = false;
+std::string g_log_ident;
+int g_log_facility = LOG_USER;
 
+void LogDisconnect() {
+  if (g_log_fd >= 0) close(g_log_fd);
+  g_log_fd = -1;
+}
+
+void LogConnect() {
+  struct sockaddr_un addr;
+  memset(&addr, 0, sizeof addr);
+  addr.sun_family = AF_UNIX;
+  strncpy(addr.sun_path, "/dev/log", sizeof addr.sun_path - 1);
+  // a datagram socket first (journald, rsyslog); a stream socket when the daemon made one
+  for (int type : {SOCK_DGRAM, SOCK_STREAM}) {
+    int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+    if (fd < 0) return;
+    if (connect(fd, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) == 0) {
+      g_log_fd = fd;
+      g_log_stream = type == SOCK_STREAM;
+      return;
+    }
+    int err = errno;
+    close(fd);
+    if (err != EPROTOTYPE) return;
+  }
+}
+
+// "Mmm dd hh:mm:ss" in local time, C locale, day padded with a blank (strftime's "%h %e %T").
+std::string LogTimestamp() {
+  static const char* const kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  time_t now = time(nullptr);
+  struct tm tm;
+  if (localtime_r(&now, &tm) == nullptr) return "Jan  1 00:00:00";
+  char buf[32];
+  snprintf(buf, sizeof buf, "%s %2d %02d:%02d:%02d", kMonths[tm.tm_mon % 12], tm.tm_mday, tm.tm_hour,
+           tm.tm_min, tm.tm_sec);
+  return buf;
+}
+
+// openlog(ident, option, facility): option is accepted for the old signature; the connection
+// is always made now (what LOG_NDELAY asked of glibc).
 Napi::Value Openlog(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string ident;
@@ -619,9 +674,12 @@ Napi::Value Openlog(const Napi::CallbackInfo& info) {
       !Int32Arg(info, 2, &facility)) {
     return env.Undefined();
   }
-  closelog();
-  g_syslog_ident = ident;
-  openlog(g_syslog_ident.c_str(), option, facility);
+  LogDisconnect();
+  g_log_ident = ident;
+  g_log_facility = facility & LOG_FACMASK;
+  // the local time zone is read now, in the host's mount namespace, for every later timestamp
+  tzset();
+  LogConnect();
   return env.Undefined();
 }
 
@@ -632,12 +690,25 @@ Napi::Value Syslog(const Napi::CallbackInfo& info) {
   if (!ArgCount(info, 2) || !Int32Arg(info, 0, &priority) || !StringArg(info, 1, &message)) {
     return env.Undefined();
   }
-  syslog(priority, "%s", message.c_str());
+  if (g_log_fd < 0) return env.Undefined();
+  if ((priority & LOG_FACMASK) == 0) priority |= g_log_facility;
+  std::string line = "<" + std::to_string(priority & (LOG_FACMASK | LOG_PRIMASK)) + ">" + LogTimestamp() + " " +
+                     g_log_ident + ": " + message;
+  size_t length = line.size() + (g_log_stream ? 1 : 0);  // c_str() supplies the NUL
+  for (size_t sent = 0; sent < length;) {
+    ssize_t n = send(g_log_fd, line.c_str() + sent, length - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      LogDisconnect();  // never connect again: see above
+      break;
+    }
+    sent += static_cast<size_t>(n);
+  }
   return env.Undefined();
 }
 
 Napi::Value Closelog(const Napi::CallbackInfo& info) {
-  closelog();
+  LogDisconnect();
   return info.Env().Undefined();
 }
 

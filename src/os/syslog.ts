@@ -4,10 +4,12 @@
 // "Exit status N"). Each line starts with the key serial as a correlation id, so the lines of
 // hundreds of concurrent upcalls can be told apart.
 //
-// LOG_NDELAY (not in C) connects to /dev/log at openlog time, i.e. in the host's mount namespace
-// before any setns, so our log lines go to the host's syslog and never to a socket the caller's
-// mount namespace provides. (glibc reconnects by path if the daemon goes away mid-upcall; that
-// reconnect would happen wherever the main thread is then.)
+// The addon's own /dev/log client sends glibc's bytes but connects once, when the log is opened,
+// i.e. in the host's mount namespace before any setns, and never again: our lines go to the
+// host's syslog and never to a socket the caller's mount namespace provides. (glibc's syslog(3)
+// connects again by path for every message while it is not connected: on a host without
+// /dev/log, once per message, and after setns inside the caller's mount namespace.) A message
+// that cannot be sent is dropped, as glibc drops it.
 import { writeSync } from 'node:fs';
 import { native } from './native.ts';
 
