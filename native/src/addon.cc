@@ -1,4 +1,5 @@
-// cifs-upcall native addon: only the system calls Node.js cannot make.
+// cifs-upcall native addon: the system calls Node.js cannot make, and Kerberos crypto without
+// loading node:crypto.
 //
 //   keyctl(2) / add_key(2) / request_key(2)  kernel key protocol and KEYRING ccaches
 //   setns(2) / unshare(2)                    entering the namespaces of the triggering process
@@ -6,11 +7,15 @@
 //   getgroups, capget/capset, prctl         capability trimming and checking the result
 //   socket/connect/send on /dev/log          logging with cifs.upcall's ident and facility (one
 //                                           connection per upcall; see the syslog section)
+//   AES, HMAC, digests, PBKDF2, RAND_bytes  Kerberos crypto on the process's OpenSSL (crypto.cc)
 //
-// Every failure throws a JS Error carrying `errno`, `code` (e.g. "ENOKEY") and `syscall`.
+// Every failure throws a JS Error carrying `errno`, `code` (e.g. "ENOKEY") and `syscall` (crypto.cc:
+// `code` "ERR_OPENSSL" and `opensslCall`).
 // Raw syscalls are used for keyctl so that no libkeyutils development package is needed.
 
 #include <napi.h>
+
+#include "crypto.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -750,6 +755,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openlog", Napi::Function::New(env, Openlog));
   exports.Set("syslog", Napi::Function::New(env, Syslog));
   exports.Set("closelog", Napi::Function::New(env, Closelog));
+  InitCrypto(env, exports);
   return exports;
 }
 

@@ -45,6 +45,9 @@ export interface CapabilitySets {
   inheritable: bigint;
 }
 
+/** The hashes of native/src/crypto.cc, by node:crypto's names. */
+export type CryptoHashName = 'md5' | 'sha1' | 'sha256' | 'sha384';
+
 export interface NativeAddon {
   // keyctl(2) and friends; key and keyring ids are signed 32-bit serials (special ids < 0)
   keyDescribe(key: number): string;
@@ -88,6 +91,16 @@ export interface NativeAddon {
   openlog(ident: string, option: number, facility: number): void;
   syslog(priority: number, message: string): void;
   closelog(): void;
+  // Kerberos crypto on the OpenSSL the node binary exports (native/src/crypto.cc; used through
+  // src/krb5/crypto/primitives.ts). AES: 16- or 32-byte keys, whole blocks, no padding.
+  aesCbc(encrypt: boolean, key: Uint8Array, iv: Uint8Array, data: Uint8Array): Buffer;
+  aesEcb(encrypt: boolean, key: Uint8Array, data: Uint8Array): Buffer;
+  hmac(hash: CryptoHashName, key: Uint8Array, data: readonly Uint8Array[]): Buffer;
+  digest(hash: CryptoHashName, data: readonly Uint8Array[]): Buffer;
+  pbkdf2(hash: CryptoHashName, password: Uint8Array, salt: Uint8Array, iterations: number, length: number): Buffer;
+  randomBytes(length: number): Buffer;
+  /** CRYPTO_memcmp; throws RangeError for inputs of different lengths */
+  timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean;
 }
 
 /** Special keyring ids (include/uapi/linux/keyctl.h). */

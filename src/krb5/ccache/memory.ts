@@ -1,7 +1,7 @@
 // MEMORY credential caches: process-local, never written anywhere (MIT cc_memory.c). The keytab
 // fallback puts the TGT it obtains into one (docs/cifs-upcall-behaviour.md#keytab-fallback). Stores append, like
 // mcc_store; names are looked up in a per-process registry.
-import { randomBytes } from 'node:crypto';
+import { cryptoPrimitives } from '../crypto/primitives.ts';
 import { CcacheError } from './errors.ts';
 import {
   classifyRecords,
@@ -29,7 +29,7 @@ export class MemoryCredentialCache implements CredentialCache {
 
   /** A new, initialized cache with a unique name (krb5_cc_new_unique("MEMORY") + initialize). */
   static create(principal: Principal, options: { residual?: string; kdcTimeOffset?: KdcTimeOffset | null } = {}): MemoryCredentialCache {
-    const residual = options.residual ?? randomBytes(6).toString('base64url');
+    const residual = options.residual ?? cryptoPrimitives().randomBytes(6).toString('base64url');
     const cache = MemoryCredentialCache.resolve(residual);
     cache.initialize(principal, options.kdcTimeOffset ?? null);
     return cache;

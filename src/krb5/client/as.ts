@@ -11,13 +11,13 @@
 //      EncASRepPart (tag 25; 26 accepted); nonce echoed, server krbtgt/R@R, client as asked
 // KRB_AP_ERR_SKEW: with kdc_timesync, adopt the KDC's time and retry once. After success the KDC
 // time offset is taken from the reply's authtime (MIT krb5_set_real_time), for the memory cache.
-import { randomInt } from 'node:crypto';
 import type { Trace } from '../../trace.ts';
 import type { Krb5Config } from '../config/krb5-config.ts';
 import type { Credential, KdcTimeOffset, Principal } from '../ccache/model.ts';
 import { principalsEqual } from '../ccache/model.ts';
 import { tgsPrincipal } from '../ccache/select.ts';
 import { encryptionType } from '../crypto/index.ts';
+import { randomInt } from '../crypto/primitives.ts';
 import { enctypeName } from '../iana/etype.ts';
 import { ErrorCode } from '../iana/error-code.ts';
 import { KdcOptions } from '../iana/flags.ts';

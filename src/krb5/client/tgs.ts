@@ -20,7 +20,6 @@
 // does; explicitly requested cross-realm TGTs too. Storing is best effort: a cache that refuses
 // it costs a trace line, not the upcall. KRB_AP_ERR_SKEW (with kdc_timesync) and
 // KRB_AP_ERR_REPEAT get one retry with a fresh authenticator; MIT does that only for AS.
-import { randomInt } from 'node:crypto';
 import type { Trace } from '../../trace.ts';
 import type { Krb5Config } from '../config/krb5-config.ts';
 import { findForeignTgt, findServiceTicket, findTgt, startRealm, tgsPrincipal } from '../ccache/select.ts';
@@ -33,6 +32,7 @@ import {
   type Principal,
 } from '../ccache/model.ts';
 import { encryptionType, IntegrityError, type EncryptionProfile } from '../crypto/index.ts';
+import { randomInt } from '../crypto/primitives.ts';
 import { enctypeName } from '../iana/etype.ts';
 import { ErrorCode } from '../iana/error-code.ts';
 import { KdcOptions, TicketFlags } from '../iana/flags.ts';

@@ -1,44 +1,32 @@
 // AES in CBC mode with ciphertext stealing as RFC 3962 §5 defines it for Kerberos (the "CS3"
 // variant: the last two blocks are always swapped, also when the input is block aligned), built
-// from Node's AES-CBC and AES-ECB since OpenSSL has no CTS mode. IV = 0 unless given.
+// from AES-CBC and AES-ECB of the selected back end (primitives.ts) since OpenSSL has no CTS
+// mode. IV = 0 unless given.
 //
 //   n == 16:  plain CBC of one block
 //   n  > 16:  CBC over the zero-padded input → E1 … E(k-1) E(k); output
 //             E1 … E(k-2) ‖ E(k) ‖ first m bytes of E(k-1)   (m = n − 16(k−1), 1..16)
-import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { cryptoPrimitives } from './primitives.ts';
 
 const BLOCK = 16;
 const ZERO_IV = Buffer.alloc(BLOCK);
 
-function cbcName(key: Uint8Array): string {
-  if (key.length === 16) return 'aes-128-cbc';
-  if (key.length === 32) return 'aes-256-cbc';
-  throw new RangeError(`AES key must be 16 or 32 bytes, got ${key.length}`);
-}
-
-function ecbName(key: Uint8Array): string {
-  return cbcName(key).replace('cbc', 'ecb');
-}
-
 function cbcEncrypt(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Buffer {
-  const c = createCipheriv(cbcName(key), key, iv).setAutoPadding(false);
-  return Buffer.concat([c.update(data), c.final()]);
+  return cryptoPrimitives().aesCbcEncrypt(key, iv, data);
 }
 
 function cbcDecrypt(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Buffer {
-  const d = createDecipheriv(cbcName(key), key, iv).setAutoPadding(false);
-  return Buffer.concat([d.update(data), d.final()]);
+  return cryptoPrimitives().aesCbcDecrypt(key, iv, data);
 }
 
 /** The raw AES block function (one 16-byte block, ECB): E(K, block). */
 export function aesEncryptBlock(key: Uint8Array, block: Uint8Array): Buffer {
-  const c = createCipheriv(ecbName(key), key, null).setAutoPadding(false);
-  return Buffer.concat([c.update(block), c.final()]);
+  if (block.length !== BLOCK) throw new RangeError(`AES block must be ${BLOCK} bytes, got ${block.length}`);
+  return cryptoPrimitives().aesEcbEncrypt(key, block);
 }
 
 function aesDecryptBlock(key: Uint8Array, block: Uint8Array): Buffer {
-  const d = createDecipheriv(ecbName(key), key, null).setAutoPadding(false);
-  return Buffer.concat([d.update(block), d.final()]);
+  return cryptoPrimitives().aesEcbDecrypt(key, block);
 }
 
 /** AES-CTS encryption (RFC 3962 §5); the input must be at least one block long. */

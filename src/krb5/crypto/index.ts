@@ -1,11 +1,10 @@
 // The enctype and checksum registries: one typed profile per supported Kerberos encryption type
 // (17, 18, 19, 20, 23) and per checksum type (15, 16, 19, 20, -138, and unkeyed MD5 = 7).
 // Profiles are built on first use; importing this module does no work.
-import { createHash, randomBytes } from 'node:crypto';
 import { enctypeName } from '../iana/etype.ts';
 import { checksumTypeName } from '../iana/checksum-type.ts';
 import { InvalidKeyError, UnsupportedChecksumTypeError, UnsupportedEnctypeError } from './errors.ts';
-import { sameBytes } from './rfc3961.ts';
+import { cryptoPrimitives, sameBytes } from './primitives.ts';
 import { aesSha1, aesSha1Prf, aesSha1StringToKey } from './rfc3962.ts';
 import { AesSha2Profile } from './rfc8009.ts';
 import { hmacMd5Checksum, rc4HmacDecrypt, rc4HmacEncrypt, rc4HmacPrf } from './rfc4757.ts';
@@ -69,7 +68,7 @@ function makeProfile(etype: number, keyLength: number, checksumType: number, prf
     verifyChecksum(key, usage, data, checksum) {
       return sameBytes(ops.checksum(key, usage, data), checksum);
     },
-    randomKey: () => randomBytes(keyLength),
+    randomKey: () => cryptoPrimitives().randomBytes(keyLength),
   };
 }
 
@@ -151,9 +150,9 @@ const md5Checksum: ChecksumProfile = {
   name: checksumTypeName(7),
   length: 16,
   etype: undefined,
-  checksum: (_key, _usage, data) => createHash('md5').update(data).digest(),
+  checksum: (_key, _usage, data) => cryptoPrimitives().digest('md5', [data]),
   verify(_key, _usage, data, checksum) {
-    return sameBytes(createHash('md5').update(data).digest(), checksum);
+    return sameBytes(cryptoPrimitives().digest('md5', [data]), checksum);
   },
 };
 

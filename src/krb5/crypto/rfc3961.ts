@@ -1,8 +1,8 @@
 // RFC 3961: Encryption and Checksum Specifications for Kerberos 5 — n-fold (§5.1), the key
 // derivation functions DR/DK (§5.1) and the "simplified profile" (§5.3) that RFC 3962 plugs
 // AES-CTS and HMAC-SHA1-96 into.
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { IntegrityError, InvalidKeyError } from './errors.ts';
+import { cryptoPrimitives, sameBytes } from './primitives.ts';
 
 /**
  * n-fold (RFC 3961 §5.1): stretch or shrink `input` to `outBits` bits. The input is repeated
@@ -122,11 +122,11 @@ export class SimplifiedProfile {
     const { spec } = this;
     const ke = this.deriveKey(key, usageConstant(usage, KeyDerivationPurpose.ENCRYPTION));
     const ki = this.deriveKey(key, usageConstant(usage, KeyDerivationPurpose.INTEGRITY));
-    const conf = confounder ?? randomBytes(spec.blockSize);
+    const conf = confounder ?? cryptoPrimitives().randomBytes(spec.blockSize);
     if (conf.length !== spec.blockSize) throw new RangeError(`confounder must be ${spec.blockSize} bytes`);
     const data = Buffer.concat([conf, plaintext]);
     const cipher = spec.encrypt(ke, data);
-    const mac = createHmac(spec.hash, ki).update(data).digest().subarray(0, spec.macLength);
+    const mac = cryptoPrimitives().hmac(spec.hash, ki, [data]).subarray(0, spec.macLength);
     return Buffer.concat([cipher, mac]);
   }
 
@@ -140,8 +140,8 @@ export class SimplifiedProfile {
     const body = ciphertext.subarray(0, ciphertext.length - spec.macLength);
     const mac = ciphertext.subarray(ciphertext.length - spec.macLength);
     const data = spec.decrypt(ke, body);
-    const expected = createHmac(spec.hash, ki).update(data).digest().subarray(0, spec.macLength);
-    if (!timingSafeEqual(expected, mac)) {
+    const expected = cryptoPrimitives().hmac(spec.hash, ki, [data]).subarray(0, spec.macLength);
+    if (!sameBytes(expected, mac)) {
       throw new IntegrityError(spec.etype, 'integrity check failed (wrong key or key usage, or modified data)');
     }
     return data.subarray(spec.blockSize);
@@ -150,7 +150,7 @@ export class SimplifiedProfile {
   /** The enctype's keyed checksum: truncated HMAC with Kc = DK(Key, usage ‖ 0x99). */
   checksum(key: Uint8Array, usage: number, data: Uint8Array): Buffer {
     const kc = this.deriveKey(key, usageConstant(usage, KeyDerivationPurpose.CHECKSUM));
-    return createHmac(this.spec.hash, kc).update(data).digest().subarray(0, this.spec.macLength);
+    return cryptoPrimitives().hmac(this.spec.hash, kc, [data]).subarray(0, this.spec.macLength);
   }
 
   private checkKey(key: Uint8Array): void {
@@ -158,9 +158,4 @@ export class SimplifiedProfile {
       throw new InvalidKeyError(this.spec.etype, key.length, this.spec.keyLength);
     }
   }
-}
-
-/** Constant-time equality that also accepts different lengths (which are simply unequal). */
-export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && timingSafeEqual(a, b);
 }

@@ -1,8 +1,8 @@
 // RFC 3962: Advanced Encryption Standard (AES) Encryption for Kerberos 5 — enctypes 17/18
 // (aes128/aes256-cts-hmac-sha1-96) and checksums 15/16 on the RFC 3961 simplified profile, plus
 // the PRF (§6) and string-to-key (§4, PBKDF2-HMAC-SHA1).
-import { createHash, pbkdf2Sync } from 'node:crypto';
 import { aesCtsDecrypt, aesCtsEncrypt, aesEncryptBlock } from './cts.ts';
+import { cryptoPrimitives, utf8 } from './primitives.ts';
 import { SimplifiedProfile } from './rfc3961.ts';
 
 function aesSha1Profile(etype: 17 | 18): SimplifiedProfile {
@@ -38,7 +38,7 @@ const KERBEROS_CONSTANT = Buffer.from('kerberos', 'ascii');
  */
 export function aesSha1Prf(etype: 17 | 18, key: Uint8Array, input: Uint8Array): Buffer {
   const profile = aesSha1(etype);
-  const tmp = createHash('sha1').update(input).digest().subarray(0, 16);
+  const tmp = cryptoPrimitives().digest('sha1', [input]).subarray(0, 16);
   return aesEncryptBlock(profile.deriveKey(key, PRF_CONSTANT), tmp);
 }
 
@@ -56,6 +56,6 @@ export function aesSha1StringToKey(
   iterations: number = AES_SHA1_DEFAULT_ITERATIONS,
 ): Buffer {
   const profile = aesSha1(etype);
-  const tkey = pbkdf2Sync(password, salt, iterations, profile.spec.keyLength, 'sha1');
+  const tkey = cryptoPrimitives().pbkdf2('sha1', utf8(password), utf8(salt), iterations, profile.spec.keyLength);
   return profile.deriveKey(tkey, KERBEROS_CONSTANT);
 }

@@ -4,9 +4,8 @@
 //
 //   K1 = HMAC-MD5(K, u32le(ms_usage));  cksum = HMAC-MD5(K1, conf8 ‖ P)
 //   K3 = HMAC-MD5(K1, cksum);           output = cksum(16) ‖ RC4(K3, conf8 ‖ P)
-import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { IntegrityError, InvalidKeyError } from './errors.ts';
-import { sameBytes } from './rfc3961.ts';
+import { cryptoPrimitives, sameBytes } from './primitives.ts';
 
 const ETYPE = 23;
 const KEY_LENGTH = 16;
@@ -57,9 +56,7 @@ function usageBytes(usage: number): Buffer {
 }
 
 function hmacMd5(key: Uint8Array, ...data: Uint8Array[]): Buffer {
-  const h = createHmac('md5', key);
-  for (const d of data) h.update(d);
-  return h.digest();
+  return cryptoPrimitives().hmac('md5', key, data);
 }
 
 function checkKey(key: Uint8Array): void {
@@ -68,7 +65,7 @@ function checkKey(key: Uint8Array): void {
 
 export function rc4HmacEncrypt(key: Uint8Array, usage: number, plaintext: Uint8Array, confounder?: Uint8Array): Buffer {
   checkKey(key);
-  const conf = confounder ?? randomBytes(CONFOUNDER_LENGTH);
+  const conf = confounder ?? cryptoPrimitives().randomBytes(CONFOUNDER_LENGTH);
   if (conf.length !== CONFOUNDER_LENGTH) throw new RangeError(`confounder must be ${CONFOUNDER_LENGTH} bytes`);
   const k1 = hmacMd5(key, usageBytes(usage));
   const data = Buffer.concat([conf, plaintext]);
@@ -97,14 +94,14 @@ const SIGNATURE_KEY = Buffer.from('signaturekey\0', 'ascii');
 /** Checksum type -138 (RFC 4757 §4): HMAC-MD5(HMAC-MD5(K, "signaturekey\0"), MD5(u32le(ms_usage) ‖ M)). */
 export function hmacMd5Checksum(key: Uint8Array, usage: number, data: Uint8Array): Buffer {
   const ksign = hmacMd5(key, SIGNATURE_KEY);
-  const tmp = createHash('md5').update(usageBytes(usage)).update(data).digest();
+  const tmp = cryptoPrimitives().digest('md5', [usageBytes(usage), data]);
   return hmacMd5(ksign, tmp);
 }
 
 /** PRF of enctype 23 as MIT and Heimdal implement it: HMAC-SHA1(K, input) (20 bytes). */
 export function rc4HmacPrf(key: Uint8Array, input: Uint8Array): Buffer {
   checkKey(key);
-  return createHmac('sha1', key).update(input).digest();
+  return cryptoPrimitives().hmac('sha1', key, [input]);
 }
 
 export const RC4_HMAC = { etype: ETYPE, keyLength: KEY_LENGTH, confounderLength: CONFOUNDER_LENGTH, macLength: MAC_LENGTH } as const;

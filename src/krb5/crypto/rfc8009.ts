@@ -1,10 +1,10 @@
 // RFC 8009: AES Encryption with HMAC-SHA2 for Kerberos 5 — enctypes 19/20
 // (aes128-cts-hmac-sha256-128, aes256-cts-hmac-sha384-192) and checksums 19/20: keys from
 // KDF-HMAC-SHA2 (SP 800-108 counter mode, one block), AES-CTS, encrypt-then-MAC.
-import { createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { aesCtsDecrypt, aesCtsEncrypt } from './cts.ts';
 import { IntegrityError, InvalidKeyError } from './errors.ts';
-import { KeyDerivationPurpose, sameBytes, usageConstant } from './rfc3961.ts';
+import { cryptoPrimitives, sameBytes, utf8 } from './primitives.ts';
+import { KeyDerivationPurpose, usageConstant } from './rfc3961.ts';
 
 interface Params {
   etype: 19 | 20;
@@ -38,13 +38,7 @@ export function kdfHmacSha2(
   const counter = Buffer.from([0, 0, 0, 1]);
   const length = Buffer.alloc(4);
   length.writeUInt32BE(bits, 0);
-  const out = createHmac(hash, key)
-    .update(counter)
-    .update(label)
-    .update(Buffer.from([0]))
-    .update(context)
-    .update(length)
-    .digest();
+  const out = cryptoPrimitives().hmac(hash, key, [counter, label, Buffer.from([0]), context, length]);
   return out.subarray(0, bits / 8);
 }
 
@@ -77,10 +71,10 @@ export class AesSha2Profile {
   /** C = AES-CTS(Ke, conf ‖ P); H = HMAC(Ki, IV ‖ C) truncated; output C ‖ H. */
   encrypt(key: Uint8Array, usage: number, plaintext: Uint8Array, confounder?: Uint8Array): Buffer {
     const { ke, ki } = this.deriveKeys(key, usage);
-    const conf = confounder ?? randomBytes(16);
+    const conf = confounder ?? cryptoPrimitives().randomBytes(16);
     if (conf.length !== 16) throw new RangeError('confounder must be 16 bytes');
     const cipher = aesCtsEncrypt(ke, Buffer.concat([conf, plaintext]));
-    const mac = createHmac(this.p.hash, ki).update(ZERO_IV).update(cipher).digest().subarray(0, this.macLength);
+    const mac = cryptoPrimitives().hmac(this.p.hash, ki, [ZERO_IV, cipher]).subarray(0, this.macLength);
     return Buffer.concat([cipher, mac]);
   }
 
@@ -92,7 +86,7 @@ export class AesSha2Profile {
     const { ke, ki } = this.deriveKeys(key, usage);
     const cipher = ciphertext.subarray(0, ciphertext.length - this.macLength);
     const mac = ciphertext.subarray(ciphertext.length - this.macLength);
-    const expected = createHmac(this.p.hash, ki).update(ZERO_IV).update(cipher).digest().subarray(0, this.macLength);
+    const expected = cryptoPrimitives().hmac(this.p.hash, ki, [ZERO_IV, cipher]).subarray(0, this.macLength);
     if (!sameBytes(expected, mac)) {
       throw new IntegrityError(this.p.etype, 'integrity check failed (wrong key or key usage, or modified data)');
     }
@@ -101,7 +95,7 @@ export class AesSha2Profile {
 
   checksum(key: Uint8Array, usage: number, data: Uint8Array): Buffer {
     const { kc } = this.deriveKeys(key, usage);
-    return createHmac(this.p.hash, kc).update(data).digest().subarray(0, this.macLength);
+    return cryptoPrimitives().hmac(this.p.hash, kc, [data]).subarray(0, this.macLength);
   }
 
   /** PRF (RFC 8009 §5): KDF-HMAC-SHA2(key, "prf", input, 256 | 384). */
@@ -117,7 +111,7 @@ export class AesSha2Profile {
    */
   stringToKey(password: string | Uint8Array, salt: string | Uint8Array, iterations = AES_SHA2_DEFAULT_ITERATIONS): Buffer {
     const saltp = Buffer.concat([Buffer.from(this.p.name, 'ascii'), Buffer.from([0]), Buffer.from(salt)]);
-    const tkey = pbkdf2Sync(password, saltp, iterations, this.p.keyLength, this.p.hash);
+    const tkey = cryptoPrimitives().pbkdf2(this.p.hash, utf8(password), saltp, iterations, this.p.keyLength);
     return kdfHmacSha2(this.p.hash, tkey, Buffer.from('kerberos', 'ascii'), this.p.keyLength * 8);
   }
 

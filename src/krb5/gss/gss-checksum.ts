@@ -9,7 +9,7 @@
 //
 // cifs.upcall's native path sends exactly 24 bytes: 10000000, 16 zero bytes, 00000000
 // (no bindings, flags 0: no mutual authentication, docs/kerberos.md#ap-req-and-the-gss-checksum).
-import { createHash } from 'node:crypto';
+import { cryptoPrimitives } from '../crypto/primitives.ts';
 import type { Checksum } from '../messages/checksum.ts';
 import { DecodeError } from '../../der/errors.ts';
 
@@ -119,14 +119,11 @@ export function channelBindingsHash(cb: ChannelBindings): Buffer {
     return b;
   };
   const field = (d: Uint8Array | undefined) => [u32(d?.length ?? 0), Buffer.from(d ?? [])];
-  const h = createHash('md5');
-  for (const part of [
+  return cryptoPrimitives().digest('md5', [
     u32(cb.initiatorAddrType ?? 0),
     ...field(cb.initiatorAddress),
     u32(cb.acceptorAddrType ?? 0),
     ...field(cb.acceptorAddress),
     ...field(cb.applicationData),
-  ])
-    h.update(part);
-  return h.digest();
+  ]);
 }

@@ -4,10 +4,10 @@
 // glibc's res_send: `attempts` rounds over the servers; the first round waits `timeoutMs` per
 // server, later rounds (timeoutMs << round) / servers. A server that fails (SERVFAIL, REFUSED,
 // NOTIMP, port unreachable, garbage) is skipped for the rest of the exchange.
-import { randomInt } from 'node:crypto';
 import type { Socket as UdpSocket } from 'node:dgram';
 import { createUdpSocket } from '../udp.ts';
 import { connect, type Socket as TcpSocket } from 'node:net';
+import { randomInt } from '../../krb5/crypto/primitives.ts';
 import type { Trace } from '../../trace.ts';
 import { DnsServerError, DnsTimeoutError } from './errors.ts';
 import { ipFamily, ipLiteralLookup } from './ip.ts';
