@@ -1,20 +1,83 @@
-// DER builders for the Kerberos ASN.1 module (RFC 4120 §5): explicit context tags, APPLICATION
-// tags, and the Kerberos primitive types, as asn1js blocks. `toDer` serialises a tree.
-// (Why asn1js: see index.ts.)
-import * as asn1js from 'asn1js';
+// DER builders for the Kerberos ASN.1 module (RFC 4120 §5; X.690 §8 and §10): explicit context
+// tags, APPLICATION tags, and the Kerberos primitive types. Each builder returns the element's
+// complete encoding (tag, length, contents) at once, so a message is built bottom-up by
+// concatenation and `toDer` only hands the bytes over. Written by hand rather than through
+// asn1js's object model (which decode.ts still uses): DER output for a fixed set of types is a
+// few lines each, and building an AP-REQ through asn1js's block objects cost an upcall ~2 ms of
+// CPU (docs/performance.md). The encodings are checked byte for byte against MIT's own messages
+// (test/unit/krb5/messages/mit-captured.test.ts) and against asn1js (test/unit/der/der.test.ts).
 
-/** A DER element under construction. */
-export type Asn = asn1js.BaseBlock;
+/** A complete DER element (tag, length, contents). */
+export type Asn = Buffer & { readonly __derElement: true };
 
-const TAG_CLASS_CONTEXT = 3;
-const TAG_CLASS_APPLICATION = 2;
+const CLASS_UNIVERSAL = 0x00;
+const CLASS_APPLICATION = 0x40;
+const CLASS_CONTEXT = 0x80;
+const CONSTRUCTED = 0x20;
 const INT32_MIN = -0x80000000;
 const UINT32_MAX = 0xffffffff;
+
+/** Identifier octets (X.690 §8.1.2): one byte below 31, else 0x1f and base-128 digits. */
+function identifier(tagClass: number, constructed: boolean, tag: number): number[] {
+  const first = tagClass | (constructed ? CONSTRUCTED : 0);
+  if (tag < 31) return [first | tag];
+  const digits: number[] = [];
+  for (let t = tag; t > 0; t = Math.floor(t / 128)) digits.unshift((t % 128) | (digits.length > 0 ? 0x80 : 0));
+  return [first | 0x1f, ...digits];
+}
+
+/** Length octets (X.690 §10.1: the definite form, as short as possible). */
+function lengthOctets(length: number): number[] {
+  if (length < 0x80) return [length];
+  const bytes: number[] = [];
+  for (let n = length; n > 0; n = Math.floor(n / 256)) bytes.unshift(n % 256);
+  return [0x80 | bytes.length, ...bytes];
+}
+
+/** One element from its identifier and its contents (a list is concatenated, in order). */
+function element(id: number[], contents: Uint8Array | readonly Uint8Array[]): Asn {
+  const parts = contents instanceof Uint8Array ? [contents] : contents;
+  let length = 0;
+  for (const p of parts) length += p.length;
+  const len = lengthOctets(length);
+  const out = Buffer.allocUnsafe(id.length + len.length + length);
+  let at = 0;
+  for (const b of id) out[at++] = b;
+  for (const b of len) out[at++] = b;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out as Asn;
+}
+
+const universal = (tag: number, contents: Uint8Array | readonly Uint8Array[], constructed = false): Asn =>
+  element(identifier(CLASS_UNIVERSAL, constructed, tag), contents);
+
+/** INTEGER contents: minimal two's complement (X.690 §8.3.2). */
+function integerContents(value: bigint): Uint8Array {
+  const bytes: number[] = [];
+  let v = value;
+  for (;;) {
+    const byte = Number(v & 0xffn);
+    bytes.unshift(byte);
+    v >>= 8n; // arithmetic: a negative value shifts towards -1
+    if ((v === 0n && (byte & 0x80) === 0) || (v === -1n && (byte & 0x80) !== 0)) break;
+  }
+  return Uint8Array.from(bytes);
+}
+
+/** Contents of a small non-negative INTEGER without BigInt (the common case: tags, etypes, kvno). */
+function smallIntegerContents(value: number): Uint8Array {
+  if (value < 0x80) return Uint8Array.of(value);
+  if (value < 0x8000) return Uint8Array.of(value >> 8, value & 0xff);
+  return integerContents(BigInt(value));
+}
 
 /** INTEGER with any value in JavaScript's safe range, minimal two's complement. */
 export function integer(value: number | bigint): Asn {
   if (typeof value === 'number' && !Number.isSafeInteger(value)) throw new RangeError(`not an integer: ${value}`);
-  return asn1js.Integer.fromBigInt(BigInt(value));
+  return universal(0x02, typeof value === 'number' && value >= 0 ? smallIntegerContents(value) : integerContents(BigInt(value)));
 }
 
 /** Int32 (RFC 4120 §5.2.4), e.g. −138 → 02 02 ff 76. */
@@ -37,18 +100,15 @@ export function microseconds(value: number): Asn {
 
 /** KerberosString (GeneralString, tag 0x1b), content = the UTF-8 bytes of `text`. */
 export function kerberosString(text: string): Asn {
-  const s = new asn1js.GeneralString();
-  s.valueBlock.valueHexView = new Uint8Array(Buffer.from(text, 'utf8'));
-  s.valueBlock.value = text;
-  return s;
+  return universal(0x1b, Buffer.from(text, 'utf8'));
 }
 
 /**
- * KerberosTime: GeneralizedTime "YYYYMMDDHHMMSSZ" with whole seconds only (milliseconds are
- * dropped; asn1js would otherwise append ".mmm", which MIT rejects).
+ * KerberosTime: GeneralizedTime "YYYYMMDDHHMMSSZ" with whole seconds only (RFC 4120 §5.2.3:
+ * no fractional seconds, which MIT rejects).
  */
 export function kerberosTime(date: Date): Asn {
-  return new asn1js.GeneralizedTime({ value: formatKerberosTime(date) });
+  return universal(0x18, Buffer.from(formatKerberosTime(date), 'latin1'));
 }
 
 export function formatKerberosTime(date: Date): string {
@@ -64,39 +124,52 @@ export function formatKerberosTime(date: Date): string {
 }
 
 export function octetString(bytes: Uint8Array): Asn {
-  return new asn1js.OctetString({ valueHex: new Uint8Array(bytes) });
+  return universal(0x04, bytes);
 }
 
 /** KerberosFlags: BIT STRING of exactly 32 bits, bit 0 = 0x80000000 (03 05 00 b0 b1 b2 b3). */
 export function kerberosFlags(value: number): Asn {
   if (!Number.isInteger(value) || value < INT32_MIN || value > UINT32_MAX) throw new RangeError(`not 32-bit flags: ${value}`);
-  const bytes = new Uint8Array(4);
-  new DataView(bytes.buffer).setUint32(0, value >>> 0);
-  return new asn1js.BitString({ valueHex: bytes, unusedBits: 0 });
+  const contents = Buffer.alloc(5); // no unused bits, then the 32 bits
+  contents.writeUInt32BE(value >>> 0, 1);
+  return universal(0x03, contents);
 }
 
 export function boolean(value: boolean): Asn {
-  return new asn1js.Boolean({ value });
+  return universal(0x01, Uint8Array.of(value ? 0xff : 0x00)); // DER: TRUE is all ones
 }
 
 /** OBJECT IDENTIFIER from dotted text, e.g. "1.2.840.113554.1.2.2". */
 export function objectIdentifier(dotted: string): Asn {
   if (!/^[0-2]\.(0|[1-9]\d*)(\.(0|[1-9]\d*))*$/.test(dotted)) throw new RangeError(`not an OID: ${dotted}`);
-  return new asn1js.ObjectIdentifier({ value: dotted });
+  const arcs = dotted.split('.').map(BigInt);
+  // X.690 §8.19: the first two arcs share one subidentifier, 40·a + b; each in base 128
+  const subidentifiers = [arcs[0]! * 40n + arcs[1]!, ...arcs.slice(2)];
+  const bytes: number[] = [];
+  for (const sub of subidentifiers) {
+    const digits: number[] = [];
+    for (let v = sub; ; v >>= 7n) {
+      digits.unshift(Number(v & 0x7fn) | (digits.length > 0 ? 0x80 : 0));
+      if (v < 0x80n) break;
+    }
+    bytes.push(...digits);
+  }
+  return universal(0x06, Uint8Array.from(bytes));
 }
 
 export function enumerated(value: number): Asn {
-  return new asn1js.Enumerated({ value });
+  if (!Number.isSafeInteger(value)) throw new RangeError(`not an integer: ${value}`);
+  return universal(0x0a, integerContents(BigInt(value)));
 }
 
 /** SEQUENCE / SEQUENCE OF. */
 export function sequence(items: Asn[]): Asn {
-  return new asn1js.Sequence({ value: items });
+  return universal(0x10, items, true);
 }
 
 /** An explicit context tag [n]: constructed 0xA0|n around the complete inner element. */
 export function explicit(tag: number, inner: Asn): Asn {
-  return new asn1js.Constructed({ idBlock: { tagClass: TAG_CLASS_CONTEXT, tagNumber: tag }, value: [inner] });
+  return element(identifier(CLASS_CONTEXT, true, tag), inner);
 }
 
 /**
@@ -105,8 +178,7 @@ export function explicit(tag: number, inner: Asn): Asn {
  * mechanism's token, hence the list form.
  */
 export function application(tag: number, inner: Asn | Asn[]): Asn {
-  const value = Array.isArray(inner) ? inner : [inner];
-  return new asn1js.Constructed({ idBlock: { tagClass: TAG_CLASS_APPLICATION, tagNumber: tag }, value });
+  return element(identifier(CLASS_APPLICATION, true, tag), Array.isArray(inner) ? inner : [inner]);
 }
 
 /**
@@ -124,28 +196,12 @@ export function taggedSequence(fields: ReadonlyArray<readonly [number, Asn | und
   return sequence(items);
 }
 
-/** Bytes that are already DER (a Ticket as the KDC sent it, a req-body that was checksummed). */
-class PreEncoded {
-  constructor(private readonly bytes: Uint8Array) {}
-
-  toBER(_sizeOnly?: boolean, writer?: { write(buf: ArrayBuffer | Uint8Array): void }): ArrayBuffer {
-    const copy = new Uint8Array(this.bytes).buffer;
-    if (writer) {
-      writer.write(copy);
-      return new ArrayBuffer(0);
-    }
-    return copy;
-  }
-}
-
 /** Embed pre-encoded DER verbatim (it is not re-encoded, so its exact bytes survive). */
 export function preEncoded(der: Uint8Array): Asn {
-  return new PreEncoded(der) as unknown as Asn;
+  return Buffer.from(der) as Asn;
 }
 
-/** Serialise an element tree to DER. */
+/** The encoding of an element tree (built bottom-up: the bytes are already there). */
 export function toDer(element: Asn): Buffer {
-  const out = element.toBER(false);
-  if (out.byteLength === 0) throw new Error(`DER encoding failed: ${element.error || 'empty output'}`);
-  return Buffer.from(out);
+  return element;
 }

@@ -1,3 +1,5 @@
+import * as asn1js from 'asn1js';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as enc from '../../../src/der/encode.ts';
 import { parseDer } from '../../../src/der/decode.ts';
@@ -137,5 +139,83 @@ describe('DER primitives for Kerberos (docs/kerberos.md#der-encoding)', () => {
       expect(f.required(0).int32()).toBe(1);
       expect(f.optional(1)).toBeUndefined();
     });
+  });
+});
+
+describe('the hand-written DER encoder agrees with asn1js (the library decode.ts reads with)', () => {
+  const asn1 = (block: asn1js.BaseBlock) => Buffer.from(block.toBER(false)).toString('hex');
+  const ours = (a: enc.Asn) => enc.toDer(a).toString('hex');
+
+  it('INTEGER: minimal two’s complement over the whole safe range', () => {
+    fc.assert(
+      fc.property(fc.bigInt(-(2n ** 53n) + 1n, 2n ** 53n - 1n), (v) => {
+        expect(ours(enc.integer(v))).toBe(asn1(asn1js.Integer.fromBigInt(v)));
+        expect(ours(enc.integer(Number(v)))).toBe(asn1(asn1js.Integer.fromBigInt(v)));
+      }),
+      { numRuns: 2000 },
+    );
+    for (const v of [0, 1, 127, 128, 255, 256, 0x7fff, 0x8000, -1, -128, -129, -0x8000, -0x8001]) {
+      expect(ours(enc.integer(v))).toBe(asn1(asn1js.Integer.fromBigInt(BigInt(v))));
+    }
+  });
+
+  it('OCTET STRING and GeneralString lengths in the short and every long form', () => {
+    for (const n of [0, 1, 127, 128, 255, 256, 65535, 65536, 70000]) {
+      const bytes = new Uint8Array(n).fill(0x41);
+      expect(ours(enc.octetString(bytes))).toBe(asn1(new asn1js.OctetString({ valueHex: bytes })));
+    }
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 200 }), (text) => {
+        const s = new asn1js.GeneralString();
+        s.valueBlock.valueHexView = new Uint8Array(Buffer.from(text, 'utf8'));
+        expect(ours(enc.kerberosString(text))).toBe(asn1(s));
+      }),
+    );
+  });
+
+  it('OBJECT IDENTIFIER, BOOLEAN, ENUMERATED, GeneralizedTime, BIT STRING', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2 }),
+        fc.integer({ min: 0, max: 39 }),
+        fc.array(fc.nat({ max: 2 ** 40 }), { maxLength: 8 }),
+        (a, b, rest) => {
+          const dotted = [a, b, ...rest].join('.');
+          expect(ours(enc.objectIdentifier(dotted))).toBe(asn1(new asn1js.ObjectIdentifier({ value: dotted })));
+        },
+      ),
+    );
+    for (const oid of ['1.2.840.113554.1.2.2', '1.2.840.48018.1.2.2', '1.3.6.1.5.5.2', '2.999.3']) {
+      expect(ours(enc.objectIdentifier(oid))).toBe(asn1(new asn1js.ObjectIdentifier({ value: oid })));
+    }
+    expect(ours(enc.boolean(true))).toBe(asn1(new asn1js.Boolean({ value: true })));
+    expect(ours(enc.boolean(false))).toBe(asn1(new asn1js.Boolean({ value: false })));
+    for (const v of [0, 1, 2, 127, 128, 1000]) expect(ours(enc.enumerated(v))).toBe(asn1(new asn1js.Enumerated({ value: v })));
+    const when = new Date(Date.UTC(2026, 11, 6, 12, 34, 56));
+    expect(ours(enc.kerberosTime(when))).toBe(asn1(new asn1js.GeneralizedTime({ value: '20261206123456Z' })));
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffffffff }), (flags) => {
+        const bytes = new Uint8Array(4);
+        new DataView(bytes.buffer).setUint32(0, flags);
+        expect(ours(enc.kerberosFlags(flags))).toBe(asn1(new asn1js.BitString({ valueHex: bytes, unusedBits: 0 })));
+      }),
+    );
+  });
+
+  it('explicit, APPLICATION (short and long tag forms) and nested SEQUENCEs', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 20000 }), fc.array(fc.integer(), { maxLength: 40 }), (tag, values) => {
+        const inner = values.map((v) => enc.int32(v));
+        const asnInner = () => values.map((v) => asn1js.Integer.fromBigInt(BigInt(v)));
+        expect(ours(enc.sequence(inner))).toBe(asn1(new asn1js.Sequence({ value: asnInner() })));
+        expect(ours(enc.explicit(tag, enc.sequence(inner)))).toBe(
+          asn1(new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: tag }, value: [new asn1js.Sequence({ value: asnInner() })] })),
+        );
+        expect(ours(enc.application(tag, inner))).toBe(
+          asn1(new asn1js.Constructed({ idBlock: { tagClass: 2, tagNumber: tag }, value: asnInner() })),
+        );
+      }),
+      { numRuns: 500 },
+    );
   });
 });
