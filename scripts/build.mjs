@@ -219,12 +219,14 @@ let cachedData = readCodeCache();
 // The file already holds the function wrapper: V8 compiles the string as read, no concatenated
 // copy of 420 KiB to flatten.
 const script = new Script(readFileSync(file, 'latin1'), { filename: file, cachedData });
+const codeCache = cachedData === undefined ? 'none' : script.cachedDataRejected ? 'rejected by V8' : 'accepted';
 // V8 is done with the cache: let the next scavenge free it before the upcall's peak
 cachedData = undefined;
-// what --train-code-cache needs (src/cli/code-cache.ts)
+// what --train-code-cache needs (src/cli/code-cache.ts), and what became of the cache (tests)
 globalThis[Symbol.for('cifs-upcall.loader')] = {
   bundleHash: BUNDLE_SHA256,
   cachePath,
+  codeCache,
   createCachedData: () => script.createCachedData(),
 };
 const builtin = (id) => {

@@ -1,12 +1,13 @@
 // npm run package: the Debian package dist/pkg/cifs-upcall_<version>_amd64.deb, built with
 // dpkg-deb from the production bundle.
 //
-//   1. scripts/build.mjs into dist/pkg/build: the bundle, its loader, its V8 code cache (made and
-//      checked by the node that builds, /usr/bin/node of the packaging host) and the native addon.
+//   1. scripts/build.mjs into dist/pkg/build: the bundle, its loader and the native addon.
 //      The addon is an N-API module (native/binding.gyp: NAPI_VERSION=8), so its ABI is the
-//      N-API version, not a Node release: any nodejs >= 20 loads it. The code cache is tied to
-//      the exact node build; another node ignores it and compiles from source (a slower start,
-//      nothing else), which `cifs-upcall --doctor` reports.
+//      N-API version, not a Node release: any nodejs >= 20 loads it. The V8 code cache is tied
+//      to the exact node build, so it is not shipped: postinst makes it with the installed node
+//      (`cifs-upcall --train-code-cache`, as py3compile makes .pyc files) and prerm removes it.
+//      Without one the helper compiles from source (a slower start, nothing else), which
+//      `cifs-upcall --doctor` reports.
 //   2. cifs-upcall-install --root <staging> lays the files out exactly as the installer would
 //      (same first line, same paths, same default configuration), without its manifest: dpkg
 //      is the manifest here.
@@ -86,6 +87,11 @@ if [ "$1" = configure ]; then
         rm -f /etc/request-key.d/cifs-upcall.conf
         exit 1
     fi
+    # the V8 code cache, made by the installed node (a slower start without it, nothing else)
+    if ! trained=$(cifs-upcall --train-code-cache 2>&1); then
+        echo "cifs-upcall: no code cache (every upcall compiles its code: a slower start):" >&2
+        echo "$trained" >&2
+    fi
     mkdir -p /etc/request-key.d
     cp /usr/share/cifs-upcall/request-key.conf /etc/request-key.d/cifs-upcall.conf.dpkg-tmp
     chmod 0644 /etc/request-key.d/cifs-upcall.conf.dpkg-tmp
@@ -110,6 +116,12 @@ set -e
 case "$1" in
     remove|deconfigure)
         rm -f /etc/request-key.d/cifs-upcall.conf
+        ;;
+esac
+# the code cache postinst made (not a packaged file); an upgrade's postinst makes a new one
+case "$1" in
+    remove|deconfigure|upgrade)
+        rm -f /usr/lib/cifs-upcall/cifs-upcall-bundle.blob /usr/lib/cifs-upcall/cifs-upcall-bundle.blob.*.tmp
         ;;
 esac
 exit 0
@@ -238,6 +250,8 @@ export function buildPackage(outdir = join(root, 'dist', 'pkg')) {
     cwd: root,
   });
   rmSync(join(stage, 'var', 'lib', 'cifs-upcall'), { recursive: true, force: true });
+  // the code cache is made on the target by postinst (see 1.)
+  rmSync(join(stage, 'usr', 'lib', NAME, 'cifs-upcall-bundle.blob'), { force: true });
 
   // 3. packaging specifics
   const share = join(stage, 'usr', 'share', NAME);

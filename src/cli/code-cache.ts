@@ -58,6 +58,7 @@ import { runUpcall } from '../pipeline/upcall.ts';
 import { parseCommandLine, type RunOptions } from './options.ts';
 import { productionPreparer } from './sources.ts';
 import { DeferredTrace } from './trace-sink.ts';
+import { CODE_CACHE_MAGIC, type CodeCacheHeader } from './code-cache-file.ts';
 
 /** What the loader hands the bundle (scripts/build.mjs loaderSource). */
 export interface BundleLoader {
@@ -65,22 +66,13 @@ export interface BundleLoader {
   bundleHash: string;
   /** where the loader looks for the cache */
   cachePath: string;
+  /** what became of the cache at this start */
+  codeCache: 'none' | 'rejected by V8' | 'accepted';
   /** V8's serialisation of the bundle's script: every function compiled so far */
   createCachedData(): Buffer;
 }
 
 export const LOADER_KEY = Symbol.for('cifs-upcall.loader');
-
-/** First line of a cache file; the second is its JSON header, then V8's bytes. */
-export const CODE_CACHE_MAGIC = 'cifs-upcall code cache 1\n';
-
-export interface CodeCacheHeader {
-  bundle: string;
-  node: string;
-  v8: string;
-  bytes: number;
-  trainedOn: string[];
-}
 
 export function bundleLoader(): BundleLoader | undefined {
   return (globalThis as { [LOADER_KEY]?: BundleLoader })[LOADER_KEY];

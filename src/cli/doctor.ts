@@ -27,6 +27,7 @@ import { accessSync, constants, existsSync, lstatSync, readFileSync, realpathSyn
 import { connect } from 'node:net';
 import { basename, dirname, join } from 'node:path';
 import { Script } from 'node:vm';
+import { createHash } from 'node:crypto';
 import { loadKrb5Config, type Krb5Config } from '../krb5/config/krb5-config.ts';
 import { enctypeName } from '../krb5/iana/etype.ts';
 import { locateKdcs } from '../krb5/kdc/locate.ts';
@@ -36,6 +37,7 @@ import { native } from '../os/native.ts';
 import { loadConfig, resolveSettings, type UpcallConfig, type UpcallSettings } from '../pipeline/config.ts';
 import { LAUNCHER_PATH } from '../install/request-key-line.ts';
 import { checkConfigFile } from './check-config.ts';
+import { readCodeCacheFile } from './code-cache-file.ts';
 import { DEFAULT_CONFIG_PATH } from './options.ts';
 import { programVersion } from './version.ts';
 import { DEFAULT_GSSPROXY_SOCKET } from '../gssproxy/socket-path.ts';
@@ -271,19 +273,29 @@ export async function doctorChecks(o: DoctorOptions): Promise<DoctorCheck[]> {
   if (installedDir !== undefined && existsSync(join(installedDir, 'cifs-upcall-bundle.cjs'))) {
     const bundle = join(installedDir, 'cifs-upcall-bundle.cjs');
     const blob = join(installedDir, 'cifs-upcall-bundle.blob');
-    if (!existsSync(blob)) {
-      add('code cache', 'info', `no ${blob}: the helper compiles its bundle at every start`);
+    const file = existsSync(blob) ? readCodeCacheFile(blob, process.geteuid?.() ?? 0) : undefined;
+    const retrain = 'cifs-upcall --train-code-cache (as root; the package runs it when installed)';
+    if (!file) {
+      add('code cache', 'info', `no ${blob}: the helper compiles its bundle at every start`, retrain);
+    } else if (!file.ok) {
+      add('code cache', 'warn', `${blob} is not used: ${file.problem}; every upcall compiles from source, a slower start`, retrain);
     } else {
-      const script = new Script(readFileSync(bundle, 'latin1'), { filename: bundle, cachedData: readFileSync(blob) });
+      const source = readFileSync(bundle);
+      const hash = createHash('sha256').update(source).digest('hex');
+      const script = new Script(source.toString('latin1'), { filename: bundle, cachedData: file.data });
+      const problem =
+        file.header.bundle !== hash
+          ? `was made for another bundle (${file.header.bundle.slice(0, 12)}…, this one is ${hash.slice(0, 12)}…)`
+          : script.cachedDataRejected
+            ? `node ${process.versions.node} rejects it (made by node ${file.header.node})`
+            : undefined;
       add(
         'code cache',
-        script.cachedDataRejected ? 'warn' : 'ok',
-        script.cachedDataRejected
-          ? `node ${process.versions.node} rejects ${blob} (made by another node build): every upcall compiles from source, a slower start`
-          : `node ${process.versions.node} accepts ${blob}`,
-        script.cachedDataRejected
-          ? 'rebuild and reinstall cifs-upcall with this node (npm run build, cifs-upcall-install; or the package built for it)'
-          : undefined,
+        problem ? 'warn' : 'ok',
+        problem
+          ? `${blob} ${problem}: every upcall compiles from source, a slower start`
+          : `node ${process.versions.node} accepts ${blob} (${(file.data.length / 1024).toFixed(0)} KiB, trained on ${file.header.trainedOn.length} paths)`,
+        problem ? retrain : undefined,
       );
     }
   }

@@ -155,7 +155,8 @@ export function native(): NativeAddon {
  */
 export function exitProcess(status: number): never {
   const nodeWantsItsExit =
-    process.env.NODE_V8_COVERAGE !== undefined || process.execArgv.some((a) => /^--(cpu-prof|heap-prof|prof|inspect|experimental-test-coverage|report-)/.test(a));
+    process.env.NODE_V8_COVERAGE !== undefined ||
+    process.execArgv.some((a) => /^--(cpu-prof|heap-prof|prof|inspect|experimental-test-coverage|report-)/.test(a));
   if (loaded && !nodeWantsItsExit) loaded.exitNow(status);
   process.exit(status);
 }

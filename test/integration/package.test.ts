@@ -10,12 +10,13 @@
 // * the npm package (`npm pack`): installed offline into a temporary prefix (the addon compiled
 //   by its install script against this node's headers), `--version` and a `--replay`.
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Acceptor } from '../harness/common/acceptor.ts';
 import { clearGssproxyCache, type RealmEnv } from '../harness/realm/realm.ts';
+import { readCodeCacheFile } from '../../src/cli/code-cache-file.ts';
 
 const env: RealmEnv = inject('realm');
 const repo = resolve(import.meta.dirname, '..', '..');
@@ -114,7 +115,6 @@ describe('the Debian package', () => {
     for (const f of [
       './usr/sbin/cifs-upcall -> ../lib/cifs-upcall/cifs-upcall.mjs',
       './usr/lib/cifs-upcall/cifs-upcall-bundle.cjs',
-      './usr/lib/cifs-upcall/cifs-upcall-bundle.blob',
       './usr/lib/cifs-upcall/cifs_upcall_native.node',
       './usr/lib/cifs-upcall/cifs-upcall.cjs',
       './usr/share/cifs-upcall/request-key.conf',
@@ -126,6 +126,8 @@ describe('the Debian package', () => {
     ]) {
       expect(files).toContain(f);
     }
+    // the code cache is made by postinst with the installed node, not shipped
+    expect(files).not.toContain('cifs-upcall-bundle.blob');
     // the request-key line is installed by postinst, never shipped in /etc (a conffile would outlive dpkg -r)
     expect(files).not.toContain('./etc/request-key.d');
     const control = join(scratch, 'control');
@@ -151,6 +153,16 @@ describe('the Debian package', () => {
       expect(i.status, i.stdout + i.stderr).toBe(0);
       expect(i.stdout).toContain('cifs-upcall: /usr/sbin/cifs-upcall starts (version: ');
       expect(i.stdout).toContain('next steps:');
+      // postinst trained the code cache with this node: the upcall paths a and b produced payloads
+      const blob = '/usr/lib/cifs-upcall/cifs-upcall-bundle.blob';
+      const cache = readCodeCacheFile(blob, 0);
+      expect(cache.ok, cache.ok ? '' : cache.problem).toBe(true);
+      if (cache.ok) {
+        expect(cache.header.node).toBe(process.version);
+        expect(cache.header.trainedOn.join('\n')).toMatch(/^a: .*: payload of \d+ bytes/m);
+        expect(cache.header.trainedOn.join('\n')).toMatch(/^b: .*: payload of \d+ bytes/m);
+      }
+      expect(statSync(blob).mode & 0o777).toBe(0o600);
       expect(dpkgStatus('cifs-upcall')).toBe('install ok installed');
       expect(readFileSync('/etc/request-key.d/cifs-upcall.conf', 'utf8')).toBe(
         'create\tcifs.spnego\tver=0x2;*\t*\t/usr/sbin/cifs-upcall %k\n',

@@ -77,7 +77,9 @@ describe('getopt_long compatibility', () => {
     expect(opts('--k=/x')).toEqual([
       ['error', "option '--k' is ambiguous; possibilities: '--krb5conf' '--keytab' '--key-owner' '--key-type'"],
     ]);
-    expect(opts('--tra')).toEqual([['error', "option '--tra' is ambiguous; possibilities: '--trace' '--trace-format'"]]);
+    expect(opts('--tra')).toEqual([
+      ['error', "option '--tra' is ambiguous; possibilities: '--trace' '--trace-format' '--train-code-cache'"],
+    ]);
     expect(opts('--bogus')).toEqual([['error', "unrecognized option '--bogus'"]]);
     expect(opts('-x')).toEqual([['error', "invalid option -- 'x'"]]);
     expect(opts('-k')).toEqual([['error', "option requires an argument -- 'k'"]]);
