@@ -213,7 +213,9 @@ abstract class Krb5SourceBase implements CredentialSource {
     // a fresh ticket's key was stored (copied) already; the cached one is wiped with the contents
     if (!cached) credential.key.value.fill(0);
     let issuedFor = principalText(ticketServer ?? credential.server);
-    if (!ticketServer) {
+    // a cached entry names its server fully unless it was stored under the referral realm (""):
+    // only then is the ticket itself decoded for the name (asn1js: ~1.5 ms of an upcall's CPU)
+    if (!ticketServer && credential.server.realm === '') {
       try {
         issuedFor = principalText(decodeTicket(credential.ticket).server);
       } catch {
