@@ -23,7 +23,8 @@ beforeAll(() => {
   if (b.status !== 0) throw new Error(`build failed: ${b.stdout}${b.stderr}`);
   writeFileSync(
     probe,
-    "process.on('exit', () => process._rawDebug('code cache: ' + globalThis[Symbol.for('cifs-upcall.loader')].codeCache));\n",
+    "process.on('exit', () => process._rawDebug('code cache: ' + globalThis[Symbol.for('cifs-upcall.loader')].codeCache + " +
+      "'\\nloaded: ' + process.moduleLoadList.filter((m) => /^NativeModule (child_process|crypto|cluster|net|dgram)$/.test(m)).join(',')));\n",
   );
 }, 150_000);
 
@@ -58,8 +59,10 @@ describe('the trained code cache', () => {
     expect(readFileSync(join(dist, 'cifs-upcall.cjs'), 'utf8')).toContain(`const BUNDLE_SHA256 = "${file.header.bundle}"`);
   });
 
-  it('is accepted as built, and by root for a root-owned copy', () => {
+  it('is accepted as built; an ordinary start evaluates neither the training code nor a network or crypto built-in', () => {
     expect(verdict(dist)).toBe('accepted');
+    const r = spawnSync(process.execPath, ['-r', probe, join(dist, 'cifs-upcall.cjs'), '--version'], { encoding: 'utf8', timeout: 30_000 });
+    expect(/loaded: (.*)/.exec(r.stderr)?.[1]).toBe('');
   });
 
   it('is ignored when others could have written it, when made for another bundle, or when cut short', () => {
