@@ -15,6 +15,8 @@
 
 #include <napi.h>
 
+#include "args.h"
+
 #include "crypto.h"
 
 #include <errno.h>
@@ -66,21 +68,9 @@ Napi::Error SysError(Napi::Env env, const char* call, int err) {
   return e;
 }
 
-// Throws (as a pending JS exception) and returns false when the argument is not what we need.
-bool ArgCount(const Napi::CallbackInfo& info, size_t n) {
-  if (info.Length() < n) {
-    Napi::TypeError::New(info.Env(), "expected " + std::to_string(n) + " arguments")
-        .ThrowAsJavaScriptException();
-    return false;
-  }
-  return true;
-}
-
 bool Int32Arg(const Napi::CallbackInfo& info, size_t i, int32_t* out) {
   if (!info[i].IsNumber()) {
-    Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a number")
-        .ThrowAsJavaScriptException();
-    return false;
+    return ArgTypeError(info, i, "a number");
   }
   *out = info[i].As<Napi::Number>().Int32Value();
   return true;
@@ -88,9 +78,7 @@ bool Int32Arg(const Napi::CallbackInfo& info, size_t i, int32_t* out) {
 
 bool Uint32Arg(const Napi::CallbackInfo& info, size_t i, uint32_t* out) {
   if (!info[i].IsNumber()) {
-    Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a number")
-        .ThrowAsJavaScriptException();
-    return false;
+    return ArgTypeError(info, i, "a number");
   }
   double v = info[i].As<Napi::Number>().DoubleValue();
   if (v < 0 || v > 4294967295.0 || v != static_cast<double>(static_cast<uint32_t>(v))) {
@@ -104,9 +92,7 @@ bool Uint32Arg(const Napi::CallbackInfo& info, size_t i, uint32_t* out) {
 
 bool StringArg(const Napi::CallbackInfo& info, size_t i, std::string* out) {
   if (!info[i].IsString()) {
-    Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a string")
-        .ThrowAsJavaScriptException();
-    return false;
+    return ArgTypeError(info, i, "a string");
   }
   *out = info[i].As<Napi::String>().Utf8Value();
   return true;
@@ -525,9 +511,7 @@ Napi::Value Capget(const Napi::CallbackInfo& info) {
 
 bool BigIntArg(const Napi::CallbackInfo& info, size_t i, uint64_t* out) {
   if (!info[i].IsBigInt()) {
-    Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a bigint")
-        .ThrowAsJavaScriptException();
-    return false;
+    return ArgTypeError(info, i, "a bigint");
   }
   bool lossless = false;
   *out = info[i].As<Napi::BigInt>().Uint64Value(&lossless);

@@ -20,6 +20,8 @@
 
 #include "crypto.h"
 
+#include "args.h"
+
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -53,15 +55,6 @@ Napi::Error OpensslError(Napi::Env env, const char* call) {
   e.Set("code", Napi::String::New(env, "ERR_OPENSSL"));
   e.Set("opensslCall", Napi::String::New(env, call));
   return e;
-}
-
-bool ArgCount(const Napi::CallbackInfo& info, size_t n) {
-  if (info.Length() < n) {
-    Napi::TypeError::New(info.Env(), "expected " + std::to_string(n) + " arguments")
-        .ThrowAsJavaScriptException();
-    return false;
-  }
-  return true;
 }
 
 // A view of a Uint8Array argument (a Buffer is one). The pointer stays valid for the call: no JS
@@ -101,9 +94,7 @@ bool BytesListArg(const Napi::CallbackInfo& info, size_t i, std::vector<Bytes>* 
 
 bool BoolArg(const Napi::CallbackInfo& info, size_t i, bool* out) {
   if (!info[i].IsBoolean()) {
-    Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a boolean")
-        .ThrowAsJavaScriptException();
-    return false;
+    return ArgTypeError(info, i, "a boolean");
   }
   *out = info[i].As<Napi::Boolean>().Value();
   return true;
@@ -112,9 +103,7 @@ bool BoolArg(const Napi::CallbackInfo& info, size_t i, bool* out) {
 // A whole number in [min, max]; lengths and counts end up as OpenSSL ints.
 bool IntArg(const Napi::CallbackInfo& info, size_t i, int min, int max, int* out) {
   if (!info[i].IsNumber()) {
-    Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a number")
-        .ThrowAsJavaScriptException();
-    return false;
+    return ArgTypeError(info, i, "a number");
   }
   double v = info[i].As<Napi::Number>().DoubleValue();
   if (!(v >= min && v <= max) || v != static_cast<double>(static_cast<int>(v))) {
