@@ -124,6 +124,27 @@ export function probeUnprivilegedUserNamespace(uid: number, gid: number): ProbeF
   return finding;
 }
 
+/** Has this host the IPv6 loopback address (::1 on lo, /proc/net/if_inet6)? */
+export function probeIpv6Loopback(): ProbeFinding {
+  const known = cache.get('ipv6-loopback');
+  if (known) return known;
+  let finding: ProbeFinding;
+  try {
+    const lines = readFileSync('/proc/net/if_inet6', 'utf8').split('\n');
+    const loopback = lines.some((l) => l.startsWith('00000000000000000000000000000001 '));
+    finding = loopback
+      ? { available: true, finding: '::1 is configured' }
+      : { available: false, finding: `host kernel ${release()}: no ::1 in /proc/net/if_inet6 (IPv6 loopback not configured)` };
+  } catch (e) {
+    finding = {
+      available: false,
+      finding: `host kernel ${release()}: /proc/net/if_inet6 unreadable (${(e as NodeJS.ErrnoException).code ?? e}): no IPv6`,
+    };
+  }
+  cache.set('ipv6-loopback', finding);
+  return finding;
+}
+
 /**
  * Record that `test` is skipped because of `finding`, visibly: on stderr now, and in the run's
  * skip log for the summary. Call it from the test file's top level, next to `it.skipIf`.

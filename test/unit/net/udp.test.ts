@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { probedTitle, probeIpv6Loopback, reportProbeSkip } from '../../harness/common/host-probes.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -73,13 +74,13 @@ socket.connect(${port}, ${JSON.stringify(address)}, () => socket.send('ping'));
   return JSON.parse(stdout.trim().split('\n').pop()!) as ChildReport;
 }
 
+const IPV6_ROW = 'does the same over IPv6 (::1)';
+const ipv6 = probeIpv6Loopback();
+reportProbeSkip('test/unit/net/udp.test.ts', IPV6_ROW, ipv6);
+
 beforeAll(async () => {
   echo4 = await listen('udp4', '127.0.0.1');
-  try {
-    echo6 = await listen('udp6', '::1');
-  } catch {
-    echo6 = undefined;
-  }
+  if (ipv6.available) echo6 = await listen('udp6', '::1');
 });
 
 afterAll(() => {
@@ -94,8 +95,7 @@ describe('createUdpSocket', () => {
     expect(r).toEqual({ reply: 'echo:ping', bind: 'handle', loaded: [] });
   });
 
-  it('does the same over IPv6 (::1)', async (ctx) => {
-    if (!echo6) ctx.skip(); // no ::1 on this host: reported as skipped
+  it.skipIf(!ipv6.available)(probedTitle(IPV6_ROW, ipv6), async () => {
     const r = await exchange('udp6', '::1', echo6!.address().port);
     expect(r).toEqual({ reply: 'echo:ping', bind: 'handle', loaded: [] });
   });
